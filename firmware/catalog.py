@@ -1,0 +1,29 @@
+"""Names for the device's numeric codes, for host tools, logs and plots.
+
+The device itself never imports this module (its heap is small); host code
+(simulator, pumpctl, tests) uses it to render codes. A test checks that every
+code the firmware defines has a name here.
+"""
+from firmware import alarms as _a
+from firmware import journal as _j
+
+PRIORITY_NAMES = ('none', 'low', 'medium', 'high')
+
+ALARM_NAMES = ('none', 'occlusion_downstream', 'pressure_hard_limit', 'air_in_line',
+               'syringe_removed', 'motor_stall', 'pressure_sensor', 'loop_overrun',
+               'infusion_complete', 'power_interrupted', 'low_battery')
+
+
+def alarm_name(code):
+    return ALARM_NAMES[code] if 0 <= code < len(ALARM_NAMES) else 'alarm_%d' % code
+
+
+def alarm_priority_name(code):
+    return PRIORITY_NAMES[_a.ALARM_PRIORITY[code]]
+
+
+EVENT_NAMES = {_j.EV_BOOT: 'boot', _j.EV_STATE: 'state', _j.EV_ALARM: 'alarm',
+               _j.EV_ALARM_ACK: 'alarm_ack', _j.EV_PROGRAM: 'program',
+               _j.EV_CONFIRM: 'confirm', _j.EV_CHECKPOINT: 'checkpoint',
+               _j.EV_COMPLETE: 'complete', _j.EV_REJECT: 'reject',
+               _j.EV_ALARM_CLEAR: 'alarm_clear'}

@@ -1,0 +1,345 @@
+"""The pump controller: one object that owns the state machine, the control
+tick and the command entry points.
+
+Control tick order (every `tick_ms`, driven by `firmware.loop.Loop`):
+  1. sense      pressure (raw -> mmHg x10 with calibration), syringe, motor
+  2. monitor    occlusion, pressure ceiling, syringe, motor stall; any alarm
+                stops the motor FIRST, then journals and changes state
+  3. deliver    only in a delivering state: scheduler -> motor.move(n)
+  4. annunciate alarm LED/buzzer patterns
+  5. feed the watchdog
+The steady-state tick allocates nothing (tests prove it under heap_lock).
+
+Commands (from the link handler or the simulator's scenario) return a reason
+code: OK, or why nothing changed.
+"""
+from firmware.compat import const
+from firmware import table as T
+from firmware.table import (S_POST, S_RUNNING, S_ALARM, S_FAULT, T_POST_OK,
+                            T_POST_FAIL, T_LOAD, T_CONFIRM, T_START, T_PAUSE,
+                            T_RESUME, T_STOP, T_COMPLETE, T_ALARM, T_ACK, T_FAULT)
+from firmware.fsm import Machine
+from firmware.alarms import (AlarmManager, ALARM_PRIORITY, PRIO_HIGH, A_SYRINGE_REMOVED,
+                             A_MOTOR_STALL, A_PRESSURE_SENSOR, A_INFUSION_COMPLETE,
+                             A_OCCLUSION_DOWNSTREAM, A_PRESSURE_HARD_LIMIT)
+from firmware.journal import (Journal, EV_BOOT, EV_STATE, EV_ALARM, EV_ALARM_ACK,
+                              EV_PROGRAM, EV_CONFIRM, EV_CHECKPOINT, EV_COMPLETE,
+                              EV_REJECT, EV_ALARM_CLEAR)
+from firmware.delivery import StepScheduler
+from firmware.occlusion import OcclusionCheck
+
+FIRMWARE_VERSION = '0.1.0'
+
+OK = const(0)
+E_BAD_STATE = const(1)
+E_INVALID = const(2)
+E_HASH = const(3)
+E_NOT_READY = const(4)
+REASON_NAMES = ('ok', 'bad_state', 'invalid', 'hash_mismatch', 'not_ready')
+
+_RAW_MIN = const(200)      # below: sensor disconnected / shorted
+_RAW_MAX = const(65300)    # above: saturated
+
+
+class Pump:
+    def __init__(self, hal, settings):
+        self.hal = hal
+        self.settings = settings
+        self.settings_error = settings.validate()
+        self.tick_ms = settings.tick_ms
+        self.step_pl = settings.step_pl
+        self._p_zero = settings.pressure_zero_counts
+        self._p_span = settings.pressure_span_counts_per_100mmhg
+        self._stall_tol = settings.stall_tolerance_steps
+        self._checkpoint_ticks = settings.checkpoint_s * 1000 // settings.tick_ms
+        self.alarms = AlarmManager(hal.indicators)
+        self.journal = Journal(hal.storage)
+        self.sched = StepScheduler(settings.tick_ms, settings.step_pl)
+        self.occlusion = OcclusionCheck(settings)
+        self.fsm = Machine(self, len(T.STATE_NAMES), len(T.TRIGGER_NAMES),
+                           T.TRANSITIONS, T.INITIAL)
+        self.fsm.on_change = self._on_change
+        # time since boot, without big ints: seconds plus ms within the second
+        self.uptime_s = 0
+        self._ms = 0
+        self.ticks = 0
+        # sensed values
+        self.pressure_x10 = 0
+        # program and delivery accounting
+        self.program = None
+        self._candidate = None
+        self._confirm_digest = None
+        self.program_digest = None
+        self.confirmed = False
+        self.step_index = 0
+        self.step_rate_nl_h = 0
+        self._step_left = 0          # motor steps left in the current step
+        self.steps_commanded = 0     # forward microsteps commanded this program
+        self.delivered_nl = 0        # plunger-side volume, from steps
+        self._pl_rem = 0
+        self._expected_pos = 0       # where the motor counter should be
+        self._checkpoint_left = 0
+        self.last_error = ''
+
+    # ---------------------------------------------------------------- tick
+    def tick(self):
+        self._ms += self.tick_ms
+        if self._ms >= 1000:
+            self._ms -= 1000
+            self.uptime_s += 1
+        self.ticks += 1
+        state = self.fsm.state
+        if state == S_POST:
+            self._post()
+            return
+        hal = self.hal
+        if state == S_FAULT:
+            hal.motor.stop()
+            self.alarms.tick(self.tick_ms, self.uptime_s)
+            hal.watchdog.feed()
+            return
+        delivering = state == S_RUNNING
+        # 1. sense
+        raw = hal.pressure.read_raw()
+        p = (raw - self._p_zero) * 1000 // self._p_span
+        self.pressure_x10 = p
+        # 2. monitor
+        if raw < _RAW_MIN or raw > _RAW_MAX:
+            self.raise_alarm(A_PRESSURE_SENSOR)
+        else:
+            self._clear_condition(A_PRESSURE_SENSOR)
+            code = self.occlusion.update(p, delivering)
+            if code:
+                self.raise_alarm(code)
+            else:
+                self._clear_condition(A_OCCLUSION_DOWNSTREAM)
+                self._clear_condition(A_PRESSURE_HARD_LIMIT)
+        if not (hal.syringe.present() and hal.syringe.clamp_closed()):
+            self.raise_alarm(A_SYRINGE_REMOVED)
+        else:
+            self._clear_condition(A_SYRINGE_REMOVED)
+        if delivering:
+            lag = self._expected_pos - hal.motor.position()
+            if lag > self._stall_tol or lag < -self._stall_tol:
+                self.raise_event_alarm(A_MOTOR_STALL)
+        # 3. deliver (the state may have changed in 2.)
+        if self.fsm.state == S_RUNNING:
+            self._deliver()
+        # 4. annunciate, 5. watchdog
+        self.alarms.tick(self.tick_ms, self.uptime_s)
+        hal.watchdog.feed()
+
+    def _deliver(self):
+        if self._step_left == 0:
+            self._next_step()
+            return
+        n = self.sched.next_steps()
+        if n > self._step_left:
+            n = self._step_left
+        if n:
+            self.hal.motor.move(n, self.tick_ms)
+            self._expected_pos += n
+            self._step_left -= n
+            self.steps_commanded += n
+            self._pl_rem += n * self.step_pl
+            q = self._pl_rem // 1000
+            self.delivered_nl += q
+            self._pl_rem -= q * 1000
+        self._checkpoint_left -= 1
+        if self._checkpoint_left <= 0:
+            self._checkpoint_left = self._checkpoint_ticks
+            self.journal.log(self.uptime_s, EV_CHECKPOINT, self.delivered_nl, self.steps_commanded)
+
+    def _next_step(self):
+        """Current step done (its last steps were emitted during the previous
+        tick): go to the next one or complete."""
+        self.step_index += 1
+        if self.step_index >= len(self.program.steps):
+            self.fsm.fire(T_COMPLETE)
+        else:
+            self._enter_step()
+
+    def _enter_step(self):
+        kind, rate, volume_nl = self.program.steps[self.step_index]
+        self._step_left = (volume_nl * 1000 + (self.step_pl >> 1)) // self.step_pl
+        self.step_rate_nl_h = rate
+        self.sched.set_rate(rate)
+
+    def _post(self):
+        """Power-on self test: settings in range, pressure sensor plausible."""
+        hal = self.hal
+        hal.motor.stop()
+        self.journal.log(self.uptime_s, EV_BOOT, self.journal.torn, 0)
+        raw = hal.pressure.read_raw()
+        if self.settings_error is not None:
+            self.last_error = 'settings: ' + self.settings_error
+            self.fsm.fire(T_POST_FAIL)
+        elif raw < _RAW_MIN or raw > _RAW_MAX:
+            self.last_error = 'pressure sensor reads %d counts (expected %d..%d)' % (raw, _RAW_MIN, _RAW_MAX)
+            self.fsm.fire(T_POST_FAIL)
+        else:
+            hal.watchdog.start(self.settings.watchdog_ms)
+            self._expected_pos = hal.motor.position()
+            self.fsm.fire(T_POST_OK)
+
+    # ------------------------------------------------------------ alarms
+    def raise_alarm(self, code):
+        """Motor stops first, then the alarm is latched, journaled and, for a
+        high-priority alarm, the machine goes to ALARM."""
+        self.hal.motor.stop()
+        if self.alarms.raise_alarm(code):
+            self.journal.log(self.uptime_s, EV_ALARM, code, self.pressure_x10)
+            if ALARM_PRIORITY[code] == PRIO_HIGH:
+                self.fsm.fire(T_ALARM)
+
+    def raise_event_alarm(self, code):
+        """An alarm for an event rather than a lasting condition (loop
+        overrun, stall): latched until acknowledged, then clearable."""
+        self.raise_alarm(code)
+        self.alarms.condition_gone(code)
+
+    def _clear_condition(self, code):
+        if self.alarms.condition[code]:
+            self.alarms.condition_gone(code)
+            self.journal.log(self.uptime_s, EV_ALARM_CLEAR, code, self.pressure_x10)
+
+    def _on_change(self, src, trigger, dest):
+        self.journal.log(self.uptime_s, EV_STATE, src, dest * 256 + trigger)
+
+    # ------------------------------------------------- guards and actions
+    def program_valid(self):
+        return self._candidate is not None
+
+    def hash_matches(self):
+        return self.program is not None and self._confirm_digest == self.program_digest
+
+    def can_start(self):
+        return (self.program is not None and self.confirmed
+                and not self.alarms.any_condition_present(PRIO_HIGH))
+
+    def can_resume(self):
+        return self.program is not None and not self.alarms.any_condition_present(PRIO_HIGH)
+
+    def alarms_cleared(self):
+        return not self.alarms.any_condition_present(PRIO_HIGH)
+
+    def on_post_ok(self):
+        pass
+
+    def on_fault(self):
+        self.hal.motor.stop()
+        self.hal.motor.enable(False)
+
+    def on_load(self):
+        self.program = self._candidate
+        self._candidate = None
+        self.program_digest = self.program.digest()
+        self.confirmed = False
+        steps = self.program.steps
+        self.journal.log(self.uptime_s, EV_PROGRAM, steps[0][1], self.program.total_volume_nl())
+
+    def on_confirm(self):
+        self.confirmed = True
+        self.journal.log(self.uptime_s, EV_CONFIRM, self.program.steps[0][1], 0)
+
+    def on_start(self):
+        self.step_index = 0
+        self.steps_commanded = 0
+        self.delivered_nl = 0
+        self._pl_rem = 0
+        self.sched.reset_phase()
+        self._enter_step()
+        self._begin_motion()
+
+    def on_resume(self):
+        self._begin_motion()
+
+    def _begin_motion(self):
+        motor = self.hal.motor
+        self._expected_pos = motor.position()
+        motor.set_direction(True)
+        motor.enable(True)
+        self.occlusion.restart()
+        self._checkpoint_left = self._checkpoint_ticks
+
+    def on_pause(self):
+        self.hal.motor.stop()
+
+    def on_stop(self):
+        self.hal.motor.stop()
+        self.program = None
+        self.confirmed = False
+
+    def on_complete(self):
+        self.hal.motor.stop()
+        self.journal.log(self.uptime_s, EV_COMPLETE, self.delivered_nl, self.steps_commanded)
+        self.alarms.raise_alarm(A_INFUSION_COMPLETE)
+        self.alarms.condition_gone(A_INFUSION_COMPLETE)
+
+    def on_alarm(self):
+        self.hal.motor.stop()
+
+    def on_ack(self):
+        n = self.alarms.acknowledge_all()
+        self.journal.log(self.uptime_s, EV_ALARM_ACK, n, 0)
+
+    # ----------------------------------------------------------- commands
+    def _command(self, trigger, fail_reason):
+        if not self.fsm.can_fire(trigger):
+            self.journal.log(self.uptime_s, EV_REJECT, trigger, E_BAD_STATE)
+            self.last_error = 'command %s not allowed in state %s' % (
+                T.TRIGGER_NAMES[trigger], T.STATE_NAMES[self.fsm.state])
+            return E_BAD_STATE
+        if self.fsm.fire(trigger):
+            return OK
+        self.journal.log(self.uptime_s, EV_REJECT, trigger, fail_reason)
+        self.last_error = 'command %s refused: %s' % (T.TRIGGER_NAMES[trigger], REASON_NAMES[fail_reason])
+        return fail_reason
+
+    def load(self, program):
+        err = program.validate(self.settings)
+        if err is not None:
+            self.last_error = 'program: ' + err
+            self.journal.log(self.uptime_s, EV_REJECT, T_LOAD, E_INVALID)
+            return E_INVALID
+        self._candidate = program
+        r = self._command(T_LOAD, E_INVALID)
+        self._candidate = None
+        return r
+
+    def confirm(self, digest):
+        self._confirm_digest = bytes(digest)
+        return self._command(T_CONFIRM, E_HASH)
+
+    def start(self):
+        return self._command(T_START, E_NOT_READY)
+
+    def pause(self):
+        return self._command(T_PAUSE, E_NOT_READY)
+
+    def resume(self):
+        return self._command(T_RESUME, E_NOT_READY)
+
+    def stop(self):
+        return self._command(T_STOP, E_NOT_READY)
+
+    def acknowledge(self):
+        if self.fsm.state == S_ALARM:
+            return self._command(T_ACK, E_NOT_READY)
+        n = self.alarms.acknowledge_all()
+        self.journal.log(self.uptime_s, EV_ALARM_ACK, n, 0)
+        return OK
+
+    def fault(self):
+        self.hal.motor.stop()
+        self.fsm.fire(T_FAULT)
+
+    # -------------------------------------------------------------- status
+    def state_name(self):
+        return T.STATE_NAMES[self.fsm.state]
+
+    def remaining_nl(self):
+        if self.program is None:
+            return 0
+        r = self.program.total_volume_nl() - self.delivered_nl
+        return r if r > 0 else 0

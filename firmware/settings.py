@@ -1,0 +1,43 @@
+"""Device settings: integers with units, each with a hard range.
+
+The firmware checks its own settings at boot, whoever supplied them (the
+simulator, a board file, storage): a value outside its range is a FAULT, not
+something to run with.
+"""
+
+# name, default, min, max  (what it is, in the comment)
+FIELDS = (
+    ('tick_ms', 100, 10, 100),  # control tick period
+    ('step_pl', 217070, 1000, 298000),  # volume per microstep, picolitres
+    ('syringe_volume_nl', 50000000, 1000000, 100000000),  # usable syringe volume
+    ('min_rate_nl_h', 10000, 1000, 1000000),  # lowest programmable rate
+    ('max_rate_nl_h', 150000000, 1000000, 999000000),  # device hard rate limit
+    ('pressure_zero_counts', 3000, 0, 20000),  # ADC counts at 0 mmHg
+    ('pressure_span_counts_per_100mmhg', 4000, 100, 20000),  # ADC gain
+    ('occlusion_delta_mmhg_x10', 1000, 100, 5000),  # occlusion alarm, above learned baseline
+    ('occlusion_settle_s', 300, 0, 3600),  # after start, baseline follows the line pressurising
+    ('pressure_hard_limit_mmhg_x10', 7500, 1000, 10000),  # absolute pressure ceiling
+    ('stall_tolerance_steps', 8, 1, 1000),  # commanded vs emitted steps before stall alarm
+    ('checkpoint_s', 60, 1, 3600),  # journal checkpoint period while infusing
+    ('watchdog_ms', 2000, 500, 90000),  # hardware watchdog timeout
+    ('max_late_ticks', 5, 1, 100),  # ticks the loop may fall behind before an overrun alarm
+)
+
+
+class Settings:
+    def __init__(self, **values):
+        for name, default, _lo, _hi in FIELDS:
+            setattr(self, name, values.pop(name, default))
+        if values:
+            raise ValueError('unknown setting(s): ' + ', '.join(sorted(values)))
+
+    def validate(self):
+        """None if every field is in range, else a message naming the first
+        bad field, its value and the allowed range."""
+        for name, _default, lo, hi in FIELDS:
+            v = getattr(self, name)
+            if type(v) is not int or v < lo or v > hi:
+                return '%s=%r not allowed (integer %d..%d)' % (name, v, lo, hi)
+        if self.min_rate_nl_h > self.max_rate_nl_h:
+            return 'min_rate_nl_h=%d above max_rate_nl_h=%d' % (self.min_rate_nl_h, self.max_rate_nl_h)
+        return None

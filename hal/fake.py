@@ -1,0 +1,145 @@
+"""A self-contained fake HAL for device-side tests (MicroPython and CPython).
+
+No plant physics: the pressure reads whatever the test sets, the motor emits
+commanded steps at once (unless told to stall), storage is a bytearray. The
+clock starts close to the 2**30 wrap so every long test crosses it. The simple
+sensors and panel share one `FakeBoard` object (their method names do not
+collide) to keep the 64 KB test heap free for the firmware.
+"""
+from hal import Hal
+
+_TICKS_MAX = 0x3FFFFFFF
+_TICKS_HALF = 0x20000000
+
+
+class FakeClock:
+    def __init__(self, start=_TICKS_MAX - 5000):
+        self.now = start
+
+    def ticks_ms(self):
+        return self.now
+
+    def ticks_diff(self, a, b):
+        return ((a - b + _TICKS_HALF) & _TICKS_MAX) - _TICKS_HALF
+
+    def ticks_add(self, t, delta_ms):
+        return (t + delta_ms) & _TICKS_MAX
+
+    def advance(self, ms):
+        self.now = (self.now + ms) & _TICKS_MAX
+
+
+class FakeMotor:
+    def __init__(self):
+        self.enabled = False
+        self.forward = True
+        self.pos = 0
+        self.stalled = False
+
+    def enable(self, on):
+        self.enabled = on
+
+    def set_direction(self, forward):
+        self.forward = forward
+
+    def move(self, steps, window_ms):
+        if not self.stalled and self.enabled:
+            self.pos += steps if self.forward else -steps
+
+    def stop(self):
+        pass
+
+    def position(self):
+        return self.pos
+
+    def is_moving(self):
+        return False
+
+
+class FakeBoard:
+    """Pressure, air, syringe, indicators, watchdog and power in one."""
+
+    def __init__(self):
+        self.raw = 3000 + 4000 * 90 // 100   # 90 mmHg with default calibration
+        self.air = False
+        self.is_present = True
+        self.clamp = True
+        self.travel_um = 100000
+        self.leds = bytearray(4)
+        self.buzzing = False
+        self.feeds = 0
+        self.mains = True
+
+    def read_raw(self):
+        return self.raw
+
+    def air_present(self):
+        return self.air
+
+    def present(self):
+        return self.is_present
+
+    def clamp_closed(self):
+        return self.clamp
+
+    def plunger_travel_um(self):
+        return self.travel_um
+
+    def led(self, color, on):
+        self.leds[color] = 1 if on else 0
+
+    def buzzer(self, on):
+        self.buzzing = on
+
+    def start(self, timeout_ms):
+        self.timeout_ms = timeout_ms
+
+    def feed(self):
+        self.feeds += 1
+
+    def on_mains(self):
+        return self.mains
+
+    def battery_mv(self):
+        return 4100
+
+
+class FakeStorage:
+    def __init__(self, size=2048):
+        self.mem = bytearray(b'\xff' * size)
+
+    def size(self):
+        return len(self.mem)
+
+    def readinto(self, offset, buf):
+        mem = self.mem
+        for i in range(len(buf)):
+            buf[i] = mem[offset + i]
+        return len(buf)
+
+    def write(self, offset, data):
+        mem = self.mem
+        for i in range(len(data)):
+            mem[offset + i] = data[i]
+
+
+class FakeSerial:
+    def __init__(self):
+        self.rx = bytearray()
+        self.tx = bytearray()
+
+    def readinto(self, buf):
+        n = min(len(buf), len(self.rx))
+        for i in range(n):
+            buf[i] = self.rx[i]
+        self.rx = self.rx[n:]
+        return n
+
+    def write(self, data):
+        self.tx.extend(data)
+        return len(data)
+
+
+def make_fake_hal():
+    b = FakeBoard()
+    return Hal(FakeClock(), FakeMotor(), b, b, b, FakeStorage(), FakeSerial(), b, b, b)

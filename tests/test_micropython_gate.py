@@ -1,0 +1,46 @@
+"""The MicroPython gate inside `make test`: every device-side module compiles
+with mpy-cross, the scripted control-tick run passes on a 64 KB heap with the
+steady tick under heap_lock, and every device test file passes under the real
+MicroPython unix port."""
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / 'tools'))
+import mpy_gate  # noqa: E402
+
+
+@pytest.fixture(scope='module')
+def compiled():
+    fails = mpy_gate.compile_all() + mpy_gate.compile_device_tests()
+    return fails
+
+
+def test_every_device_module_compiles_with_mpy_cross(compiled):
+    assert list(mpy_gate.device_modules()), 'no device modules found'
+    assert compiled == []
+
+
+def test_scripted_run_on_64k_heap(compiled):
+    r = mpy_gate.micropython(['-m', 'gate_64k'], mpy_gate.SMALL_HEAP)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert '1 passed, 0 failed' in r.stdout
+    assert 'steady under heap_lock' in r.stdout
+
+
+@pytest.mark.parametrize('module', mpy_gate.device_test_modules())
+def test_device_tests_under_micropython(compiled, module):
+    r = mpy_gate.micropython(['tests/device/run_device_tests.py', module], mpy_gate.TEST_HEAP)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert ' 0 failed' in r.stdout
+
+
+def test_every_device_module_imports_on_64k_heap(compiled):
+    for path in mpy_gate.device_modules():
+        mod = '.'.join(path.relative_to(ROOT).with_suffix('').parts)
+        if mod.endswith('__init__'):
+            mod = mod[:-len('.__init__')]
+        r = mpy_gate.micropython(['-c', 'import ' + mod], mpy_gate.SMALL_HEAP)
+        assert r.returncode == 0, (mod, r.stderr)

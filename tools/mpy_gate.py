@@ -1,0 +1,101 @@
+"""MicroPython gate: compile every device-side module with mpy-cross and run
+the device tests under the real MicroPython unix port with a small heap.
+
+Device-side code = firmware/, protocol/ (except protocol/host/ and
+protocol/tools/, host-only by design) and hal/ (except hal/host/).
+Usage: python tools/mpy_gate.py [--heap 64k] [test_module ...]
+"""
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEVICE_PACKAGES = ('firmware', 'protocol', 'hal')
+HOST_ONLY_DIRS = ('protocol/host', 'protocol/tools', 'hal/host')
+BUILD = ROOT / 'build' / 'mpy'
+
+
+def tool(name):
+    here = Path(sys.executable).parent / name
+    return str(here) if here.exists() else shutil.which(name)
+
+
+def device_modules():
+    for pkg in DEVICE_PACKAGES:
+        for path in sorted((ROOT / pkg).rglob('*.py')):
+            rel = path.relative_to(ROOT).as_posix()
+            if not any(rel.startswith(d + '/') for d in HOST_ONLY_DIRS):
+                yield path
+
+
+def compile_all():
+    """Compile each module to build/mpy; returns a list of failures."""
+    mpy_cross = tool('mpy-cross')
+    if BUILD.exists():
+        shutil.rmtree(BUILD)
+    failures = []
+    for path in device_modules():
+        rel = path.relative_to(ROOT)
+        out = BUILD / rel.with_suffix('.mpy')
+        out.parent.mkdir(parents=True, exist_ok=True)
+        r = subprocess.run([mpy_cross, '-o', str(out), str(rel)], cwd=ROOT,
+                           capture_output=True, text=True)
+        if r.returncode:
+            failures.append('%s: %s' % (rel, (r.stderr or r.stdout).strip()))
+    return failures
+
+
+def compile_device_tests():
+    """Device tests run as .mpy too: compiling source on a small heap is
+    itself a large allocation."""
+    mpy_cross = tool('mpy-cross')
+    failures = []
+    for path in sorted((ROOT / 'tests' / 'device').glob('*.py')):
+        out = BUILD / (path.stem + '.mpy')
+        r = subprocess.run([mpy_cross, '-o', str(out), str(path.relative_to(ROOT))],
+                           cwd=ROOT, capture_output=True, text=True)
+        if r.returncode:
+            failures.append('%s: %s' % (path.name, (r.stderr or r.stdout).strip()))
+    return failures
+
+
+def micropython(args, heap):
+    env = dict(os.environ, MICROPYPATH='build/mpy')
+    cmd = [tool('micropython'), '-X', 'heapsize=' + heap] + list(args)
+    return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=600)
+
+
+SMALL_HEAP = '64k'     # the scripted control-tick run (gate_64k -> soak_ticks)
+TEST_HEAP = '256k'     # device test files, one process each
+
+
+def device_test_modules():
+    return sorted(p.stem for p in (ROOT / 'tests' / 'device').glob('test_*.py'))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument('only', nargs='*', help='device test modules to run')
+    a = ap.parse_args()
+    fails = compile_all() + compile_device_tests()
+    for f in fails:
+        print('mpy-cross:', f)
+    bad = bool(fails)
+    r = micropython(['-m', 'gate_64k'], SMALL_HEAP)
+    print('--- scripted run, heap', SMALL_HEAP)
+    print(r.stdout + r.stderr)
+    bad |= r.returncode != 0
+    for mod in a.only or device_test_modules():
+        r = micropython(['tests/device/run_device_tests.py', mod], TEST_HEAP)
+        print('--- %s, heap %s' % (mod, TEST_HEAP))
+        print(r.stdout + r.stderr)
+        bad |= r.returncode != 0
+    return 1 if bad else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
