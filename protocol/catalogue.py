@@ -1,0 +1,129 @@
+"""Message catalogue: type code -> name, auth requirement and payload layout.
+
+Why a data table: it is the single source for the packer and unpacker in
+``messages``, for the generated table in SPEC.md and for the vectors, so
+they cannot drift apart.  It is its own module so that each module compiles
+within a small MicroPython heap.
+
+A layout is ``(name, requires_auth, fmt, names, ranges, tail)``:
+
+* ``fmt`` / ``names``: the fixed little-endian prefix, one name per value;
+* ``ranges``: per value ``(lo, hi)`` for integers, ``None`` for a 32-byte
+  hash (``32s``);
+* ``tail``: ``None``, ``(BLOB, name, min_len, max_len)`` (rest of payload),
+  ``(LIST, name, max_count, fmt, names, ranges)`` (u8 count + records) or
+  ``(STRS, names, min_len, max_len)`` (u8-length printable ASCII strings).
+
+Units are in the field names (``_nl``, ``_nl_h``, ``_ms``, ``_s``,
+``_mmhg_x10``); there are no floats.
+
+Runs on MicroPython 1.29 and CPython 3.11.
+"""
+
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):
+        return x
+
+from protocol.codes import (
+    DEVICE_TO_HOST,
+    HELLO, STATUS_REQ, PROGRAM_LOAD, PROGRAM_REVIEW_REQ, CONFIRM, START, PAUSE,
+    RESUME, STOP, ACK_ALARM, AUDIO_PAUSE, JOURNAL_READ, TELEMETRY_STREAM, ACK,
+    NAK, DEVICE_INFO, STATUS, TELEMETRY, PROGRAM_REVIEW, JOURNAL_DATA)
+
+MAX_RATE_NL_H = const(999000000)   # 999 mL/h, the generic pump maximum
+MAX_ALARMS = const(8)              # active alarms carried in one STATUS
+MAX_REVIEW_STEPS = const(24)       # rate steps echoed in PROGRAM_REVIEW
+MAX_STR = const(32)                # DEVICE_INFO strings
+MAX_CHUNK = const(254)             # PROGRAM_LOAD data bytes per chunk
+MAX_JOURNAL_DATA = const(247)      # JOURNAL_DATA blob bytes
+MAX_JOURNAL_COUNT = const(64)      # records asked for by one JOURNAL_READ
+AUDIO_PAUSE_MAX_S = const(120)     # IEC 60601-1-8: audio pause at most 2 min
+TELEMETRY_MIN_PERIOD_MS = const(100)
+TELEMETRY_MAX_PERIOD_MS = const(60000)
+HASH_LEN = const(32)
+
+BLOB = "blob"
+LIST = "list"
+STRS = "strs"
+
+U8 = (0, 0xFF)
+U16 = (0, 0xFFFF)
+U32 = (0, 0xFFFFFFFF)
+I16 = (-0x8000, 0x7FFF)
+RATE = (0, MAX_RATE_NL_H)
+
+_STATUS_FMT = "<BIIIhI"
+_STATUS_NAMES = ("state", "rate_nl_h", "delivered_nl", "remaining_nl",
+                 "pressure_mmhg_x10", "uptime_s")
+_STATUS_RANGES = (U8, RATE, U32, U32, I16, U32)
+_ALARMS = (LIST, "alarms", MAX_ALARMS, "<HB", ("code", "priority"), (U16, (0, 3)))
+_E = ()  # empty names/ranges
+
+CATALOGUE = {
+    HELLO: ("HELLO", False, "<", _E, _E, None),
+    STATUS_REQ: ("STATUS_REQ", False, "<", _E, _E, None),
+    PROGRAM_LOAD: ("PROGRAM_LOAD", True, "<BB", ("chunk_index", "total_chunks"),
+                   ((0, 254), (1, 255)), (BLOB, "data", 1, MAX_CHUNK)),
+    PROGRAM_REVIEW_REQ: ("PROGRAM_REVIEW_REQ", False, "<", _E, _E, None),
+    CONFIRM: ("CONFIRM", True, "<32s", ("program_hash",), (None,), None),
+    START: ("START", True, "<", _E, _E, None),
+    PAUSE: ("PAUSE", False, "<", _E, _E, None),
+    RESUME: ("RESUME", True, "<", _E, _E, None),
+    STOP: ("STOP", False, "<", _E, _E, None),
+    ACK_ALARM: ("ACK_ALARM", True, "<H", ("alarm_code",), (U16,), None),
+    AUDIO_PAUSE: ("AUDIO_PAUSE", True, "<H", ("duration_s",),
+                  ((1, AUDIO_PAUSE_MAX_S),), None),
+    JOURNAL_READ: ("JOURNAL_READ", False, "<IB", ("offset", "count"),
+                   (U32, (1, MAX_JOURNAL_COUNT)), None),
+    TELEMETRY_STREAM: ("TELEMETRY_STREAM", False, "<BH", ("enable", "period_ms"),
+                       ((0, 1), (0, TELEMETRY_MAX_PERIOD_MS)), None),
+    ACK: ("ACK", False, "<B", ("acked_type",), (U8,), None),
+    NAK: ("NAK", False, "<BBH", ("nak_type", "reason", "detail"),
+          (U8, (1, 255), U16), None),
+    DEVICE_INFO: ("DEVICE_INFO", False, "<BBHI",
+                  ("proto_version", "pump_kind", "max_payload", "auth_counter"),
+                  (U8, U8, U16, U32), (STRS, ("fw_version", "serial"), 1, MAX_STR)),
+    STATUS: ("STATUS", False, _STATUS_FMT, _STATUS_NAMES, _STATUS_RANGES, _ALARMS),
+    TELEMETRY: ("TELEMETRY", False, _STATUS_FMT, _STATUS_NAMES, _STATUS_RANGES, _ALARMS),
+    PROGRAM_REVIEW: ("PROGRAM_REVIEW", False, "<32sII",
+                     ("program_hash", "total_volume_nl", "duration_s"), (None, U32, U32),
+                     (LIST, "steps", MAX_REVIEW_STEPS, "<II", ("rate_nl_h", "duration_s"),
+                      (RATE, U32))),
+    JOURNAL_DATA: ("JOURNAL_DATA", False, "<IIB", ("offset", "total", "count"),
+                   (U32, U32, U8), (BLOB, "data", 0, MAX_JOURNAL_DATA)),
+}
+
+
+def name(msg_type):
+    """Message name, or 'UNKNOWN_0x..' for a type not in the catalogue."""
+    s = CATALOGUE.get(msg_type)
+    return s[0] if s is not None else "UNKNOWN_0x%02x" % msg_type
+
+
+def requires_auth(msg_type):
+    """True for commands that need an auth trailer.
+
+    PAUSE and STOP never do: stopping delivery must always be possible.
+    """
+    s = CATALOGUE.get(msg_type)
+    return s is not None and s[1]
+
+
+def is_command(msg_type):
+    """True for a known host -> device type."""
+    return msg_type in CATALOGUE and msg_type < DEVICE_TO_HOST
+
+
+def field_names(msg_type):
+    """Names of the fields of a message, in wire order."""
+    s = CATALOGUE.get(msg_type)
+    if s is None:
+        return ()
+    t = s[5]
+    if t is None:
+        return s[3]
+    return s[3] + (t[1] if t[0] == STRS else (t[1],))
+
+
