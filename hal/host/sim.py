@@ -1,0 +1,176 @@
+"""HAL backend bound in-process to simulator objects.
+
+The firmware sees exactly the interfaces of `hal.interfaces`; behind them sit
+a plant (duck-typed: pressure_raw(), syringe_present, clamp_closed,
+plunger_travel_um(), position_steps, air) and a virtual clock. Steps the
+firmware commands with move() are handed to the plant by the runner over the
+following interval: that is the lockstep between firmware tick and physics.
+"""
+from hal import Hal
+
+TICKS_MAX = (1 << 30) - 1
+TICKS_HALF = 1 << 29
+
+
+class VirtualClock:
+    """Millisecond ticks wrapping at 2**30 like a board's time.ticks_ms()."""
+
+    def __init__(self, start_ticks=TICKS_MAX - 10000):
+        self.elapsed_ms = 0
+        self._start = start_ticks
+
+    def ticks_ms(self):
+        return (self._start + self.elapsed_ms) & TICKS_MAX
+
+    def ticks_diff(self, a, b):
+        return ((a - b + TICKS_HALF) & TICKS_MAX) - TICKS_HALF
+
+    def ticks_add(self, t, delta_ms):
+        return (t + delta_ms) & TICKS_MAX
+
+    def advance(self, ms):
+        self.elapsed_ms += ms
+
+
+class SimMotor:
+    def __init__(self, plant):
+        self.plant = plant
+        self.enabled = False
+        self.forward = True
+        self.pending = 0
+
+    def enable(self, on):
+        self.enabled = bool(on)
+        if not on:
+            self.pending = 0
+
+    def set_direction(self, forward):
+        self.forward = bool(forward)
+
+    def move(self, steps, window_ms):
+        if steps < 0:
+            raise ValueError('move() takes a step count >= 0')
+        self.pending = (steps if self.forward else -steps) if self.enabled else 0
+
+    def stop(self):
+        self.pending = 0
+
+    def take_pending(self):
+        n = self.pending
+        self.pending = 0
+        return n
+
+    def position(self):
+        return self.plant.position_steps
+
+    def is_moving(self):
+        return self.pending != 0
+
+
+class SimPressure:
+    def __init__(self, plant):
+        self.read_raw = plant.pressure_raw
+
+
+class SimAir:
+    def __init__(self, plant):
+        self.plant = plant
+
+    def air_present(self):
+        return getattr(self.plant, 'air_at_sensor', False)
+
+
+class SimSyringe:
+    def __init__(self, plant):
+        self.plant = plant
+
+    def present(self):
+        return self.plant.syringe_present
+
+    def clamp_closed(self):
+        return self.plant.clamp_closed
+
+    def plunger_travel_um(self):
+        return self.plant.plunger_travel_um()
+
+
+class SimStorage:
+    """Non-volatile memory that survives a simulated power cut."""
+
+    def __init__(self, size=64 * 1024):
+        self.mem = bytearray(b'\xff' * size)
+
+    def size(self):
+        return len(self.mem)
+
+    def readinto(self, offset, buf):
+        n = len(buf)
+        buf[:] = self.mem[offset:offset + n]
+        return n
+
+    def write(self, offset, data):
+        self.mem[offset:offset + len(data)] = data
+
+
+class SimSerial:
+    def __init__(self):
+        self.to_device = bytearray()
+        self.from_device = bytearray()
+
+    def readinto(self, buf):
+        n = min(len(buf), len(self.to_device))
+        buf[:n] = self.to_device[:n]
+        del self.to_device[:n]
+        return n
+
+    def write(self, data):
+        self.from_device.extend(data)
+        return len(data)
+
+
+class SimIndicators:
+    def __init__(self):
+        self.leds = [False] * 4
+        self.buzzing = False
+
+    def led(self, color, on):
+        self.leds[color] = bool(on)
+
+    def buzzer(self, on):
+        self.buzzing = bool(on)
+
+
+class SimWatchdog:
+    def __init__(self, clock):
+        self.clock = clock
+        self.timeout_ms = 0
+        self.last_feed_ms = 0
+
+    def start(self, timeout_ms):
+        self.timeout_ms = timeout_ms
+        self.last_feed_ms = self.clock.elapsed_ms
+
+    def feed(self):
+        self.last_feed_ms = self.clock.elapsed_ms
+
+    def expired(self):
+        return self.timeout_ms and self.clock.elapsed_ms - self.last_feed_ms > self.timeout_ms
+
+
+class SimPower:
+    def __init__(self):
+        self.mains = True
+        self.mv = 4100
+
+    def on_mains(self):
+        return self.mains
+
+    def battery_mv(self):
+        return self.mv
+
+
+def make_sim_hal(plant, clock=None, storage=None):
+    clock = clock or VirtualClock()
+    return Hal(clock, SimMotor(plant), SimPressure(plant), SimAir(plant), SimSyringe(plant),
+               storage or SimStorage(), SimSerial(), SimIndicators(), SimWatchdog(clock),
+               SimPower())

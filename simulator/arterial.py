@@ -1,0 +1,31 @@
+"""Hepatic arterial back-pressure: pulsatile, with slow changes on demand.
+
+A beat is modelled as diastolic + pulse pressure * w(phase), with w a sharp
+systolic upstroke and exponential diastolic run-off (mean of w about 1/3, so
+MAP ~ diastolic + PP/3 as in physiology). Offsets (a step of +-15 mmHg,
+hypertension) are added by faults at run time.
+"""
+import math
+
+
+class ArterialPressure:
+    def __init__(self, systolic_mmhg=120.0, diastolic_mmhg=80.0, heart_rate_bpm=72.0):
+        self.systolic = systolic_mmhg
+        self.diastolic = diastolic_mmhg
+        self.heart_rate_bpm = heart_rate_bpm
+        self.offset_mmhg = 0.0
+        self._phase = 0.0
+
+    @property
+    def mean_mmhg(self):
+        return self.diastolic + (self.systolic - self.diastolic) / 3.0 + self.offset_mmhg
+
+    def advance(self, dt_s):
+        """Advance by dt and return the pressure at the new instant."""
+        self._phase = (self._phase + dt_s * self.heart_rate_bpm / 60.0) % 1.0
+        ph = self._phase
+        if ph < 0.15:
+            w = math.sin(ph / 0.15 * math.pi / 2.0)       # upstroke
+        else:
+            w = math.exp(-(ph - 0.15) * 3.2)              # run-off
+        return self.diastolic + (self.systolic - self.diastolic) * (w - 0.09) / 0.91 * 0.92 + self.offset_mmhg

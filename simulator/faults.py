@@ -1,0 +1,67 @@
+"""Named faults, injected into the plant at run time or from a scenario.
+
+As in ArduPilot's SITL, a fault is a name plus parameters; `inject` and
+`clear` are the only ways the outside world disturbs the plant. Each entry
+documents what it does physically.
+"""
+import math
+
+# name -> (doc, parameters with defaults)
+FAULTS = {
+    'downstream_occlusion': (
+        'catheter blocked: severity 1.0 = no flow at all; 0 < s < 1 multiplies '
+        'the catheter resistance by 1/(1-s)', {'severity': 1.0}),
+    'syringe_removed': ('syringe taken out of the cradle', {}),
+    'clamp_open': ('plunger clamp opened', {}),
+    'motor_stall': ('the motor driver emits no steps (stalled or disconnected)', {}),
+    'arterial_step': ('patient blood pressure shifts by offset_mmhg', {'offset_mmhg': 15.0}),
+}
+
+
+class FaultError(ValueError):
+    pass
+
+
+def check_params(name, params):
+    if name not in FAULTS:
+        raise FaultError('unknown fault %r (known: %s)' % (name, ', '.join(sorted(FAULTS))))
+    allowed = FAULTS[name][1]
+    for k in params:
+        if k not in allowed:
+            raise FaultError('fault %s has no parameter %r (allowed: %s)' % (
+                name, k, ', '.join(sorted(allowed)) or 'none'))
+    full = dict(allowed)
+    full.update(params)
+    if name == 'downstream_occlusion' and not 0 < full['severity'] <= 1:
+        raise FaultError('downstream_occlusion severity=%r must be in (0, 1]' % full['severity'])
+    return full
+
+
+def inject(plant, name, **params):
+    p = check_params(name, params)
+    if name == 'downstream_occlusion':
+        s = p['severity']
+        plant.occlusion_factor = math.inf if s >= 1 else 1.0 / (1.0 - s)
+    elif name == 'syringe_removed':
+        plant.syringe_present = False
+    elif name == 'clamp_open':
+        plant.clamp_closed = False
+    elif name == 'motor_stall':
+        plant.stalled = True
+    elif name == 'arterial_step':
+        plant.arterial.offset_mmhg += p['offset_mmhg']
+    return p
+
+
+def clear(plant, name, **params):
+    p = check_params(name, params)
+    if name == 'downstream_occlusion':
+        plant.occlusion_factor = 1.0
+    elif name == 'syringe_removed':
+        plant.syringe_present = True
+    elif name == 'clamp_open':
+        plant.clamp_closed = True
+    elif name == 'motor_stall':
+        plant.stalled = False
+    elif name == 'arterial_step':
+        plant.arterial.offset_mmhg -= p['offset_mmhg']

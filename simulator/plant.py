@@ -1,0 +1,118 @@
+"""Syringe pump plant: what the motor's steps do to the fluid.
+
+Chain: motor microsteps -> lead screw -> plunger (through backlash) -> syringe
+(true barrel diameter) -> compliant volume V (syringe + line, C uL/mmHg) ->
+anti-reflux valve -> catheter (Poiseuille resistance R) -> hepatic artery
+(pulsatile P_art). Line pressure P = V / C (gauge).
+
+Over each control interval dt (100 ms, much shorter than the line's time
+constant R*C of about 10 s) the plunger's volume enters the compliance, then
+    dV/dt = -max(0, V/C - P_art) / R
+is solved exactly for the interval: V relaxes towards C*P_art with time
+constant R*C, which low-passes the arterial pulse. With the valve closed (V/C < P_art) nothing flows out and V just
+fills: this is why an uncompensated start takes tens of minutes at low rates.
+A downstream occlusion multiplies R (full occlusion: no outflow).
+
+`delivered_ul` is what left the catheter (what a balance would weigh);
+`pushed_ul` is what the plunger displaced.
+"""
+import math
+
+import numpy as np
+
+from simulator.arterial import ArterialPressure
+
+
+class SyringePlant:
+    def __init__(self, pump_cfg, arterial=None, seed=0, fill_ml=None):
+        d = pump_cfg.data
+        syr, drv, line, sen = d['syringe'], d['drive'], d['line'], d['sensor']
+        self.cfg = pump_cfg
+        self.step_ul = pump_cfg.step_ul_true
+        self.c_ul_mmhg = syr['compliance_ul_per_mmhg']
+        self.r_base = line['catheter_resistance_mmhg_s_per_ul']
+        self.valve = line['anti_reflux_valve']
+        self.backlash_steps = int(round(drv['backlash_mm'] / pump_cfg.travel_per_step_mm))
+        self.slack_steps = self.backlash_steps   # taken up by the first push
+        self.zero_counts = sen['pressure_zero_counts']
+        self.counts_per_mmhg = sen['pressure_counts_per_mmhg']
+        self.noise_mmhg = sen['pressure_noise_mmhg']
+        self.arterial = arterial or ArterialPressure()
+        self.rng = np.random.default_rng(seed)
+        self._noise = np.empty(0)
+        self._noise_i = 0
+        # fluid state
+        self.capacity_ul = syr['nominal_volume_ml'] * 1000.0
+        self.syringe_ul = self.capacity_ul if fill_ml is None else fill_ml * 1000.0
+        self.stored_ul = 0.0          # in the compliance
+        self.delivered_ul = 0.0       # left the catheter
+        self.pushed_ul = 0.0          # displaced by the plunger
+        self.p_art = self.arterial.mean_mmhg
+        # faults
+        self.occlusion_factor = 1.0   # multiplies R; inf = full occlusion
+        self.syringe_present = True
+        self.clamp_closed = True
+        self.stalled = False
+        self.position_steps = 0       # motor counter (what the driver emitted)
+        self._r_cached = None
+        self._dt_cached = None
+        self._decay = 0.0
+
+    # ------------------------------------------------------------ physics
+    @property
+    def pressure_mmhg(self):
+        return self.stored_ul / self.c_ul_mmhg
+
+    def advance(self, dt_s, steps):
+        """Emit `steps` (signed) during dt and integrate the fluid."""
+        if steps and not self.stalled:
+            self.position_steps += steps
+            if steps > 0:
+                take = min(self.slack_steps, steps)
+                self.slack_steps -= take
+                moved = steps - take
+            else:
+                self.slack_steps = min(self.backlash_steps, self.slack_steps - steps)
+                moved = 0  # backing off: the stopper follows only what is stored (issue 4)
+            dv = moved * self.step_ul
+            if dv > self.syringe_ul:
+                dv = self.syringe_ul
+            self.syringe_ul -= dv
+            self.pushed_ul += dv
+        else:
+            dv = 0.0
+        p_art = self.arterial.advance(dt_s)
+        self.p_art = p_art
+        c = self.c_ul_mmhg
+        v0 = self.stored_ul
+        v = v0 + dv
+        v_art = c * p_art
+        r = self.r_base * self.occlusion_factor
+        if r != math.inf and (v > v_art or not self.valve):
+            if r != self._r_cached or dt_s != self._dt_cached:
+                self._r_cached = r
+                self._dt_cached = dt_s
+                self._decay = math.exp(-dt_s / (r * c))
+            v = v_art + (v - v_art) * self._decay
+        self.stored_ul = v
+        self.delivered_ul += v0 + dv - v
+
+    # ------------------------------------------------------------ sensors
+    def pressure_raw(self):
+        i = self._noise_i
+        if i >= len(self._noise):
+            self._noise = self.rng.standard_normal(65536) * self.noise_mmhg
+            i = 0
+        self._noise_i = i + 1
+        p = self.stored_ul / self.c_ul_mmhg + self._noise[i]
+        raw = int(self.zero_counts + p * self.counts_per_mmhg)
+        return 0 if raw < 0 else (65535 if raw > 65535 else raw)
+
+    def plunger_travel_um(self):
+        area = self.cfg.area_mm2(self.cfg.data['syringe']['inner_diameter_mm'])
+        return int(self.syringe_ul / area * 1000.0)
+
+    def refill(self, fill_ml):
+        """A new syringe: full, slack back, line pressure kept."""
+        self.syringe_ul = fill_ml * 1000.0
+        self.slack_steps = self.backlash_steps

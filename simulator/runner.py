@@ -1,0 +1,229 @@
+"""Lockstep simulation: the real firmware on the simulated HAL against the plant.
+
+One iteration = one control tick:
+  1. the virtual clock advances by tick_ms (ticks wrap at 2**30)
+  2. the plant integrates the interval, emitting the steps the firmware
+     commanded at the previous tick
+  3. the firmware's loop polls: exactly one tick is due and runs
+  4. scenario events due now are applied (faults, user commands)
+The runner plays the nurse only where a scenario says so (programming at the
+start, syringe changes on a course larger than one syringe); it never touches
+firmware internals beyond the Pump's public commands and status.
+"""
+import sys
+import time
+
+from firmware.loop import Loop
+from firmware.program import Program, K_CONTINUOUS
+from firmware.pump import Pump, REASON_NAMES
+from firmware.settings import Settings
+from firmware.catalog import alarm_name, alarm_priority_name
+from firmware.table import STATE_NAMES, S_COMPLETE
+from hal.host.sim import make_sim_hal
+from simulator import faults
+from simulator.arterial import ArterialPressure
+from simulator.dose import ml_h_to_nl_h, ml_to_nl
+from simulator.plant import SyringePlant
+
+TRACE_COLUMNS = ('t_s', 'state', 'set_rate_ml_h', 'delivered_ml', 'pressure_mmhg',
+                 'sensed_pressure_mmhg', 'plunger_ml', 'device_delivered_ml')
+
+SYRINGE_CHANGE_S = 300   # a nurse swaps the syringe in 5 min
+
+
+class SimulationError(Exception):
+    pass
+
+
+class Simulation:
+    def __init__(self, scenario, seed=None):
+        self.scenario = scenario
+        self.seed = scenario.seed if seed is None else seed
+        pump_cfg = scenario.pump
+        pt = scenario.patient
+        arterial = ArterialPressure(pt['systolic_mmhg'], pt['diastolic_mmhg'], pt['heart_rate_bpm'])
+        self.plant = SyringePlant(pump_cfg, arterial, seed=self.seed,
+                                  fill_ml=scenario.syringe_fill_ml)
+        # the line starts at rest, filled, valve closed: no stored pressure
+        self.hal = make_sim_hal(self.plant)
+        self.settings = Settings(**pump_cfg.firmware_settings())
+        self.pump = Pump(self.hal, self.settings)
+        self.loop = Loop(self.pump, self.hal.clock)
+        self.tick_ms = self.settings.tick_ms
+        self.usable_ml = scenario.syringe_fill_ml - pump_cfg.data['syringe']['dead_space_ml']
+        self.course_left_ml = scenario.volume_ml
+        self.rate_nl_h = ml_h_to_nl_h(scenario.rate_ml_h)
+        self.loaded_ml = 0.0
+        self.alarms = []
+        self.events_log = []
+        self.trace = []
+        self._change_at_tick = None
+        self.t_s = 0.0
+
+    # ------------------------------------------------------------ nurse
+    def _program_next_syringe(self):
+        vol_ml = min(self.course_left_ml, self.usable_ml)
+        prog = Program([(K_CONTINUOUS, self.rate_nl_h, ml_to_nl(vol_ml))])
+        for what, r in (('load', self.pump.load(prog)),
+                        ('confirm', self.pump.confirm(prog.digest())),
+                        ('start', self.pump.start())):
+            if r:
+                raise SimulationError('device refused %s: %s (%s)' % (
+                    what, REASON_NAMES[r], self.pump.last_error))
+        self.course_left_ml -= vol_ml
+        self.loaded_ml += vol_ml
+        self.events_log.append({'t_s': self.t_s, 'event': 'program',
+                                'volume_ml': round(vol_ml, 4),
+                                'rate_ml_h': self.rate_nl_h / 1e6})
+
+    def _apply_event(self, kind, name, params):
+        self.events_log.append({'t_s': self.t_s, 'event': kind, 'name': name, 'params': params})
+        if kind == 'inject':
+            faults.inject(self.plant, name, **params)
+        elif kind == 'clear':
+            faults.clear(self.plant, name, **params)
+        else:
+            r = {'ack': self.pump.acknowledge, 'pause': self.pump.pause,
+                 'resume': self.pump.resume, 'stop': self.pump.stop,
+                 'start': self.pump.start}[name]()
+            self.events_log[-1]['result'] = REASON_NAMES[r]
+
+    # ------------------------------------------------------------ run
+    def run(self, progress=False, speed=None, until_s=None):
+        sc = self.scenario
+        tick_ms = self.tick_ms
+        dt_s = tick_ms / 1000.0
+        n_ticks = int(round((until_s or sc.duration_s) * 1000 / tick_ms))
+        trace_every = max(1, int(round(sc.trace_period_s * 1000 / tick_ms)))
+        events = list(sc.events)
+        event_ticks = [int(round(e[0] * 1000 / tick_ms)) for e in events]
+        ev_i = 0
+        next_ev = event_ticks[0] if events else -1
+
+        clock = self.hal.clock
+        motor = self.hal.motor
+        plant = self.plant
+        pump = self.pump
+        poll = self.loop.poll
+        advance = plant.advance
+        take = motor.take_pending
+        fsm = pump.fsm
+        active = pump.alarms.active
+        prev_active = bytes(active)
+        prev_state = fsm.state
+        record = self._record
+
+        wall0 = time.perf_counter()
+        last_progress = wall0
+        show_progress = False
+        # boot: POST runs at the first tick, then the nurse programs the pump
+        clock.advance(tick_ms)
+        poll()
+        self._program_next_syringe()
+        record(0)
+        for k in range(1, n_ticks + 1):
+            clock.advance(tick_ms)
+            advance(dt_s, take())
+            poll()
+            if k == next_ev:
+                self.t_s = k * dt_s
+                while ev_i < len(events) and event_ticks[ev_i] == k:
+                    _, _, kind, name, params = events[ev_i]
+                    self._apply_event(kind, name, params)
+                    ev_i += 1
+                next_ev = event_ticks[ev_i] if ev_i < len(events) else -1
+            if fsm.state != prev_state or active != prev_active:
+                self.t_s = k * dt_s
+                self._on_device_change(k, prev_active)
+                prev_state = fsm.state
+                prev_active = bytes(active)
+                record(k)
+            if k == self._change_at_tick:
+                self._change_at_tick = None
+                self.t_s = k * dt_s
+                plant.refill(self.scenario.syringe_fill_ml)
+                self._program_next_syringe()
+            if k % trace_every == 0:
+                record(k)
+                if k % 10000 == 0:
+                    now = time.perf_counter()
+                    if speed:
+                        ahead = k * dt_s / speed - (now - wall0)
+                        if ahead > 0:
+                            time.sleep(ahead)
+                    if progress and now - last_progress > 0.5:
+                        last_progress = now
+                        if show_progress or now - wall0 > 2.0:
+                            show_progress = True
+                            self._progress(k, n_ticks)
+                elif speed:
+                    ahead = k * dt_s / speed - (time.perf_counter() - wall0)
+                    if ahead > 0:
+                        time.sleep(ahead)
+        if show_progress:
+            self._progress(n_ticks, n_ticks)
+            sys.stderr.write('\n')
+        self.sim_seconds = n_ticks * dt_s
+        self.wall_seconds = time.perf_counter() - wall0
+        return self.summary()
+
+    def _on_device_change(self, k, prev_active):
+        pump = self.pump
+        active = pump.alarms.active
+        for code in range(len(active)):
+            if active[code] and not prev_active[code]:
+                self.alarms.append({'t_s': round(self.t_s, 1), 'code': alarm_name(code),
+                                    'priority': alarm_priority_name(code),
+                                    'pressure_mmhg': round(self.plant.pressure_mmhg, 1),
+                                    'state': pump.state_name()})
+        if (pump.fsm.state == S_COMPLETE and self.course_left_ml > 1e-6
+                and self._change_at_tick is None):
+            self._change_at_tick = k + SYRINGE_CHANGE_S * 1000 // self.tick_ms
+            self.events_log.append({'t_s': self.t_s, 'event': 'syringe_change_due'})
+
+    def _record(self, k):
+        pump = self.pump
+        plant = self.plant
+        running = pump.fsm.state == 3
+        self.trace.append((
+            round(k * self.tick_ms / 1000.0, 3),
+            STATE_NAMES[pump.fsm.state],
+            round(pump.step_rate_nl_h / 1e6, 6) if running else 0.0,
+            round(plant.delivered_ul / 1000.0, 6),
+            round(plant.pressure_mmhg, 3),
+            round(pump.pressure_x10 / 10.0, 1),
+            round(plant.pushed_ul / 1000.0, 6),
+            round(pump.delivered_nl / 1e6, 6),
+        ))
+
+    def _progress(self, k, n):
+        width = 30
+        frac = k / n
+        bar = '#' * int(frac * width) + '-' * (width - int(frac * width))
+        sys.stderr.write('\r[%s] %5.1f%%  sim %7.2f h' % (bar, frac * 100, k * self.tick_ms / 3.6e6))
+        sys.stderr.flush()
+
+    def summary(self):
+        sc = self.scenario
+        pump = self.pump
+        return {
+            'scenario': sc.name,
+            'scenario_file': str(sc.path),
+            'pump': sc.pump.name,
+            'seed': self.seed,
+            'drug': sc.drug,
+            'rate_ml_h': round(sc.rate_ml_h, 6),
+            'programmed_ml': round(sc.volume_ml, 6),
+            'loaded_ml': round(self.loaded_ml, 6),
+            'delivered_ml': round(self.plant.delivered_ul / 1000.0, 6),
+            'plunger_ml': round(self.plant.pushed_ul / 1000.0, 6),
+            'device_delivered_ml': round(pump.delivered_nl / 1e6, 6),
+            'final_state': pump.state_name(),
+            'motor_running': bool(self.hal.motor.pending),
+            'alarms': self.alarms,
+            'events': self.events_log,
+            'sim_seconds': self.sim_seconds,
+            'wall_seconds': round(self.wall_seconds, 3),
+            'speedup': round(self.sim_seconds / self.wall_seconds) if self.wall_seconds else None,
+            'tick_ms': self.tick_ms,
+        }

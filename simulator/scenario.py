@@ -1,0 +1,145 @@
+"""Scenario files: pump, patient, the course to give, and timed events.
+
+The course is given either as a dose (mg/m2 over a duration, with BSA or
+height and weight, and a concentration) or as a rate and volume; units are in
+every key. Events happen at a time with a unit: inject or clear a named fault,
+or a user command (ack, pause, resume, stop).
+"""
+from simulator import faults
+from simulator.configs import load_pump, resolve
+from simulator.dose import bsa_mosteller_m2, course_from_dose_per_m2
+from simulator.schema import ConfigError, Field as N, check_map, load_yaml, fail
+
+COMMANDS = {'ack', 'pause', 'resume', 'stop', 'start'}
+
+EVENT_FIELDS = {
+    'at': N('duration', lo=0, doc='time since start, with a unit'),
+    'inject': N('str', required=False, choices=set(faults.FAULTS)),
+    'clear': N('str', required=False, choices=set(faults.FAULTS)),
+    'command': N('str', required=False, choices=COMMANDS),
+    'for': N('duration', required=False, lo=0.1, doc='clear the fault after this long'),
+    'params': N('map', required=False, default={}, fields={
+        'severity': N('number', required=False, lo=0.01, hi=1),
+        'offset_mmhg': N('number', required=False, lo=-100, hi=100),
+    }),
+}
+
+SCENARIO_SCHEMA = {
+    'name': N('str'),
+    'description': N('str', required=False, default=''),
+    'pump': N('str', doc='a configs/pumps name or a path'),
+    'seed': N('int', required=False, default=0, lo=0, hi=2**31 - 1),
+    'duration': N('duration', lo=1, hi=60 * 86400, doc='how long to simulate'),
+    'trace_period': N('duration', required=False, default='10s', lo=0.1, hi=3600),
+    'syringe_fill_ml': N('number', required=False, lo=0.5, hi=100),
+    'patient': N('map', required=False, default={}, fields={
+        'bsa_m2': N('number', required=False, lo=0.3, hi=3.5),
+        'height_cm': N('number', required=False, lo=40, hi=250),
+        'weight_kg': N('number', required=False, lo=2, hi=350),
+        'systolic_mmhg': N('number', required=False, default=120, lo=60, hi=260),
+        'diastolic_mmhg': N('number', required=False, default=80, lo=30, hi=160),
+        'heart_rate_bpm': N('number', required=False, default=72, lo=20, hi=220),
+    }),
+    'program': N('map', fields={
+        'drug': N('str', required=False, default='unnamed'),
+        'dose_mg_per_m2': N('number', required=False, lo=0.001, hi=100000),
+        'concentration_mg_per_ml': N('number', required=False, lo=0.0001, hi=1000),
+        'duration': N('duration', required=False, lo=60, hi=60 * 86400),
+        'rate_ml_h': N('number', required=False, lo=0.001, hi=999),
+        'volume_ml': N('number', required=False, lo=0.01, hi=5000),
+    }),
+    'events': N('list', required=False, default=[], item=N('map', fields=EVENT_FIELDS)),
+}
+
+
+class Scenario:
+    def __init__(self, path, data):
+        self.path = path
+        self.data = data
+        self.name = data['name']
+        self.seed = data['seed']
+        self.duration_s = data['duration']
+        self.trace_period_s = data['trace_period']
+        self.pump = load_pump(resolve('pumps', data['pump']))
+        self.patient = data['patient']
+        self._course(path, data['program'])
+        syr = self.pump.data['syringe']
+        self.syringe_fill_ml = data['syringe_fill_ml'] or syr['nominal_volume_ml']
+        if self.syringe_fill_ml > syr['nominal_volume_ml']:
+            fail(path, 'syringe_fill_ml', self.syringe_fill_ml,
+                 'must be at most the syringe (%g mL)' % syr['nominal_volume_ml'])
+        self.events = self._events(path, data['events'])
+        p = self.patient
+        if p['diastolic_mmhg'] >= p['systolic_mmhg']:
+            fail(path, 'patient.diastolic_mmhg', p['diastolic_mmhg'],
+                 'must be below patient.systolic_mmhg (%g)' % p['systolic_mmhg'])
+
+    def _course(self, path, prog):
+        self.drug = prog['drug']
+        dose_keys = ('dose_mg_per_m2', 'concentration_mg_per_ml', 'duration')
+        rate_keys = ('rate_ml_h', 'volume_ml')
+        has_dose = any(prog[k] is not None for k in dose_keys)
+        has_rate = any(prog[k] is not None for k in rate_keys)
+        if has_dose == has_rate:
+            raise ConfigError('%s: program: give either a dose (%s) or a rate (%s), not %s' % (
+                path, ', '.join(dose_keys), ', '.join(rate_keys), 'both' if has_dose else 'neither'))
+        if has_dose:
+            for k in dose_keys:
+                if prog[k] is None:
+                    raise ConfigError('%s: program.%s: missing (needed with a dose)' % (path, k))
+            bsa = self.bsa_m2(path)
+            total_mg, vol, rate = course_from_dose_per_m2(
+                prog['dose_mg_per_m2'], bsa, prog['concentration_mg_per_ml'], prog['duration'])
+            self.dose_mg = total_mg
+            self.bsa = bsa
+        else:
+            for k in rate_keys:
+                if prog[k] is None:
+                    raise ConfigError('%s: program.%s: missing (needed with a rate)' % (path, k))
+            vol, rate = prog['volume_ml'], prog['rate_ml_h']
+            self.dose_mg = None
+            self.bsa = None
+        lim = self.pump.data['limits']
+        if not lim['min_rate_ml_h'] <= rate <= lim['max_rate_ml_h']:
+            raise ConfigError('%s: program: computed rate %.4f mL/h outside the pump %s (%g..%g mL/h)' % (
+                path, rate, self.pump.name, lim['min_rate_ml_h'], lim['max_rate_ml_h']))
+        self.volume_ml = vol
+        self.rate_ml_h = rate
+
+    def bsa_m2(self, path):
+        p = self.patient
+        if p['bsa_m2'] is not None:
+            return p['bsa_m2']
+        if p['height_cm'] is not None and p['weight_kg'] is not None:
+            return bsa_mosteller_m2(p['height_cm'], p['weight_kg'])
+        raise ConfigError('%s: patient: a dose per m2 needs patient.bsa_m2, or height_cm and weight_kg' % path)
+
+    def _events(self, path, events):
+        out = []
+        for i, e in enumerate(events):
+            key = 'events[%d]' % i
+            kinds = [k for k in ('inject', 'clear', 'command') if e[k] is not None]
+            if len(kinds) != 1:
+                raise ConfigError('%s: %s: needs exactly one of inject, clear, command (got %s)' % (
+                    path, key, ', '.join(kinds) or 'none'))
+            params = {k: v for k, v in e['params'].items() if v is not None}
+            if kinds[0] != 'command':
+                try:
+                    faults.check_params(e[kinds[0]], params)
+                except faults.FaultError as err:
+                    raise ConfigError('%s: %s.params: %s' % (path, key, err))
+            if e['at'] > self.duration_s:
+                fail(path, key + '.at', e['at'], 'must be within the scenario duration (%gs)' % self.duration_s)
+            out.append((e['at'], i, kinds[0], e[kinds[0]], params))
+            if e['for'] is not None:
+                if kinds[0] != 'inject':
+                    fail(path, key + '.for', e['for'], 'only an inject event can have a duration')
+                out.append((e['at'] + e['for'], i, 'clear', e['inject'], params))
+        out.sort(key=lambda ev: (ev[0], ev[1]))
+        return out
+
+
+def load_scenario(name_or_path):
+    path = resolve('scenarios', name_or_path)
+    data = check_map(load_yaml(path), SCENARIO_SCHEMA, path)
+    return Scenario(path, data)
