@@ -34,7 +34,7 @@ from protocol.codes import (
 
 MAX_RATE_NL_H = const(999000000)   # 999 mL/h, the generic pump maximum
 MAX_ALARMS = const(8)              # active alarms carried in one STATUS
-MAX_REVIEW_STEPS = const(24)       # rate steps echoed in PROGRAM_REVIEW
+MAX_REVIEW_STEPS = const(16)       # steps per PROGRAM_REVIEW page
 MAX_STR = const(32)                # DEVICE_INFO strings
 MAX_CHUNK = const(254)             # PROGRAM_LOAD data bytes per chunk
 MAX_JOURNAL_DATA = const(247)      # JOURNAL_DATA blob bytes
@@ -66,7 +66,8 @@ CATALOGUE = {
     STATUS_REQ: ("STATUS_REQ", False, "<", _E, _E, None),
     PROGRAM_LOAD: ("PROGRAM_LOAD", True, "<BB", ("chunk_index", "total_chunks"),
                    ((0, 254), (1, 255)), (BLOB, "data", 1, MAX_CHUNK)),
-    PROGRAM_REVIEW_REQ: ("PROGRAM_REVIEW_REQ", False, "<", _E, _E, None),
+    PROGRAM_REVIEW_REQ: ("PROGRAM_REVIEW_REQ", False, "<B", ("first_step",),
+                         (U8,), None),
     CONFIRM: ("CONFIRM", True, "<32s", ("program_hash",), (None,), None),
     START: ("START", True, "<", _E, _E, None),
     PAUSE: ("PAUSE", False, "<", _E, _E, None),
@@ -87,10 +88,12 @@ CATALOGUE = {
                   (U8, U8, U16, U32), (STRS, ("fw_version", "serial"), 1, MAX_STR)),
     STATUS: ("STATUS", False, _STATUS_FMT, _STATUS_NAMES, _STATUS_RANGES, _ALARMS),
     TELEMETRY: ("TELEMETRY", False, _STATUS_FMT, _STATUS_NAMES, _STATUS_RANGES, _ALARMS),
-    PROGRAM_REVIEW: ("PROGRAM_REVIEW", False, "<32sII",
-                     ("program_hash", "total_volume_nl", "duration_s"), (None, U32, U32),
-                     (LIST, "steps", MAX_REVIEW_STEPS, "<II", ("rate_nl_h", "duration_s"),
-                      (RATE, U32))),
+    PROGRAM_REVIEW: ("PROGRAM_REVIEW", False, "<32sIIBB",
+                     ("program_hash", "total_volume_nl", "duration_s", "total_steps",
+                      "first_step"), (None, U32, U32, U8, U8),
+                     (LIST, "steps", MAX_REVIEW_STEPS, "<BIII",
+                      ("kind", "rate_nl_h", "volume_nl", "duration_s"),
+                      (U8, RATE, U32, U32))),
     JOURNAL_DATA: ("JOURNAL_DATA", False, "<IIB", ("offset", "total", "count"),
                    (U32, U32, U8), (BLOB, "data", 0, MAX_JOURNAL_DATA)),
 }

@@ -172,8 +172,10 @@ class Decoder:
         flags = buf[4]
         length = buf[5] | (buf[6] << 8)
         tlen = AUTH_TRAILER_LEN if flags & FLAG_AUTH else 0
-        if (flags & ~FLAGS_KNOWN) or length > self.max_payload \
-                or HEADER_LEN + length + tlen != body:
+        if length > self.max_payload:
+            self.err_too_long += 1
+            return None
+        if (flags & ~FLAGS_KNOWN) or HEADER_LEN + length + tlen != body:
             self.err_bad_header += 1
             return None
         f = self.frame

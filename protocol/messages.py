@@ -16,7 +16,7 @@ import struct
 
 from protocol.codes import (ProtocolError, NAK_BAD_PAYLOAD, NAK_LIMIT,
                             NAK_UNKNOWN_TYPE, PROGRAM_LOAD, TELEMETRY_STREAM,
-                            JOURNAL_DATA)
+                            PROGRAM_REVIEW, JOURNAL_DATA)
 from protocol.frame import MAX_PAYLOAD
 from protocol.catalogue import (  # noqa: F401  (re-exported for callers)
     CATALOGUE, BLOB, LIST, STRS, U8, U16, U32, I16, RATE, HASH_LEN,
@@ -60,6 +60,8 @@ def _cross_check(msg_type, d):
     if msg_type == TELEMETRY_STREAM and d["enable"] and \
             d["period_ms"] < TELEMETRY_MIN_PERIOD_MS:
         raise _err(NAK_LIMIT, "period_ms %d < %d" % (d["period_ms"], TELEMETRY_MIN_PERIOD_MS))
+    if msg_type == PROGRAM_REVIEW and d["first_step"] + len(d["steps"]) > d["total_steps"]:
+        raise _err(NAK_BAD_PAYLOAD, "steps run past total_steps")
     if msg_type == JOURNAL_DATA and d["count"] and not d["data"]:
         raise _err(NAK_BAD_PAYLOAD, "JOURNAL_DATA count without data")
 

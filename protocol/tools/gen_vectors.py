@@ -41,11 +41,10 @@ def _hash(tag):
 
 def _frame_vector(name, note, msg_type, seq, flags, fields, signer=None, trailer=None):
     payload = m.pack(msg_type, fields)
-    counter = None
     if signer is not None:
         flags |= frame.FLAG_AUTH
         trailer = signer.sign(msg_type, seq, flags, payload)
-        counter = signer.counter
+    counter = None if trailer is None else int.from_bytes(trailer[:4], "little")
     wire = frame.encode_frame(msg_type, seq, flags, payload, trailer)
     raw = cobs.decode(wire[:-1])
     v = {
@@ -109,12 +108,17 @@ def build():
         {"chunk_index": 1, "total_chunks": 2, "data": chunk}, signer=signer)
     add("program_load_zeros", "signed, data full of 0x00", codes.PROGRAM_LOAD, 0x0103, 0,
         {"chunk_index": 0, "total_chunks": 1, "data": bytes(40)}, signer=signer)
-    add("program_review_req", "", codes.PROGRAM_REVIEW_REQ, 4, 0, {})
-    add("program_review", "device echo of hash and rates", codes.PROGRAM_REVIEW, 4,
+    add("program_review_req", "first page", codes.PROGRAM_REVIEW_REQ, 4, 0,
+        {"first_step": 0})
+    add("program_review", "device echo of hash, rates and durations (5-FU 46 h "
+        "example: 81.6 mL at 1.77 mL/h, then a 2 mL flush)", codes.PROGRAM_REVIEW, 4,
         frame.FLAG_REPLY,
-        {"program_hash": h, "total_volume_nl": 81600000, "duration_s": 165600,
-         "steps": [{"rate_nl_h": 1770000, "duration_s": 165600},
-                   {"rate_nl_h": 0, "duration_s": 0}]})
+        {"program_hash": h, "total_volume_nl": 83600000, "duration_s": 169566,
+         "total_steps": 2, "first_step": 0,
+         "steps": [{"kind": 1, "rate_nl_h": 1770000, "volume_nl": 81600000,
+                    "duration_s": 165966},
+                   {"kind": 1, "rate_nl_h": 2000000, "volume_nl": 2000000,
+                    "duration_s": 3600}]})
     add("confirm", "signed, 32-byte hash", codes.CONFIRM, 5, 0, {"program_hash": h},
         signer=signer)
     start_wire, start_tr = add("start", "signed, empty payload", codes.START, 6, 0, {},
@@ -218,7 +222,28 @@ def build():
 
 
 def vectors_text():
-    return json.dumps(build(), indent=1, sort_keys=True) + "\n"
+    """JSON laid out one vector per line.
+
+    Still ordinary JSON, but the device test can read it line by line with
+    a small heap instead of loading 26 KB at once: every array element and
+    every top-level scalar sits alone on its own line.
+    """
+    d = build()
+    keys = sorted(d)
+    lines = ["{"]
+    for i, k in enumerate(keys):
+        comma = "," if i < len(keys) - 1 else ""
+        v = d[k]
+        if isinstance(v, list):
+            lines.append(" %s: [" % json.dumps(k))
+            for j, item in enumerate(v):
+                lines.append("  %s%s" % (json.dumps(item, sort_keys=True),
+                                         "," if j < len(v) - 1 else ""))
+            lines.append(" ]%s" % comma)
+        else:
+            lines.append(" %s: %s%s" % (json.dumps(k), json.dumps(v), comma))
+    lines.append("}")
+    return "\n".join(lines) + "\n"
 
 
 _KIND = {"B": ("u8", 0, 0xFF), "H": ("u16", 0, 0xFFFF), "I": ("u32", 0, 0xFFFFFFFF),
