@@ -5,6 +5,7 @@ scenario, argument) with one line naming the file, key, value and what is
 allowed.
 """
 import argparse
+import importlib
 import sys
 
 from simulator.schema import ConfigError
@@ -46,7 +47,20 @@ def build_parser():
     d = sub.add_parser('diagram', help='render the state table as a mermaid diagram')
     d.add_argument('--out', default='docs/state-machine.md')
     d.set_defaults(func=cmd_diagram)
+    b = sub.add_parser('bench', help='benches after IEC 60601-2-24 (see pumpsim bench -h)')
+    bsub = b.add_subparsers(dest='bench', required=True)
+    for mod in PLUGINS:
+        # each plugin module adds its own subcommands: bench modules under
+        # `bench`, tools (shell, serve, ...) at the top level
+        module = importlib.import_module(mod)
+        module.register(bench=bsub, top=sub)
     return ap
+
+
+# Modules that add subcommands; each defines register(bench, top). New benches
+# and tools add a line here instead of editing the parser above.
+PLUGINS = (
+)
 
 
 def main(argv=None):
