@@ -1,0 +1,427 @@
+"""Device side of the serial link: frames in, Pump commands, replies out.
+
+`Link(pump, serial, key)` wraps a Pump from the outside (pump.py never
+imports this module or the protocol, to keep the 64 KB gate's heap).
+`poll()` is called between control ticks: it reads what is waiting (at most
+RX_CHUNK bytes) into a preallocated buffer, feeds the streaming decoder,
+handles at most `max_frames` frames, sends due telemetry and checks for link
+loss. It never waits; unread bytes stay in the buffer for the next call.
+
+Per frame (protocol/SPEC.md section 5):
+  1. host frames only: REPLY/EVENT frames are dropped unanswered (no echo
+     storms), a device or unknown type gets NAK unknown_type
+  2. duplicate filter: an exact repeat of a command that carried FLAG_RETRY
+     or an auth trailer gets the cached reply and is NOT executed again.
+     A plain repeat of an unsigned command (no RETRY) is executed afresh,
+     so a new host that reuses a seq for STOP is never answered from cache.
+  3. auth for therapy-changing types (Verifier: MAC, then counter); a
+     refusal is NAKed and journaled (EV_LINK_REJECT)
+  4. unpack, execute through the Pump's public commands, ACK / data / NAK
+
+Journal events added by the link (names in firmware/catalog.py):
+  EV_LINK_LOST    a = wire state, b = seconds since the last valid frame
+  EV_LINK_BACK    a = seconds the link was silent
+  EV_LINK_REJECT  a = msg_type + 256 * NAK reason, b = auth counter shown (-1 none)
+  EV_AUTH_MARK    a = auth counter high-water mark (see _auth_mark)
+
+JOURNAL_READ offsets are absolute record indices (journal seq - 1), so they
+stay valid while the ring wraps; JOURNAL_DATA.offset is the first index sent
+(later than asked if the ring overwrote the older ones), total = records
+ever written. Records are the journal's raw 20-byte records (crc16 inside).
+
+Runs on MicroPython 1.29 and CPython.
+"""
+import struct
+
+from firmware.compat import const
+from firmware import table as T
+from firmware.alarms import ALARM_PRIORITY, N_ALARMS
+from firmware.crc16 import crc16
+from firmware.journal import RECORD_SIZE
+from firmware.program import Program
+from firmware.pump import FIRMWARE_VERSION, E_BAD_STATE, E_HASH, E_INVALID
+
+from protocol import codes as C
+from protocol import messages as M
+from protocol.frame import (Encoder, MAX_WIRE, MAX_PAYLOAD, FLAG_REPLY, FLAG_EVENT,
+                            FLAG_RETRY)
+from protocol.catalogue import MAX_REVIEW_STEPS
+from protocol.decoder import Decoder
+from protocol.auth import Verifier
+from protocol.dedup import DuplicateFilter
+
+EV_LINK_LOST = const(11)
+EV_LINK_BACK = const(12)
+EV_LINK_REJECT = const(13)
+EV_AUTH_MARK = const(14)
+
+RX_CHUNK = const(64)
+MAX_FRAMES_PER_POLL = const(4)
+AUTH_MARK_STEP = const(16)
+MAX_PROGRAM_BYTES = const(2 + 9 * 32)
+JOURNAL_PER_REPLY = const(12)   # 12 * 20 = 240 <= 247 bytes
+
+# firmware state -> wire state (PROGRAMMED splits into review / ready)
+_WIRE_STATE = (C.STATE_IDLE, C.STATE_IDLE, C.STATE_REVIEW, C.STATE_RUNNING,
+               C.STATE_PAUSED, C.STATE_ALARM, C.STATE_COMPLETE, C.STATE_FAULT)
+
+
+class Link:
+    def __init__(self, pump, serial, key, serial_no='SIM-0001', pump_kind=C.PUMP_SYRINGE,
+                 link_timeout_ms=10000, max_frames=MAX_FRAMES_PER_POLL, last_counter=None):
+        self.pump = pump
+        self.serial = serial
+        self.clock = pump.hal.clock
+        self.serial_no = serial_no
+        self.pump_kind = pump_kind
+        self.link_timeout_ms = link_timeout_ms
+        self.max_frames = max_frames
+        self.decoder = Decoder()
+        self.dedup = DuplicateFilter()
+        self.enc = Encoder()
+        self._tx = self.enc.buf
+        self._txv = memoryview(self._tx)
+        self._pl = bytearray(MAX_PAYLOAD)
+        self._rx = bytearray(RX_CHUNK)
+        self._rx_pos = 0
+        self._rx_n = 0
+        self._rec = bytearray(RECORD_SIZE)
+        self._prog = bytearray(MAX_PROGRAM_BYTES)
+        self._prog_n = 0
+        self._prog_next = 0       # next chunk index expected; 0 = none in progress
+        self._prog_total = 0
+        self._event_seq = 0
+        self._tele_period = 0
+        self._tele_due = 0
+        self.host_seen = False
+        self.link_lost = False
+        self._last_rx = self.clock.ticks_ms()
+        self.frames_handled = 0
+        self.rejected = 0
+        if last_counter is None:
+            last_counter = self._recover_counter()
+        self._mark = last_counter
+        self.verifier = Verifier(key, last_counter)
+        self._mark_seq = 0
+        self._log_mark(last_counter)
+
+    # ------------------------------------------------------------ polling
+    def poll(self):
+        """Service the link once; bounded, never blocks. Returns frames handled."""
+        handled = 0
+        feed = self.decoder.feed_byte
+        while handled < self.max_frames:
+            if self._rx_pos >= self._rx_n:
+                n = self.serial.readinto(self._rx)
+                if not n:
+                    break
+                self._rx_pos = 0
+                self._rx_n = n
+            rx = self._rx
+            while self._rx_pos < self._rx_n:
+                b = rx[self._rx_pos]
+                self._rx_pos += 1
+                f = feed(b)
+                if f is not None:
+                    self._frame(f)
+                    handled += 1
+                    if handled >= self.max_frames:
+                        break
+        self._housekeeping()
+        return handled
+
+    def _housekeeping(self):
+        clock = self.clock
+        now = clock.ticks_ms()
+        if self._tele_period and clock.ticks_diff(now, self._tele_due) >= 0:
+            self._tele_due = clock.ticks_add(now, self._tele_period)
+            self._send_status(C.TELEMETRY, self._event_seq, FLAG_EVENT)
+            self._event_seq = (self._event_seq + 1) & 0xFFFF
+        if self.host_seen and not self.link_lost:
+            gap = clock.ticks_diff(now, self._last_rx)
+            if gap > self.link_timeout_ms:
+                self.link_lost = True
+                p = self.pump
+                p.journal.log(p.uptime_s, EV_LINK_LOST, self._wire_state(), gap // 1000)
+        j = self.pump.journal
+        if j.next_seq - self._mark_seq > (j.capacity >> 1):
+            self._log_mark(self._mark)   # keep the mark inside the ring
+
+    # ------------------------------------------------------------ frames
+    def _frame(self, f):
+        self.frames_handled += 1
+        clock = self.clock
+        now = clock.ticks_ms()
+        if self.link_lost:
+            self.link_lost = False
+            p = self.pump
+            p.journal.log(p.uptime_s, EV_LINK_BACK, clock.ticks_diff(now, self._last_rx) // 1000, 0)
+        self.host_seen = True
+        self._last_rx = now
+        t = f.msg_type
+        if f.flags & (FLAG_REPLY | FLAG_EVENT):
+            return  # a device frame (echo, crossed wires): never answered
+        if not M.is_command(t):
+            self._nak(f, C.NAK_UNKNOWN_TYPE, 0)
+            return
+        if (f.flags & FLAG_RETRY) or f.trailer is not None:
+            cached = self.dedup.lookup(f)
+            if cached is not None:
+                self.serial.write(cached)
+                return
+        if M.requires_auth(t):
+            r = self.verifier.check(f)
+            if r:
+                self.rejected += 1
+                tr = f.trailer
+                ctr = -1 if tr is None else struct.unpack_from('<I', tr, 0)[0]
+                p = self.pump
+                p.journal.log(p.uptime_s, EV_LINK_REJECT, t + 256 * r, ctr)
+                self._nak(f, r, 0)
+                return
+            self._auth_mark(self.verifier.last_counter)
+        try:
+            fields = M.unpack(t, f.payload)
+        except C.ProtocolError as e:
+            self._nak(f, e.reason, 0)
+            return
+        try:
+            self._dispatch(f, t, fields)
+        except C.ProtocolError as e:
+            self._nak(f, e.reason, 0)
+        except Exception:  # never let a command take the control loop down
+            self._nak(f, C.NAK_INTERNAL, 0)
+
+    def _dispatch(self, f, t, d):
+        p = self.pump
+        if t == C.HELLO:
+            self._reply(f, C.DEVICE_INFO, {
+                'proto_version': 1, 'pump_kind': self.pump_kind, 'max_payload': MAX_PAYLOAD,
+                'auth_counter': self.verifier.last_counter, 'fw_version': FIRMWARE_VERSION,
+                'serial': self.serial_no})
+        elif t == C.STATUS_REQ:
+            self._send_status(C.STATUS, f.seq, FLAG_REPLY, f)
+        elif t == C.PROGRAM_LOAD:
+            self._load_chunk(f, d)
+        elif t == C.PROGRAM_REVIEW_REQ:
+            self._review(f, d['first_step'])
+        elif t == C.CONFIRM:
+            self._result(f, p.confirm(d['program_hash']))
+        elif t == C.START:
+            self._result(f, p.start())
+        elif t == C.PAUSE:
+            self._result(f, p.pause())
+        elif t == C.RESUME:
+            self._result(f, p.resume())
+        elif t == C.STOP:
+            self._prog_next = 0
+            self._result(f, p.stop())
+        elif t == C.ACK_ALARM:
+            code = d['alarm_code']
+            if code >= N_ALARMS:
+                self._nak(f, C.NAK_LIMIT, N_ALARMS - 1)
+            elif code and not p.alarms.active[code]:
+                self._nak(f, C.NAK_BAD_STATE, code)
+            else:
+                self._result(f, p.acknowledge())
+        elif t == C.AUDIO_PAUSE:
+            p.alarms.audio_pause(p.uptime_s, d['duration_s'])
+            self._ack(f)
+        elif t == C.JOURNAL_READ:
+            self._journal(f, d['offset'], d['count'])
+        elif t == C.TELEMETRY_STREAM:
+            self._tele_period = d['period_ms'] if d['enable'] else 0
+            self._tele_due = self.clock.ticks_ms()
+            self._ack(f)
+        else:
+            self._nak(f, C.NAK_UNKNOWN_TYPE, 0)
+
+    def _result(self, f, r):
+        if r == 0:
+            self._ack(f)
+        elif r == E_HASH:
+            self._nak(f, C.NAK_HASH_MISMATCH, r)
+        elif r == E_INVALID:
+            self._nak(f, C.NAK_BAD_PROGRAM, r)
+        else:
+            self._nak(f, C.NAK_BAD_STATE, r)
+
+    # ------------------------------------------------------------ program
+    def _load_chunk(self, f, d):
+        idx = d['chunk_index']
+        data = d['data']
+        if idx == 0:
+            self._prog_n = 0
+            self._prog_total = d['total_chunks']
+        elif idx != self._prog_next or d['total_chunks'] != self._prog_total:
+            self._nak(f, C.NAK_CHUNK_ORDER, self._prog_next)
+            return
+        n = self._prog_n
+        if n + len(data) > MAX_PROGRAM_BYTES:
+            self._prog_next = 0
+            self._nak(f, C.NAK_LIMIT, MAX_PROGRAM_BYTES)
+            return
+        self._prog[n:n + len(data)] = data
+        self._prog_n = n + len(data)
+        if idx + 1 < self._prog_total:
+            self._prog_next = idx + 1
+            self._ack(f)
+            return
+        self._prog_next = 0
+        prog = self._parse_program()
+        if prog is None:
+            p = self.pump
+            p.journal.log(p.uptime_s, EV_LINK_REJECT, C.PROGRAM_LOAD + 256 * C.NAK_BAD_PROGRAM, -1)
+            self._nak(f, C.NAK_BAD_PROGRAM, 0)
+            return
+        self._result(f, self.pump.load(prog))
+
+    def _parse_program(self):
+        buf = self._prog
+        n = self._prog_n
+        if n < 2:
+            return None
+        count = buf[0] | (buf[1] << 8)
+        if count < 1 or count > 32 or n != 2 + 9 * count:
+            return None
+        steps = []
+        for i in range(count):
+            steps.append(struct.unpack_from('<BII', buf, 2 + 9 * i))
+        prog = Program(steps)
+        # the hash the host computed covers the bytes it sent; the device's
+        # digest covers its own canonical encoding: they must be the same
+        if prog.encode() != bytes(buf[0:n]):
+            return None
+        return prog
+
+    def _review(self, f, first):
+        p = self.pump
+        prog = p.program
+        if prog is None:
+            self._nak(f, C.NAK_BAD_STATE, 0)
+            return
+        steps = prog.steps
+        total = len(steps)
+        if first > total or (first == total and total):
+            self._nak(f, C.NAK_LIMIT, total)
+            return
+        page = []
+        dur_total = 0
+        for i in range(total):
+            kind, rate, vol = steps[i]
+            dur = (vol * 3600 + rate - 1) // rate if rate else 0
+            dur_total += dur
+            if first <= i < first + MAX_REVIEW_STEPS:
+                page.append((kind, rate, vol, dur))
+        self._reply(f, C.PROGRAM_REVIEW, {
+            'program_hash': p.program_digest, 'total_volume_nl': prog.total_volume_nl(),
+            'duration_s': dur_total, 'total_steps': total, 'first_step': first,
+            'steps': page})
+
+    # ------------------------------------------------------------ journal
+    def _journal(self, f, offset, count):
+        j = self.pump.journal
+        total = j.next_seq - 1
+        oldest = total - j.capacity if total > j.capacity else 0
+        if offset < oldest:
+            offset = oldest
+        if offset > total:
+            offset = total
+        if count > JOURNAL_PER_REPLY:
+            count = JOURNAL_PER_REPLY
+        if offset + count > total:
+            count = total - offset
+        pl = self._pl
+        pos = 9
+        rec = self._rec
+        for i in range(count):
+            slot = (j.next_slot - (total - offset - i)) % j.capacity
+            j.storage.readinto(j.base + slot * RECORD_SIZE, rec)
+            pl[pos:pos + RECORD_SIZE] = rec
+            pos += RECORD_SIZE
+        struct.pack_into('<IIB', pl, 0, offset, total, count)
+        self._send(f, C.JOURNAL_DATA, pos)
+
+    # ------------------------------------------------------------ auth counter
+    def _recover_counter(self):
+        """Highest EV_AUTH_MARK in the journal (0 if none)."""
+        j = self.pump.journal
+        rec = self._rec
+        best = 0
+        for slot in range(j.capacity):
+            j.storage.readinto(j.base + slot * RECORD_SIZE, rec)
+            if (rec[18] | (rec[19] << 8)) != crc16(rec, 0, 18):
+                continue
+            ev, a = struct.unpack_from('<Hi', rec, 8)
+            if ev == EV_AUTH_MARK and a > best:
+                best = a
+        return best
+
+    def _auth_mark(self, counter):
+        # Before the counter passes the persisted mark, persist a new mark
+        # AUTH_MARK_STEP above it; after a reset the device resumes at the
+        # mark, so no counter it ever accepted can be accepted again.
+        if counter >= self._mark:
+            self._mark = counter + AUTH_MARK_STEP
+            if self._mark > 0x7FFFFFFF:
+                self._mark = 0x7FFFFFFF
+            self._log_mark(self._mark)
+
+    def _log_mark(self, mark):
+        p = self.pump
+        self._mark_seq = p.journal.next_seq
+        p.journal.log(p.uptime_s, EV_AUTH_MARK, mark, 0)
+
+    # ------------------------------------------------------------ replies
+    def _wire_state(self):
+        p = self.pump
+        s = p.fsm.state
+        if s == T.S_PROGRAMMED and p.confirmed:
+            return C.STATE_READY
+        if s == T.S_IDLE and self._prog_next:
+            return C.STATE_LOADING
+        return _WIRE_STATE[s]
+
+    def _send_status(self, msg_type, seq, flags, f=None):
+        p = self.pump
+        alarms = []
+        act = p.alarms.active
+        for code in range(1, N_ALARMS):
+            if act[code] and len(alarms) < M.MAX_ALARMS:
+                alarms.append((code, ALARM_PRIORITY[code]))
+        running = p.fsm.state == T.S_RUNNING
+        pr = p.pressure_x10
+        if pr > 32767:
+            pr = 32767
+        elif pr < -32768:
+            pr = -32768
+        n = M.pack_status_into(self._pl, 0, self._wire_state(),
+                               p.step_rate_nl_h if running else 0,
+                               p.delivered_nl & 0xFFFFFFFF, p.remaining_nl() & 0xFFFFFFFF,
+                               pr, p.uptime_s & 0xFFFFFFFF, alarms)
+        if f is None:
+            w = self.enc.encode(msg_type, seq, flags, memoryview(self._pl)[:n])
+            self.serial.write(self._txv[:w])
+        else:
+            self._send(f, msg_type, n)
+
+    def _reply(self, f, msg_type, fields):
+        n = M.pack_into(self._pl, 0, msg_type, fields)
+        self._send(f, msg_type, n)
+
+    def _ack(self, f):
+        n = M.pack_ack_into(self._pl, 0, f.msg_type)
+        self._send(f, C.ACK, n)
+
+    def _nak(self, f, reason, detail):
+        if detail > 0xFFFF:
+            detail = 0xFFFF
+        n = M.pack_nak_into(self._pl, 0, f.msg_type, reason, detail)
+        self._send(f, C.NAK, n)
+
+    def _send(self, f, msg_type, n):
+        w = self.enc.encode(msg_type, f.seq, FLAG_REPLY, memoryview(self._pl)[:n])
+        self.serial.write(self._txv[:w])
+        if M.is_command(f.msg_type):
+            self.dedup.store(f, self._tx, w)
+
