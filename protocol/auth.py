@@ -22,23 +22,30 @@ never do, because stopping delivery must always be possible.
 Runs on MicroPython 1.29 and CPython 3.11.
 """
 
-from protocol.hmac_sha256 import HmacKey, compare_digest
-from protocol.frame import (pack_header_into, encode_frame, VERSION, HEADER_LEN,
-                            AUTH_TRAILER_LEN, FLAG_AUTH, FLAG_RETRY)
-from protocol.codes import (ProtocolError, NAK_BAD_AUTH, NAK_REPLAY,
-                            NAK_STALE_COUNTER, NAK_AUTH_REQUIRED, NAK_LIMIT)
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):
+        return x
 
-COUNTER_LEN = 4
-MAC_LEN = 16
-TRAILER_LEN = AUTH_TRAILER_LEN  # 20
-COUNTER_MAX = 0xFFFFFFFF
+from protocol.hmac_sha256 import HmacKey, compare_digest
+from protocol import frame as _frame
+from protocol import codes as _codes
+
+MAC_LEN = const(16)
+TRAILER_LEN = const(20)        # == frame.AUTH_TRAILER_LEN (checked by a test)
+_COUNTER_LEN = const(4)
+_HEADER_LEN = const(7)
+_FLAG_AUTH = const(0x02)
+_FLAG_RETRY = const(0x04)
+_COUNTER_MAX = const(0xFFFFFFFF)
 
 
 def _mac(key, hdr, version, msg_type, seq, flags, payload, counter_bytes):
     # hdr: 7-byte scratch; RETRY masked, AUTH forced so signer and verifier
     # agree on the bytes whatever the caller passed.
-    flags = (flags & ~FLAG_RETRY) | FLAG_AUTH
-    pack_header_into(hdr, 0, version, msg_type, seq, flags, len(payload))
+    flags = (flags & ~_FLAG_RETRY) | _FLAG_AUTH
+    _frame.pack_header_into(hdr, 0, version, msg_type, seq, flags, len(payload))
     return key.digest((hdr, payload, counter_bytes))[:MAC_LEN]
 
 
@@ -51,13 +58,13 @@ class Signer:
 
     def __init__(self, key, counter=0):
         self._key = HmacKey(key)
-        self._hdr = bytearray(HEADER_LEN)
+        self._hdr = bytearray(_HEADER_LEN)
         self.counter = counter
 
-    def sign(self, msg_type, seq, flags, payload=b"", version=VERSION):
+    def sign(self, msg_type, seq, flags, payload=b"", version=_frame.VERSION):
         """Return the 20-byte trailer for a new frame (uses the next counter)."""
-        if self.counter >= COUNTER_MAX:
-            raise ProtocolError(NAK_LIMIT, "auth counter exhausted: rotate the key")
+        if self.counter >= _COUNTER_MAX:
+            raise _codes.ProtocolError(_codes.NAK_LIMIT, "auth counter exhausted: rotate the key")
         self.counter += 1
         c = self.counter
         cb = bytes((c & 0xFF, (c >> 8) & 0xFF, (c >> 16) & 0xFF, (c >> 24) & 0xFF))
@@ -70,9 +77,9 @@ class Signer:
         Keep the trailer to retry: ``frame.encode_frame(t, seq,
         flags | FLAG_AUTH | FLAG_RETRY, payload, trailer)``.
         """
-        flags = (flags & ~FLAG_RETRY) | FLAG_AUTH
+        flags = (flags & ~_FLAG_RETRY) | _FLAG_AUTH
         trailer = self.sign(msg_type, seq, flags, payload)
-        return encode_frame(msg_type, seq, flags, payload, trailer), trailer
+        return _frame.encode_frame(msg_type, seq, flags, payload, trailer), trailer
 
     def __repr__(self):
         return "Signer(counter=%d)" % self.counter
@@ -96,7 +103,7 @@ class Verifier:
 
     def __init__(self, key, last_counter=0):
         self._key = HmacKey(key)
-        self._hdr = bytearray(HEADER_LEN)
+        self._hdr = bytearray(_HEADER_LEN)
         self.last_counter = last_counter
         self.last_rejected_counter = None
 
@@ -107,19 +114,22 @@ class Verifier:
 
     def check_parts(self, version, msg_type, seq, flags, payload, trailer):
         """Same as check() on the individual fields."""
-        if trailer is None or not (flags & FLAG_AUTH) or len(trailer) != TRAILER_LEN:
-            return NAK_AUTH_REQUIRED
-        cb = bytes(trailer[0:COUNTER_LEN])
-        mac = _mac(self._key, self._hdr, version, msg_type, seq, flags, payload, cb)
-        if not compare_digest(mac, trailer[COUNTER_LEN:TRAILER_LEN]):
-            return NAK_BAD_AUTH
+        if trailer is None or not (flags & _FLAG_AUTH) or len(trailer) != TRAILER_LEN:
+            return _codes.NAK_AUTH_REQUIRED
+        cb = bytes(trailer[0:_COUNTER_LEN])
+        try:
+            mac = _mac(self._key, self._hdr, version, msg_type, seq, flags, payload, cb)
+        except _codes.ProtocolError:  # header fields out of range: cannot be authentic
+            return _codes.NAK_BAD_AUTH
+        if not compare_digest(mac, trailer[_COUNTER_LEN:TRAILER_LEN]):
+            return _codes.NAK_BAD_AUTH
         counter = cb[0] | (cb[1] << 8) | (cb[2] << 16) | (cb[3] << 24)
         if counter == self.last_counter:
             self.last_rejected_counter = counter
-            return NAK_REPLAY
+            return _codes.NAK_REPLAY
         if counter < self.last_counter:
             self.last_rejected_counter = counter
-            return NAK_STALE_COUNTER
+            return _codes.NAK_STALE_COUNTER
         self.last_counter = counter
         return 0
 

@@ -26,11 +26,7 @@ except ImportError:  # CPython
     def const(x):
         return x
 
-from protocol.codes import (
-    DEVICE_TO_HOST,
-    HELLO, STATUS_REQ, PROGRAM_LOAD, PROGRAM_REVIEW_REQ, CONFIRM, START, PAUSE,
-    RESUME, STOP, ACK_ALARM, AUDIO_PAUSE, JOURNAL_READ, TELEMETRY_STREAM, ACK,
-    NAK, DEVICE_INFO, STATUS, TELEMETRY, PROGRAM_REVIEW, JOURNAL_DATA)
+from protocol import codes as _c
 
 MAX_RATE_NL_H = const(999000000)   # 999 mL/h, the generic pump maximum
 MAX_ALARMS = const(8)              # active alarms carried in one STATUS
@@ -54,49 +50,60 @@ U32 = (0, 0xFFFFFFFF)
 I16 = (-0x8000, 0x7FFF)
 RATE = (0, MAX_RATE_NL_H)
 
-_STATUS_FMT = "<BIIIhI"
-_STATUS_NAMES = ("state", "rate_nl_h", "delivered_nl", "remaining_nl",
-                 "pressure_mmhg_x10", "uptime_s")
-_STATUS_RANGES = (U8, RATE, U32, U32, I16, U32)
-_ALARMS = (LIST, "alarms", MAX_ALARMS, "<HB", ("code", "priority"), (U16, (0, 3)))
-_E = ()  # empty names/ranges
+def _build():
+    # Locals, not globals: on MicroPython every module global costs heap.
+    e = ()  # no fields
+    sfmt = "<BIIIhI"
+    snames = ("state", "rate_nl_h", "delivered_nl", "remaining_nl",
+              "pressure_mmhg_x10", "uptime_s")
+    sranges = (U8, RATE, U32, U32, I16, U32)
+    alarms = (LIST, "alarms", MAX_ALARMS, "<HB", ("code", "priority"), (U16, (0, 3)))
+    return {
+        _c.HELLO: ("HELLO", False, "<", e, e, None),
+        _c.STATUS_REQ: ("STATUS_REQ", False, "<", e, e, None),
+        _c.PROGRAM_LOAD: (
+            "PROGRAM_LOAD", True, "<BB", ("chunk_index", "total_chunks"),
+            ((0, 254), (1, 255)), (BLOB, "data", 1, MAX_CHUNK)),
+        _c.PROGRAM_REVIEW_REQ: (
+            "PROGRAM_REVIEW_REQ", False, "<B", ("first_step",), (U8,), None),
+        _c.CONFIRM: ("CONFIRM", True, "<32s", ("program_hash",), (None,), None),
+        _c.START: ("START", True, "<", e, e, None),
+        _c.PAUSE: ("PAUSE", False, "<", e, e, None),
+        _c.RESUME: ("RESUME", True, "<", e, e, None),
+        _c.STOP: ("STOP", False, "<", e, e, None),
+        _c.ACK_ALARM: ("ACK_ALARM", True, "<H", ("alarm_code",), (U16,), None),
+        _c.AUDIO_PAUSE: (
+            "AUDIO_PAUSE", True, "<H", ("duration_s",), ((1, AUDIO_PAUSE_MAX_S),), None),
+        _c.JOURNAL_READ: (
+            "JOURNAL_READ", False, "<IB", ("offset", "count"),
+            (U32, (1, MAX_JOURNAL_COUNT)), None),
+        _c.TELEMETRY_STREAM: (
+            "TELEMETRY_STREAM", False, "<BH", ("enable", "period_ms"),
+            ((0, 1), (0, TELEMETRY_MAX_PERIOD_MS)), None),
+        _c.ACK: ("ACK", False, "<B", ("acked_type",), (U8,), None),
+        _c.NAK: (
+            "NAK", False, "<BBH", ("nak_type", "reason", "detail"),
+            (U8, (1, 255), U16), None),
+        _c.DEVICE_INFO: (
+            "DEVICE_INFO", False, "<BBHI",
+            ("proto_version", "pump_kind", "max_payload", "auth_counter"),
+            (U8, U8, U16, U32), (STRS, ("fw_version", "serial"), 1, MAX_STR)),
+        _c.STATUS: ("STATUS", False, sfmt, snames, sranges, alarms),
+        _c.TELEMETRY: ("TELEMETRY", False, sfmt, snames, sranges, alarms),
+        _c.PROGRAM_REVIEW: (
+            "PROGRAM_REVIEW", False, "<32sIIBB",
+            ("program_hash", "total_volume_nl", "duration_s", "total_steps", "first_step"),
+            (None, U32, U32, U8, U8),
+            (LIST, "steps", MAX_REVIEW_STEPS, "<BIII",
+             ("kind", "rate_nl_h", "volume_nl", "duration_s"), (U8, RATE, U32, U32))),
+        _c.JOURNAL_DATA: (
+            "JOURNAL_DATA", False, "<IIB", ("offset", "total", "count"),
+            (U32, U32, U8), (BLOB, "data", 0, MAX_JOURNAL_DATA)),
+    }
 
-CATALOGUE = {
-    HELLO: ("HELLO", False, "<", _E, _E, None),
-    STATUS_REQ: ("STATUS_REQ", False, "<", _E, _E, None),
-    PROGRAM_LOAD: ("PROGRAM_LOAD", True, "<BB", ("chunk_index", "total_chunks"),
-                   ((0, 254), (1, 255)), (BLOB, "data", 1, MAX_CHUNK)),
-    PROGRAM_REVIEW_REQ: ("PROGRAM_REVIEW_REQ", False, "<B", ("first_step",),
-                         (U8,), None),
-    CONFIRM: ("CONFIRM", True, "<32s", ("program_hash",), (None,), None),
-    START: ("START", True, "<", _E, _E, None),
-    PAUSE: ("PAUSE", False, "<", _E, _E, None),
-    RESUME: ("RESUME", True, "<", _E, _E, None),
-    STOP: ("STOP", False, "<", _E, _E, None),
-    ACK_ALARM: ("ACK_ALARM", True, "<H", ("alarm_code",), (U16,), None),
-    AUDIO_PAUSE: ("AUDIO_PAUSE", True, "<H", ("duration_s",),
-                  ((1, AUDIO_PAUSE_MAX_S),), None),
-    JOURNAL_READ: ("JOURNAL_READ", False, "<IB", ("offset", "count"),
-                   (U32, (1, MAX_JOURNAL_COUNT)), None),
-    TELEMETRY_STREAM: ("TELEMETRY_STREAM", False, "<BH", ("enable", "period_ms"),
-                       ((0, 1), (0, TELEMETRY_MAX_PERIOD_MS)), None),
-    ACK: ("ACK", False, "<B", ("acked_type",), (U8,), None),
-    NAK: ("NAK", False, "<BBH", ("nak_type", "reason", "detail"),
-          (U8, (1, 255), U16), None),
-    DEVICE_INFO: ("DEVICE_INFO", False, "<BBHI",
-                  ("proto_version", "pump_kind", "max_payload", "auth_counter"),
-                  (U8, U8, U16, U32), (STRS, ("fw_version", "serial"), 1, MAX_STR)),
-    STATUS: ("STATUS", False, _STATUS_FMT, _STATUS_NAMES, _STATUS_RANGES, _ALARMS),
-    TELEMETRY: ("TELEMETRY", False, _STATUS_FMT, _STATUS_NAMES, _STATUS_RANGES, _ALARMS),
-    PROGRAM_REVIEW: ("PROGRAM_REVIEW", False, "<32sIIBB",
-                     ("program_hash", "total_volume_nl", "duration_s", "total_steps",
-                      "first_step"), (None, U32, U32, U8, U8),
-                     (LIST, "steps", MAX_REVIEW_STEPS, "<BIII",
-                      ("kind", "rate_nl_h", "volume_nl", "duration_s"),
-                      (U8, RATE, U32, U32))),
-    JOURNAL_DATA: ("JOURNAL_DATA", False, "<IIB", ("offset", "total", "count"),
-                   (U32, U32, U8), (BLOB, "data", 0, MAX_JOURNAL_DATA)),
-}
+
+CATALOGUE = _build()
+del _build
 
 
 def name(msg_type):
@@ -116,7 +123,7 @@ def requires_auth(msg_type):
 
 def is_command(msg_type):
     """True for a known host -> device type."""
-    return msg_type in CATALOGUE and msg_type < DEVICE_TO_HOST
+    return msg_type in CATALOGUE and msg_type < _c.DEVICE_TO_HOST
 
 
 def field_names(msg_type):

@@ -13,8 +13,24 @@ Runs on MicroPython 1.29 and CPython 3.11.
 
 import binascii
 
-from protocol.frame import (Frame, VERSION, HEADER_LEN, CRC_LEN, AUTH_TRAILER_LEN,
-                            MAX_PAYLOAD, FLAG_AUTH, FLAGS_KNOWN)
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):
+        return x
+
+from protocol.frame import Frame
+
+# Private copies of frame.py's sizes and flags: MicroPython folds private
+# consts into the bytecode, so the per-byte path does no global lookups and
+# the module keeps no extra globals.  A test checks they equal frame.py's.
+_VERSION = const(1)
+_HEADER_LEN = const(7)
+_CRC_LEN = const(4)
+_TRAILER_LEN = const(20)
+_MAX_PAYLOAD = const(256)
+_FLAG_AUTH = const(0x02)
+_FLAGS_KNOWN = const(0x0F)
 
 # Error kinds, as keys of Decoder.counts().
 ERR_CRC = "crc"
@@ -43,9 +59,9 @@ class Decoder:
     sender may emit a 0x00 before a frame to flush a partial one.
     """
 
-    def __init__(self, max_payload=MAX_PAYLOAD):
+    def __init__(self, max_payload=_MAX_PAYLOAD):
         self.max_payload = max_payload
-        self._cap = HEADER_LEN + max_payload + AUTH_TRAILER_LEN + CRC_LEN
+        self._cap = _HEADER_LEN + max_payload + _TRAILER_LEN + _CRC_LEN
         self._buf = bytearray(self._cap)
         self._mv = memoryview(self._buf)
         self.frame = Frame()
@@ -157,25 +173,25 @@ class Decoder:
 
     def _check(self, n):
         buf = self._buf
-        if n < HEADER_LEN + CRC_LEN:
+        if n < _HEADER_LEN + _CRC_LEN:
             self.err_short += 1
             return None
-        body = n - CRC_LEN
+        body = n - _CRC_LEN
         rx = buf[body] | (buf[body + 1] << 8) | (buf[body + 2] << 16) | (buf[body + 3] << 24)
         mv = self._mv
         if binascii.crc32(mv[:body]) != rx:
             self.err_crc += 1
             return None
-        if buf[0] != VERSION:
+        if buf[0] != _VERSION:
             self.err_bad_version += 1
             return None
         flags = buf[4]
         length = buf[5] | (buf[6] << 8)
-        tlen = AUTH_TRAILER_LEN if flags & FLAG_AUTH else 0
+        tlen = _TRAILER_LEN if flags & _FLAG_AUTH else 0
         if length > self.max_payload:
             self.err_too_long += 1
             return None
-        if (flags & ~FLAGS_KNOWN) or HEADER_LEN + length + tlen != body:
+        if (flags & ~_FLAGS_KNOWN) or _HEADER_LEN + length + tlen != body:
             self.err_bad_header += 1
             return None
         f = self.frame
@@ -183,8 +199,8 @@ class Decoder:
         f.msg_type = buf[1]
         f.seq = buf[2] | (buf[3] << 8)
         f.flags = flags
-        end = HEADER_LEN + length
-        f.payload = mv[HEADER_LEN:end]
+        end = _HEADER_LEN + length
+        f.payload = mv[_HEADER_LEN:end]
         f.trailer = mv[end:body] if tlen else None
         f.raw = mv[:body]
         self.frames_ok += 1

@@ -5,8 +5,9 @@ sequence number (and FLAG_RETRY).  Re-executing START or PROGRAM_LOAD twice,
 or answering an authenticated retry with NAK replay, would both be wrong.
 The device instead remembers the last few commands by (seq, type, length,
 CRC-32 of header-with-RETRY-cleared + payload + trailer) and, for an exact
-repeat, resends the reply it already sent.  A command that reuses a seq with
-different content is not a duplicate and is handled normally.
+repeat that carries FLAG_RETRY or an auth trailer, resends the reply it
+already sent.  A command that reuses a seq with different content, or a
+plain unsigned repeat without FLAG_RETRY, is handled normally.
 
 Use (before auth and execution)::
 
@@ -22,11 +23,18 @@ Runs on MicroPython 1.29 and CPython 3.11.
 
 import binascii
 
-from protocol.frame import MAX_WIRE, FLAG_RETRY
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):
+        return x
+
+_MAX_WIRE = const(290)   # == frame.MAX_WIRE (checked by a test)
+_FLAG_RETRY = const(0x04)
 
 
 class DuplicateFilter:
-    def __init__(self, slots=4, max_reply=MAX_WIRE):
+    def __init__(self, slots=4, max_reply=_MAX_WIRE):
         self._n = slots
         self._seq = [-1] * slots
         self._type = [-1] * slots
@@ -47,7 +55,7 @@ class DuplicateFilter:
         h[1] = frame.msg_type
         h[2] = frame.seq & 0xFF
         h[3] = frame.seq >> 8
-        h[4] = frame.flags & ~FLAG_RETRY
+        h[4] = frame.flags & ~_FLAG_RETRY
         crc = binascii.crc32(h)
         crc = binascii.crc32(frame.payload, crc)
         if frame.trailer is not None:
@@ -55,7 +63,15 @@ class DuplicateFilter:
         return crc
 
     def lookup(self, frame):
-        """Return the cached reply (memoryview) for a duplicate, else None."""
+        """Return the cached reply (memoryview) for a duplicate, else None.
+
+        Only a frame with FLAG_RETRY or an auth trailer can be a duplicate:
+        a plain repeat of an unsigned command is executed afresh, so a host
+        that restarts its seq numbering never gets a stale cached answer to
+        STOP or PAUSE (SPEC.md section 5).
+        """
+        if not (frame.flags & _FLAG_RETRY) and frame.trailer is None:
+            return None
         seq = frame.seq
         for i in range(self._n):
             if self._seq[i] == seq and self._type[i] == frame.msg_type \

@@ -9,7 +9,8 @@ import binascii
 import struct
 
 from protocol import codes
-from protocol.messages import CATALOGUE, BLOB, LIST, STRS, _spec
+from protocol.catalogue import CATALOGUE, BLOB, LIST, STRS
+from protocol.messages import _spec
 
 NAK_NAMES = {
     codes.NAK_BAD_STATE: "bad_state",

@@ -20,7 +20,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from protocol import cobs, frame, decoder, messages as m, auth, codes, describe  # noqa: E402
+from protocol import cobs, frame, decoder, messages as m, auth, codes, describe, catalogue  # noqa: E402
 
 TEST_KEY = b"hai-pump-test-key-do-not-deploy!"   # 32 bytes, tests only
 WRONG_KEY = b"not-the-pump-key-wrong-wrong-key"
@@ -283,9 +283,9 @@ def layout_doc(msg_type):
     _, _, fmt, names, ranges, tail = m.CATALOGUE[msg_type]
     parts = _fields_doc(fmt, names, ranges)
     if tail is not None:
-        if tail[0] == m.BLOB:
+        if tail[0] == catalogue.BLOB:
             parts.append("%s [%d..%d] (rest of payload)" % (tail[1], tail[2], tail[3]))
-        elif tail[0] == m.STRS:
+        elif tail[0] == catalogue.STRS:
             for fname in tail[1]:
                 parts.append("%s str (u8 len %d..%d + printable ASCII)"
                              % (fname, tail[2], tail[3]))

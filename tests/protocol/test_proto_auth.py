@@ -101,6 +101,14 @@ def test_wrong_key_and_tampering_rejected():
     assert v.check(f) == 0
 
 
+def test_check_parts_never_raises_on_odd_fields():
+    v = Verifier(KEY)
+    tr = b"\x01" * 20
+    assert v.check_parts(1, 300, 1, FLAG_AUTH, b"", tr) == NAK_BAD_AUTH
+    assert v.check_parts(1, 1, 70000, FLAG_AUTH, b"", tr) == NAK_BAD_AUTH
+    assert v.check_parts(1, 1, 1, FLAG_AUTH, b"x" * 300, tr) == NAK_BAD_AUTH
+
+
 def test_missing_trailer():
     v = Verifier(KEY)
     assert v.check(_decode(encode_frame(codes.START, 1, 0))) == NAK_AUTH_REQUIRED

@@ -77,11 +77,22 @@ def test_retry_when_original_was_lost_executes():
     assert dev.executed == [(codes.START, 11)]
 
 
-def test_unsigned_duplicate_without_retry_flag_also_filtered():
+def test_unsigned_retry_filtered_but_plain_repeat_executes():
     dev = MiniDevice()
     w = encode_frame(codes.PAUSE, 5, 0)
-    dev.receive(w + w)
+    dev.receive(w + encode_frame(codes.PAUSE, 5, FLAG_RETRY))
     assert dev.executed == [(codes.PAUSE, 5)] and dev.sent[0] == dev.sent[1]
+    # a new host restarting at seq 5 sends STOP twice without RETRY: both run
+    s = encode_frame(codes.STOP, 5, 0)
+    dev.receive(s + s)
+    assert dev.executed == [(codes.PAUSE, 5), (codes.STOP, 5), (codes.STOP, 5)]
+
+
+def test_signed_exact_repeat_without_retry_flag_gets_cached_reply():
+    dev, s = MiniDevice(), Signer(KEY)
+    w, _ = s.encode(codes.RESUME, 8)
+    dev.receive(w + w)
+    assert dev.executed == [(codes.RESUME, 8)] and dev.sent[0] == dev.sent[1]
 
 
 def test_same_seq_different_command_is_not_a_duplicate():
@@ -99,7 +110,7 @@ def test_same_seq_different_command_is_not_a_duplicate():
 def test_nak_is_cached_too_and_replay_of_old_command_rejected():
     dev, s = MiniDevice(), Signer(KEY)
     bad = encode_frame(codes.START, 1, 0)  # unsigned START
-    dev.receive(bad + bad)
+    dev.receive(bad + encode_frame(codes.START, 1, FLAG_RETRY))
     assert dev.executed == [] and dev.sent[0] == dev.sent[1]
     nak = m.unpack(codes.NAK, Decoder().feed(dev.sent[0])[0].payload)
     assert nak["reason"] == codes.NAK_AUTH_REQUIRED
@@ -136,7 +147,7 @@ def test_random_retry_pattern_executes_each_seq_once():
 
 def test_store_oversized_reply_is_skipped():
     df = DuplicateFilter(slots=2, max_reply=4)
-    f = Decoder().feed(encode_frame(codes.PAUSE, 1, 0))[0]
+    f = Decoder().feed(encode_frame(codes.PAUSE, 1, FLAG_RETRY))[0]
     df.store(f, b"123456")
     assert df.lookup(f) is None
     df.store(f, b"1234")

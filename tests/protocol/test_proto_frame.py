@@ -21,6 +21,20 @@ def test_size_constants_are_consistent():
     assert len(big) <= frame.MAX_WIRE
 
 
+def test_private_const_copies_match_frame():
+    # decoder/auth/dedup/messages keep private const copies (MicroPython folds
+    # them); they must equal the public values in frame.py.
+    from protocol import decoder, auth, dedup, messages
+    assert (decoder._VERSION, decoder._HEADER_LEN, decoder._CRC_LEN, decoder._TRAILER_LEN,
+            decoder._MAX_PAYLOAD, decoder._FLAG_AUTH, decoder._FLAGS_KNOWN) == (
+        frame.VERSION, frame.HEADER_LEN, frame.CRC_LEN, frame.AUTH_TRAILER_LEN,
+        frame.MAX_PAYLOAD, frame.FLAG_AUTH, frame.FLAGS_KNOWN)
+    assert (auth.TRAILER_LEN, auth._HEADER_LEN, auth._FLAG_AUTH, auth._FLAG_RETRY) == (
+        frame.AUTH_TRAILER_LEN, frame.HEADER_LEN, FLAG_AUTH, FLAG_RETRY)
+    assert (dedup._MAX_WIRE, dedup._FLAG_RETRY) == (frame.MAX_WIRE, FLAG_RETRY)
+    assert messages._MAX_PAYLOAD == MAX_PAYLOAD
+
+
 def _raw(msg_type, seq, flags, payload, trailer=None):
     hdr = bytes([1, msg_type, seq & 0xFF, seq >> 8, flags, len(payload) & 0xFF, len(payload) >> 8])
     body = hdr + payload + (trailer or b"")

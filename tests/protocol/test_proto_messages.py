@@ -24,9 +24,9 @@ def _fields_strategy(t):
     for n, r in zip(names, ranges):
         parts[n] = st.binary(min_size=32, max_size=32) if r is None else _int_strategy(r)
     if tail is not None:
-        if tail[0] == m.BLOB:
+        if tail[0] == catalogue.BLOB:
             parts[tail[1]] = st.binary(min_size=tail[2], max_size=tail[3])
-        elif tail[0] == m.STRS:
+        elif tail[0] == catalogue.STRS:
             for n in tail[1]:
                 parts[n] = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E),
                                    min_size=tail[2], max_size=tail[3])
@@ -246,7 +246,7 @@ def test_truncated_and_extended_payloads_rejected():
                 m.unpack(t, p[:-1]) if t not in (codes.JOURNAL_DATA, codes.PROGRAM_LOAD) \
                     else m.unpack(t, p[:1])
         tail = m.CATALOGUE[t][5]
-        if tail is None or tail[0] != m.BLOB:
+        if tail is None or tail[0] != catalogue.BLOB:
             with pytest.raises(ProtocolError):
                 m.unpack(t, p + b"\x00")
 

@@ -13,8 +13,9 @@ import pytest
 from protocol_testlib import ROOT
 
 PROTO = ROOT / "protocol"
-ALL_PY = sorted(PROTO.rglob("*.py"))
-DEVICE_PY = [p for p in ALL_PY if "tools" not in p.relative_to(PROTO).parts]
+# protocol/host/ is the host-only client (not part of the device codec).
+DEVICE_PY = sorted(PROTO.glob("*.py"))
+ALL_PY = DEVICE_PY + sorted((PROTO / "tools").glob("*.py"))
 BANNED_IMPORTS = {"typing", "dataclasses", "enum", "abc", "functools", "hmac",
                   "itertools", "logging", "os.path"}
 
