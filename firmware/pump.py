@@ -24,7 +24,7 @@ from firmware.alarms import (AlarmManager, ALARM_PRIORITY, PRIO_HIGH, A_SYRINGE_
                              A_OCCLUSION_DOWNSTREAM, A_PRESSURE_HARD_LIMIT)
 from firmware.journal import (Journal, EV_BOOT, EV_STATE, EV_ALARM, EV_ALARM_ACK,
                               EV_PROGRAM, EV_CONFIRM, EV_CHECKPOINT, EV_COMPLETE,
-                              EV_REJECT, EV_ALARM_CLEAR)
+                              EV_REJECT, EV_ALARM_CLEAR, EV_RELIEF)
 from firmware.delivery import StepScheduler
 from firmware.occlusion import OcclusionCheck
 
@@ -39,6 +39,9 @@ REASON_NAMES = ('ok', 'bad_state', 'invalid', 'hash_mismatch', 'not_ready')
 
 _RAW_MIN = const(200)      # below: sensor disconnected / shorted
 _RAW_MAX = const(65300)    # above: saturated
+_RELIEF_STEPS = const(8)    # reverse steps per tick after an occlusion alarm
+_RELIEF_SLACK = const(64)   # plus backlash (moves no fluid)
+_RELIEF_MARGIN = const(30)  # x10 mmHg above baseline: relieved
 
 
 class Pump:
@@ -125,6 +128,8 @@ class Pump:
         # 3. deliver (the state may have changed in 2.)
         if self.fsm.state == S_RUNNING:
             self._deliver()
+        elif self.occlusion.relief_left and self.fsm.state == S_ALARM:
+            self._relieve()
         # 4. annunciate, 5. watchdog
         self.alarms.tick(self.tick_ms, self.uptime_s)
         hal.watchdog.feed()
@@ -133,11 +138,23 @@ class Pump:
         if self._step_left == 0:
             self._next_step()
             return
+        occ = self.occlusion
+        b = occ.burst     # occlusion probe: push ahead (> 0) or hold (< 0)
+        if b < 0:
+            return
         n = self.sched.next_steps()
+        if b:
+            occ.credit += b - n   # repaid from the schedule afterwards
+            n = b
+        elif occ.credit:
+            c = n if n < occ.credit else occ.credit
+            occ.credit -= c
+            n -= c
         if n > self._step_left:
             n = self._step_left
         if n:
             self.hal.motor.move(n, self.tick_ms)
+            occ.stored_steps += n
             self._expected_pos += n
             self._step_left -= n
             self.steps_commanded += n
@@ -164,6 +181,7 @@ class Pump:
         self._step_left = (volume_nl * 1000 + (self.step_pl >> 1)) // self.step_pl
         self.step_rate_nl_h = rate
         self.sched.set_rate(rate)
+        self.occlusion.probe_ok = self.sched._q == 0   # under one step per tick
 
     def _post(self):
         """Power-on self test: settings in range, pressure sensor plausible."""
@@ -189,8 +207,34 @@ class Pump:
         self.hal.motor.stop()
         if self.alarms.raise_alarm(code):
             self.journal.log(self.uptime_s, EV_ALARM, code, self.pressure_x10)
+            occ = self.occlusion
+            if code > A_PRESSURE_HARD_LIMIT:   # not a pressure alarm: no relief
+                occ.relief_left = 0
+            elif self.fsm.state == S_RUNNING:
+                occ.relief_left = occ.stored_steps + _RELIEF_SLACK
+                occ.relieved = 0
             if ALARM_PRIORITY[code] == PRIO_HIGH:
                 self.fsm.fire(T_ALARM)
+
+    def _relieve(self):
+        """ALARM after an occlusion, motor already stopped: back the plunger
+        off until the pressure is within _RELIEF_MARGIN of the baseline, at
+        most the steps pushed since it was last there plus the backlash
+        (never more: no aspiration). Bounded, then journaled."""
+        occ = self.occlusion
+        motor = self.hal.motor
+        n = occ.relief_left
+        if n > 0 and occ.filtered - occ.baseline_x10() > _RELIEF_MARGIN:
+            m = n if n < _RELIEF_STEPS else _RELIEF_STEPS
+            motor.set_direction(False)
+            motor.move(m, self.tick_ms)
+            occ.relieved += m
+            occ.relief_left = (n - m) or -1   # finish at the next tick
+            return
+        motor.stop()
+        motor.set_direction(True)
+        occ.relief_left = 0
+        self.journal.log(self.uptime_s, EV_RELIEF, occ.relieved, self.pressure_x10)
 
     def raise_event_alarm(self, code):
         """An alarm for an event rather than a lasting condition (loop
@@ -244,6 +288,7 @@ class Pump:
 
     def on_start(self):
         self.step_index = 0
+        self.occlusion.learned = False   # settle: the line may be unpressurised
         self.steps_commanded = 0
         self.delivered_nl = 0
         self._pl_rem = 0

@@ -14,7 +14,10 @@ fills: this is why an uncompensated start takes tens of minutes at low rates.
 A downstream occlusion multiplies R (full occlusion: no outflow).
 
 `delivered_ul` is what left the catheter (what a balance would weigh);
-`pushed_ul` is what the plunger displaced.
+`pushed_ul` is what the plunger displaced (net: backing off reduces it).
+Reverse steps (backing off after an occlusion) first reopen the backlash gap,
+then withdraw volume from the compliance; a withdrawal below zero gauge would
+draw from the patient and is counted in `aspirated_ul` (benches assert 0).
 """
 import math
 
@@ -47,6 +50,7 @@ class SyringePlant:
         self.stored_ul = 0.0          # in the compliance
         self.delivered_ul = 0.0       # left the catheter
         self.pushed_ul = 0.0          # displaced by the plunger
+        self.aspirated_ul = 0.0       # drawn back from the patient (must stay 0)
         self.p_art = self.arterial.mean_mmhg
         # faults
         self.occlusion_factor = 1.0   # multiplies R; inf = full occlusion
@@ -72,8 +76,11 @@ class SyringePlant:
                 self.slack_steps -= take
                 moved = steps - take
             else:
-                self.slack_steps = min(self.backlash_steps, self.slack_steps - steps)
-                moved = 0  # backing off: the stopper follows only what is stored (issue 4)
+                # backing off: the nut first opens the backlash gap, then
+                # pulls the stopper back, drawing fluid from the compliance
+                take = min(self.backlash_steps - self.slack_steps, -steps)
+                self.slack_steps += take
+                moved = steps + take
             dv = moved * self.step_ul
             if dv > self.syringe_ul:
                 dv = self.syringe_ul
@@ -94,6 +101,10 @@ class SyringePlant:
                 self._dt_cached = dt_s
                 self._decay = math.exp(-dt_s / (r * c))
             v = v_art + (v - v_art) * self._decay
+        if v < 0.0:
+            # withdrawn below zero gauge: the syringe draws from the patient
+            self.aspirated_ul -= v
+            v = 0.0
         self.stored_ul = v
         self.delivered_ul += v0 + dv - v
 

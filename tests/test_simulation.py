@@ -65,8 +65,11 @@ def test_occlusion_alarms_stops_and_stays_stopped(short_run):
     after = [r for r in rows if float(r['t_s']) > t_alarm + 1]
     assert after and all(r['state'] == 'ALARM' for r in after)  # nothing resumes by itself
     assert all(float(r['set_rate_ml_h']) == 0 for r in after)
-    plunger = {float(r['plunger_ml']) for r in after}
-    assert len(plunger) == 1  # the plunger never moved again
+    at_alarm = max(float(r['plunger_ml']) for r in rows if float(r['t_s']) <= t_alarm + 1)
+    assert all(float(r['plunger_ml']) <= at_alarm for r in after)  # never forward again
+    # after the bounded pressure-relief back-off (seconds) the plunger stays put
+    plunger = {float(r['plunger_ml']) for r in after if float(r['t_s']) > t_alarm + 60}
+    assert len(plunger) == 1
     assert s['delivered_ml'] < s['programmed_ml']
 
 

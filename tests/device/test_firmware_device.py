@@ -68,6 +68,7 @@ def test_occlusion_alarm_stops_motor_first_and_latches():
     run_ticks(hal, loop, 3000)
     # pressure climbs as behind a blocked line: +2 counts per tick (0.05 mmHg)
     base = hal.pressure.raw
+    pos_at_ramp = hal.motor.pos
     pos_at_alarm = None
     for i in range(20000):
         hal.pressure.raw = base + 2 * i
@@ -77,8 +78,13 @@ def test_occlusion_alarm_stops_motor_first_and_latches():
             break
     assert pos_at_alarm is not None
     assert pump.alarms.active[A_OCCLUSION_DOWNSTREAM]
+    run_ticks(hal, loop, 200)
+    # after the alarm only the bounded back-off (pressure relief): never
+    # forward, never more than pushed since the ramp began plus backlash
+    pos_relieved = hal.motor.pos
+    assert pos_at_ramp - 64 - 8 <= pos_relieved < pos_at_alarm
     run_ticks(hal, loop, 100)
-    assert hal.motor.pos == pos_at_alarm  # nothing moved after the alarm
+    assert hal.motor.pos == pos_relieved  # relief done: nothing moves
     assert pump.state_name() == 'ALARM'   # nothing resumes by itself
     # ack while the condition persists keeps ALARM
     pump.acknowledge()
@@ -89,10 +95,10 @@ def test_occlusion_alarm_stops_motor_first_and_latches():
     pump.acknowledge()
     assert pump.state_name() == 'PAUSED'
     run_ticks(hal, loop, 50)
-    assert hal.motor.pos == pos_at_alarm
+    assert hal.motor.pos == pos_relieved
     assert pump.resume() == 0
     run_ticks(hal, loop, 50)
-    assert hal.motor.pos > pos_at_alarm
+    assert hal.motor.pos > pos_relieved
 
 
 def test_stall_detected():

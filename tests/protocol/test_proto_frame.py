@@ -33,6 +33,8 @@ def test_private_const_copies_match_frame():
         frame.AUTH_TRAILER_LEN, frame.HEADER_LEN, FLAG_AUTH, FLAG_RETRY)
     assert (dedup._MAX_WIRE, dedup._FLAG_RETRY) == (frame.MAX_WIRE, FLAG_RETRY)
     assert messages._MAX_PAYLOAD == MAX_PAYLOAD
+    import protocol
+    assert protocol.PROTOCOL_VERSION == frame.VERSION
 
 
 def _raw(msg_type, seq, flags, payload, trailer=None):
