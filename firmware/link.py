@@ -50,10 +50,11 @@ from protocol.decoder import Decoder
 from protocol.auth import Verifier
 from protocol.dedup import DuplicateFilter
 
-EV_LINK_LOST = const(11)
-EV_LINK_BACK = const(12)
-EV_LINK_REJECT = const(13)
-EV_AUTH_MARK = const(14)
+# link events: 20.. (journal.py owns 1..19)
+EV_LINK_LOST = const(20)
+EV_LINK_BACK = const(21)
+EV_LINK_REJECT = const(22)
+EV_AUTH_MARK = const(23)
 
 RX_CHUNK = const(64)
 MAX_FRAMES_PER_POLL = const(4)

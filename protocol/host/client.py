@@ -1,0 +1,310 @@
+"""Host client for the pump link, over any pyserial URL (host only).
+
+    c = PumpClient('socket://127.0.0.1:7001', key=key, counter_file='pump.key.counter')
+    c.hello(); c.status(); review = c.load_program(steps); c.confirm(review['program_hash'])
+    c.start(); ...; c.close()
+
+* Each request gets a fresh seq (random start per process). If no reply with
+  that seq arrives within `timeout` s, the SAME frame is resent with
+  FLAG_RETRY (same seq, payload and auth trailer), up to `retries` times, so
+  the device executes it once (protocol/dedup.py). Then `LinkTimeout`.
+* Therapy commands (messages.requires_auth) are signed with protocol.auth's
+  Signer. The counter continues from max(persisted counter,
+  DEVICE_INFO.auth_counter); it is written to `counter_file` BEFORE the frame
+  leaves (write-ahead), so a crash never reuses a counter.
+* A NAK raises `Nak` (reason code, its name, detail). Telemetry frames
+  (FLAG_EVENT) seen while waiting are queued for `events()`.
+* Every frame is preceded by one 0x00 so that a receiver holding a partial
+  frame (noise, a previous host killed mid-frame) drops it at once.
+"""
+import binascii
+import os
+import random
+import struct
+import time
+
+from protocol import codes as C
+from protocol import messages as M
+from protocol.auth import Signer
+from protocol.decoder import Decoder
+from protocol.describe import nak_name
+from protocol.frame import encode_frame, FLAG_AUTH, FLAG_EVENT, FLAG_REPLY, FLAG_RETRY
+
+TEST_KEY = b'hai-pump-test-key-do-not-deploy!'
+MAX_CHUNK = 254
+REVIEW_PAGE = 16
+RECORD_SIZE = 20
+RECORD_FMT = '<IIHii'
+
+
+class LinkError(Exception):
+    """Base of the client's errors; str() is a one-line message."""
+
+
+class LinkTimeout(LinkError):
+    pass
+
+
+class Nak(LinkError):
+    def __init__(self, msg_type, reason, detail):
+        self.msg_type = msg_type
+        self.reason = reason
+        self.reason_name = nak_name(reason)
+        self.detail = detail
+        super().__init__('%s refused by the pump: NAK %s (%d)%s' % (
+            M.name(msg_type), self.reason_name, reason,
+            ', detail %d' % detail if detail else ''))
+
+
+def read_key_file(path):
+    """32 raw bytes, or 64 hex digits (whitespace ignored)."""
+    with open(path, 'rb') as fh:
+        data = fh.read()
+    txt = data.strip()
+    if len(txt) == 64:
+        try:
+            return bytes.fromhex(txt.decode('ascii'))
+        except (ValueError, UnicodeDecodeError):
+            pass
+    if len(data) == 32:
+        return data
+    raise ValueError('key file %s: %d bytes; expected 32 raw bytes or 64 hex digits'
+                     % (path, len(data)))
+
+
+def encode_program(steps):
+    """Canonical program bytes (== firmware Program.encode()); steps: (kind, rate_nl_h, volume_nl)."""
+    out = bytearray(struct.pack('<H', len(steps)))
+    for kind, rate, vol in steps:
+        out += struct.pack('<BII', kind, rate, vol)
+    return bytes(out)
+
+
+def parse_journal(data):
+    """JOURNAL_DATA blob -> list of (seq, time_s, event, a, b, crc_ok)."""
+    out = []
+    for i in range(0, len(data) - RECORD_SIZE + 1, RECORD_SIZE):
+        rec = data[i:i + RECORD_SIZE]
+        ok = (rec[18] | (rec[19] << 8)) == binascii.crc_hqx(rec[:18], 0xFFFF)  # CRC-16/CCITT-FALSE
+        out.append(struct.unpack_from(RECORD_FMT, rec, 0) + (ok,))
+    return out
+
+
+class PumpClient:
+    def __init__(self, url=None, key=None, counter_file=None, timeout=0.5, retries=3,
+                 baudrate=115200, port=None):
+        if port is None:
+            import serial  # pyserial
+            port = serial.serial_for_url(url, baudrate=baudrate, timeout=0.02)
+        self.port = port
+        self.url = url
+        self.timeout = timeout
+        self.retries = retries
+        self.key = key
+        self.counter_file = counter_file
+        self.signer = None
+        self.dec = Decoder()
+        self.events_q = []
+        self.seq = random.randrange(0x10000)
+        self.retries_used = 0
+        self.info = None
+        self._write(b'\x00')
+
+    # ------------------------------------------------------------ transport
+    def close(self):
+        try:
+            self.port.close()
+        except Exception:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _write(self, data):
+        self.port.write(data)
+        try:
+            self.port.flush()
+        except Exception:
+            pass
+
+    def _read_frames(self, deadline):
+        """Frames that arrive before ``deadline`` (returns at the first batch)."""
+        while True:
+            n = getattr(self.port, 'in_waiting', 0)
+            data = self.port.read(n if n else 1)
+            if data:
+                frames = self.dec.feed(data)
+                if frames:
+                    return frames
+            if time.monotonic() >= deadline:
+                return []
+
+    def _next_seq(self):
+        self.seq = (self.seq + 1) & 0xFFFF
+        return self.seq
+
+    # ------------------------------------------------------------ signing
+    def _stored_counter(self):
+        if not self.counter_file or not os.path.exists(self.counter_file):
+            return 0
+        try:
+            with open(self.counter_file) as fh:
+                return int(fh.read().strip() or 0)
+        except ValueError:
+            raise LinkError('counter file %s is not an integer' % self.counter_file)
+
+    def _store_counter(self, value):
+        if not self.counter_file:
+            return
+        tmp = self.counter_file + '.tmp'
+        with open(tmp, 'w') as fh:
+            fh.write('%d\n' % value)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.counter_file)
+
+    def _sign(self, msg_type, seq, payload):
+        if self.key is None:
+            raise LinkError('%s is a therapy command and must be signed: give a key (--key-file)'
+                            % M.name(msg_type))
+        if self.signer is None:
+            info = self.info or self.hello()
+            self.signer = Signer(self.key, max(self._stored_counter(), info['auth_counter']))
+        self._store_counter(self.signer.counter + 1)   # write-ahead
+        return self.signer.sign(msg_type, seq, FLAG_AUTH, payload)
+
+    # ------------------------------------------------------------ requests
+    def request(self, msg_type, fields=None):
+        """Send a command or query; return (reply type, reply fields).
+
+        Raises Nak, LinkTimeout, or ProtocolError for bad fields (before
+        anything is sent)."""
+        payload = M.pack(msg_type, fields)
+        seq = self._next_seq()
+        trailer = self._sign(msg_type, seq, payload) if M.requires_auth(msg_type) else None
+        flags = FLAG_AUTH if trailer is not None else 0
+        wire = encode_frame(msg_type, seq, flags, payload, trailer)
+        for attempt in range(self.retries + 1):
+            if attempt:
+                self.retries_used += 1
+                wire = encode_frame(msg_type, seq, flags | FLAG_RETRY, payload, trailer)
+            self._write(b'\x00' + wire)
+            deadline = time.monotonic() + self.timeout
+            while True:
+                frames = self._read_frames(deadline)
+                if not frames:
+                    break
+                for f in frames:
+                    if f.flags & FLAG_EVENT:
+                        self.events_q.append(f)
+                    elif f.flags & FLAG_REPLY and f.seq == seq:
+                        return self._reply(msg_type, f)
+        raise LinkTimeout('no reply to %s from %s after %d tries of %.1f s: link lost?'
+                          % (M.name(msg_type), self.url or 'the pump', self.retries + 1,
+                             self.timeout))
+
+    def _reply(self, msg_type, f):
+        try:
+            d = M.unpack(f.msg_type, f.payload)
+        except C.ProtocolError as e:
+            raise LinkError('malformed %s reply: %s' % (M.name(f.msg_type), e))
+        if f.msg_type == C.NAK:
+            raise Nak(msg_type, d['reason'], d['detail'])
+        return f.msg_type, d
+
+    def _expect(self, msg_type, fields, want):
+        t, d = self.request(msg_type, fields)
+        if t != want:
+            raise LinkError('%s answered with %s, expected %s'
+                            % (M.name(msg_type), M.name(t), M.name(want)))
+        return d
+
+    # ------------------------------------------------------------ API
+    def hello(self):
+        self.info = self._expect(C.HELLO, None, C.DEVICE_INFO)
+        return self.info
+
+    def status(self):
+        return self._expect(C.STATUS_REQ, None, C.STATUS)
+
+    def load_program(self, steps):
+        """Send the program in chunks; return the device's full review."""
+        data = encode_program(steps)
+        chunks = [data[i:i + MAX_CHUNK] for i in range(0, len(data), MAX_CHUNK)]
+        for i, chunk in enumerate(chunks):
+            self._expect(C.PROGRAM_LOAD, {'chunk_index': i, 'total_chunks': len(chunks),
+                                          'data': chunk}, C.ACK)
+        return self.review()
+
+    def review(self):
+        d = self._expect(C.PROGRAM_REVIEW_REQ, {'first_step': 0}, C.PROGRAM_REVIEW)
+        steps = list(d['steps'])
+        while len(steps) < d['total_steps']:
+            more = self._expect(C.PROGRAM_REVIEW_REQ, {'first_step': len(steps)},
+                                C.PROGRAM_REVIEW)
+            if not more['steps']:
+                break
+            steps += more['steps']
+        d['steps'] = steps
+        return d
+
+    def confirm(self, program_hash):
+        return self._expect(C.CONFIRM, {'program_hash': bytes(program_hash)}, C.ACK)
+
+    def start(self):
+        return self._expect(C.START, None, C.ACK)
+
+    def pause(self):
+        return self._expect(C.PAUSE, None, C.ACK)
+
+    def resume(self):
+        return self._expect(C.RESUME, None, C.ACK)
+
+    def stop(self):
+        return self._expect(C.STOP, None, C.ACK)
+
+    def ack_alarm(self, code=0):
+        return self._expect(C.ACK_ALARM, {'alarm_code': code}, C.ACK)
+
+    def audio_pause(self, seconds):
+        return self._expect(C.AUDIO_PAUSE, {'duration_s': seconds}, C.ACK)
+
+    def telemetry(self, period_ms):
+        """period_ms 0 stops the stream."""
+        return self._expect(C.TELEMETRY_STREAM, {'enable': 1 if period_ms else 0,
+                                                 'period_ms': period_ms}, C.ACK)
+
+    def journal_page(self, offset, count=64):
+        return self._expect(C.JOURNAL_READ, {'offset': offset, 'count': count},
+                            C.JOURNAL_DATA)
+
+    def journal(self, offset=0):
+        """All records from ``offset``: list of (seq, time_s, event, a, b, crc_ok)."""
+        out = []
+        while True:
+            d = self.journal_page(offset)
+            out += parse_journal(d['data'])
+            offset = d['offset'] + d['count']
+            if d['count'] == 0 or offset >= d['total']:
+                return out
+
+    def events(self, timeout):
+        """Telemetry frames (decoded dicts) arriving within ``timeout`` s."""
+        deadline = time.monotonic() + timeout
+        out = [M.unpack(f.msg_type, f.payload) for f in self.events_q
+               if f.msg_type == C.TELEMETRY]
+        self.events_q = []
+        while not out:
+            frames = self._read_frames(deadline)
+            if not frames:
+                break
+            for f in frames:
+                if f.flags & FLAG_EVENT and f.msg_type == C.TELEMETRY:
+                    try:
+                        out.append(M.unpack(f.msg_type, f.payload))
+                    except C.ProtocolError:
+                        pass
+        return out

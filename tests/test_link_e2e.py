@@ -1,0 +1,99 @@
+"""End to end: `pumpsim serve` in a subprocess over a pty, driven by pumpctl."""
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+KEY = b'hai-pump-test-key-do-not-deploy!'
+
+
+def start_serve(*extra):
+    p = subprocess.Popen([sys.executable, '-m', 'simulator.cli', 'serve', '--link', 'pty',
+                          '--speed', '5', '--no-stdin'] + list(extra),
+                         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 20
+    lines = []
+    while time.monotonic() < deadline:
+        line = p.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if line.startswith('port: '):
+            return p, line.split(None, 1)[1].strip()
+    p.kill()
+    pytest.fail('serve printed no port: %r' % lines)
+
+
+def stop_serve(p):
+    p.terminate()
+    try:
+        out = p.communicate(timeout=10)[0]
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out = p.communicate()[0]
+    return out
+
+
+@pytest.fixture
+def key_file(tmp_path):
+    k = tmp_path / 'pump.key'
+    k.write_bytes(KEY)
+    return str(k)
+
+
+def pumpctl(port, key_file, *args):
+    r = subprocess.run([sys.executable, '-m', 'protocol.host.pumpctl', '--port', port,
+                        '--key-file', key_file] + list(args),
+                       cwd=ROOT, capture_output=True, text=True, timeout=30)
+    return r.returncode, r.stdout, r.stderr
+
+
+def test_serve_pumpctl_session(tmp_path, key_file):
+    prog = tmp_path / 'p.yaml'
+    prog.write_text('pump: bd-plastipak-50\nprogram:\n  drug: floxuridine\n'
+                    '  rate_ml_h: 20\n  volume_ml: 5\n')
+    p, port = start_serve()
+    try:
+        rc, out, err = pumpctl(port, key_file, 'info')
+        assert rc == 0 and 'serial SIM-' in out and 'firmware 0.1.0' in out, err
+        rc, out, err = pumpctl(port, key_file, 'status')
+        assert rc == 0 and 'state IDLE' in out, err
+        rc, out, err = pumpctl(port, key_file, 'start')
+        assert rc == 1 and 'START refused by the pump: NAK bad_state' in err
+        rc, out, err = pumpctl(port, key_file, 'load', str(prog))
+        assert rc == 0 and 'step 1: 20.0000 mL/h for 5.0000 mL' in out, err
+        h = [w for w in out.split() if len(w) == 64][0]
+        rc, out, err = pumpctl(port, key_file, 'confirm', h[:12])
+        assert rc == 0 and 'confirmed ' + h[:16] in out, err
+        rc, out, err = pumpctl(port, key_file, 'start')
+        assert rc == 0 and 'state RUNNING' in out, err
+        rc, out, err = pumpctl(port, key_file, 'status')
+        assert rc == 0 and 'state RUNNING' in out and 'rate 20.000 mL/h' in out, err
+        rc, out, err = pumpctl(port, key_file, 'monitor', '--count', '2', '--period-ms', '200')
+        assert rc == 0 and out.count('state RUNNING') == 2, err
+        rc, out, err = pumpctl(port, key_file, 'stop')
+        assert rc == 0 and 'state IDLE' in out, err
+        rc, out, err = pumpctl(port, key_file, 'log')
+        assert rc == 0 and 'program' in out and 'confirm' in out, err
+        assert int(Path(key_file + '.counter').read_text()) >= 3
+    finally:
+        out = stop_serve(p)
+    assert 'frames handled' in out and 'Traceback' not in out
+
+
+def test_serve_survives_noisy_link(key_file):
+    p, port = start_serve('--flip', '0.004', '--garbage', '0.004', '--drop', '0.004')
+    try:
+        for _ in range(5):
+            rc, out, err = pumpctl(port, key_file, '--retries', '10', '--timeout', '0.2', 'status')
+            assert rc == 0 and 'state IDLE' in out, err
+    finally:
+        out = stop_serve(p)
+    assert 'Traceback' not in out
+    import re
+    m = re.search(r"'dropped': (\d+), 'flipped': (\d+), 'garbage': (\d+)", out)
+    assert m and sum(int(x) for x in m.groups()) > 0, out
