@@ -12,7 +12,7 @@ from protocol.auth import Signer, Verifier
 from protocol.codes import ProtocolError
 from protocol.decoder import Decoder
 from protocol.dedup import DuplicateFilter
-from protocol.describe import from_json_fields
+from protocol.catalogue import CATALOGUE
 from protocol.frame import (Encoder, encode_frame, FLAG_AUTH, FLAG_REPLY,
                             FLAG_RETRY, MAX_WIRE)
 from protocol.hmac_sha256 import hmac_sha256
@@ -66,6 +66,19 @@ def _top(key):
 
 def _unhex(h):
     return binascii.unhexlify(h) if h else b""
+
+
+def from_json_fields(msg_type, fields):
+    # hashes (range None) and blobs are hex in the vectors
+    spec = CATALOGUE[msg_type]
+    out = dict(fields)
+    for i in range(len(spec[3])):
+        if spec[4][i] is None:
+            out[spec[3][i]] = _unhex(fields[spec[3][i]])
+    tail = spec[5]
+    if tail is not None and tail[0] == "blob":
+        out[tail[1]] = _unhex(fields[tail[1]])
+    return out
 
 
 def _ref_cobs_decode(enc):

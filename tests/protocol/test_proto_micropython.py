@@ -96,6 +96,52 @@ def test_device_tests_under_micropython_from_source():
     assert " 0 failed" in r.stdout and "13 passed" in r.stdout
 
 
+def test_device_tests_from_mpy_on_128k_heap(tmp_path):
+    # The gate runs .mpy builds; the protocol device modules plus this test
+    # file need about 48 KB resident on the 64-bit unix port and pass from
+    # 80k up; 128k keeps a margin and still catches footprint growth.
+    tool = _tool("mpy-cross")
+    if tool is None:
+        pytest.skip("mpy-cross not installed")
+    (tmp_path / "protocol").mkdir()
+    for p in DEVICE_PY:
+        subprocess.run([tool, "-o", str(tmp_path / "protocol" / (p.stem + ".mpy")), str(p)],
+                       check=True, cwd=ROOT)
+    dev = ROOT / "tests" / "device" / "test_protocol_device.py"
+    subprocess.run([tool, "-o", str(tmp_path / "test_protocol_device.mpy"),
+                    str(dev.relative_to(ROOT))], check=True, cwd=ROOT)
+    # A script (not -c) so sys.path[0] is tmp_path, not the repo root's
+    # sources; cwd stays the repo root for protocol/vectors.json.
+    runner = tmp_path / "runner.py"
+    runner.write_text(RUNNER.replace("import test_protocol_device as t",
+                                     "import test_protocol_device as t\n"
+                                     "import protocol.frame\n"
+                                     "assert protocol.frame.__file__.endswith('.mpy')"))
+    env = dict(os.environ, MICROPYPATH=str(tmp_path))
+    r = subprocess.run([_tool("micropython"), "-X", "heapsize=128k", str(runner)], cwd=ROOT,
+                       env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "13 passed, 0 failed" in r.stdout
+
+
+def test_all_device_modules_load_together_on_64k_heap(tmp_path):
+    tool = _tool("mpy-cross")
+    if tool is None or _tool("micropython") is None:
+        pytest.skip("MicroPython tools not installed")
+    (tmp_path / "protocol").mkdir()
+    mods = []
+    for p in DEVICE_PY:
+        subprocess.run([tool, "-o", str(tmp_path / "protocol" / (p.stem + ".mpy")), str(p)],
+                       check=True, cwd=ROOT)
+        if p.stem not in ("__init__", "describe"):
+            mods.append("protocol." + p.stem)
+    env = dict(os.environ, MICROPYPATH=str(tmp_path))
+    r = subprocess.run([_tool("micropython"), "-X", "heapsize=64k", "-c",
+                        "import " + ", ".join(mods)], cwd="/", env=env,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+
+
 def test_each_device_module_imports_from_source_on_96k_heap():
     # Compiling from source costs far more heap than loading .mpy (about
     # 0.7 KB per small function on a 64-bit build); 96k is the budget kept.
