@@ -25,11 +25,12 @@ A_LOOP_OVERRUN = const(7)
 A_INFUSION_COMPLETE = const(8)
 A_POWER_INTERRUPTED = const(9)
 A_LOW_BATTERY = const(10)
-N_ALARMS = const(11)
+A_AIR_ACCUMULATED = const(11)   # air over a rolling window (firmware.air)
+N_ALARMS = const(12)
 
 ALARM_PRIORITY = (PRIO_NONE, PRIO_HIGH, PRIO_HIGH, PRIO_HIGH,
                   PRIO_HIGH, PRIO_HIGH, PRIO_HIGH, PRIO_HIGH,
-                  PRIO_MEDIUM, PRIO_HIGH, PRIO_MEDIUM)
+                  PRIO_MEDIUM, PRIO_HIGH, PRIO_MEDIUM, PRIO_HIGH)
 
 AUDIO_PAUSE_MAX_MS = const(120000)
 

@@ -11,7 +11,7 @@ PRIORITY_NAMES = ('none', 'low', 'medium', 'high')
 
 ALARM_NAMES = ('none', 'occlusion_downstream', 'pressure_hard_limit', 'air_in_line',
                'syringe_removed', 'motor_stall', 'pressure_sensor', 'loop_overrun',
-               'infusion_complete', 'power_interrupted', 'low_battery')
+               'infusion_complete', 'power_interrupted', 'low_battery', 'air_accumulated')
 
 
 def alarm_name(code):

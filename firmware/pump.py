@@ -27,6 +27,7 @@ from firmware.journal import (Journal, EV_BOOT, EV_STATE, EV_ALARM, EV_ALARM_ACK
                               EV_REJECT, EV_ALARM_CLEAR, EV_RELIEF)
 from firmware.delivery import StepScheduler
 from firmware.occlusion import OcclusionCheck
+from firmware.air import AirMonitor
 
 FIRMWARE_VERSION = '0.1.0'
 
@@ -59,6 +60,7 @@ class Pump:
         self.journal = Journal(hal.storage)
         self.sched = StepScheduler(settings.tick_ms, settings.step_pl)
         self.occlusion = OcclusionCheck(settings)
+        self.air = AirMonitor(hal, settings)
         self.fsm = Machine(self, len(T.STATE_NAMES), len(T.TRIGGER_NAMES),
                            T.TRANSITIONS, T.INITIAL)
         self.fsm.on_change = self._on_change
@@ -121,6 +123,7 @@ class Pump:
             self.raise_alarm(A_SYRINGE_REMOVED)
         else:
             self._clear_condition(A_SYRINGE_REMOVED)
+        self.air.check(self)
         if delivering:
             lag = self._expected_pos - hal.motor.position()
             if lag > self._stall_tol or lag < -self._stall_tol:

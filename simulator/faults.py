@@ -15,6 +15,12 @@ FAULTS = {
     'clamp_open': ('plunger clamp opened', {}),
     'motor_stall': ('the motor driver emits no steps (stalled or disconnected)', {}),
     'arterial_step': ('patient blood pressure shifts by offset_mmhg', {'offset_mmhg': 15.0}),
+    'air_bubble': ('a bubble of volume_ul enters the line at the syringe outlet; it reaches '
+                   'the air sensor after 20 uL more is pushed (plant.AIR_SENSOR_LINE_UL); '
+                   'clear: the line is primed, all air gone', {'volume_ul': 100.0}),
+    'air_train': ('count bubbles of volume_ul enter the line, the first now, then one every '
+                  'interval seconds (a duration in scenarios); clear: the train stops',
+                  {'volume_ul': 10.0, 'count': 100, 'interval': 30.0}),
 }
 
 
@@ -34,6 +40,13 @@ def check_params(name, params):
     full.update(params)
     if name == 'downstream_occlusion' and not 0 < full['severity'] <= 1:
         raise FaultError('downstream_occlusion severity=%r must be in (0, 1]' % full['severity'])
+    if name in ('air_bubble', 'air_train'):
+        if not 0 < full['volume_ul'] <= 5000:
+            raise FaultError('%s volume_ul=%r must be in (0, 5000]' % (name, full['volume_ul']))
+        if name == 'air_train' and (full['count'] != int(full['count']) or full['count'] < 1):
+            raise FaultError('air_train count=%r must be an integer >= 1' % full['count'])
+        if name == 'air_train' and not full['interval'] >= 0.1:
+            raise FaultError('air_train interval=%r must be >= 0.1 s' % full['interval'])
     return full
 
 
@@ -50,6 +63,10 @@ def inject(plant, name, **params):
         plant.stalled = True
     elif name == 'arterial_step':
         plant.arterial.offset_mmhg += p['offset_mmhg']
+    elif name == 'air_bubble':
+        plant.add_bubble(p['volume_ul'])
+    elif name == 'air_train':
+        plant.start_air_train(int(p['count']), p['volume_ul'], p['interval'])
     return p
 
 
@@ -65,3 +82,7 @@ def clear(plant, name, **params):
         plant.stalled = False
     elif name == 'arterial_step':
         plant.arterial.offset_mmhg -= p['offset_mmhg']
+    elif name == 'air_bubble':
+        plant.purge_air()
+    elif name == 'air_train':
+        plant.stop_air_train()

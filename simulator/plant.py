@@ -25,6 +25,8 @@ import numpy as np
 
 from simulator.arterial import ArterialPressure
 
+AIR_SENSOR_LINE_UL = 20.0   # line volume from the syringe outlet to the air sensor
+
 
 class SyringePlant:
     def __init__(self, pump_cfg, arterial=None, seed=0, fill_ml=None):
@@ -61,6 +63,13 @@ class SyringePlant:
         self._r_cached = None
         self._dt_cached = None
         self._decay = 0.0
+        # air in line (issue 4): bubbles as [front_ul, tail_ul] in plunger
+        # displacement (pushed_ul) coordinates, oldest first; see add_bubble
+        self.t_s = 0.0
+        self.bubbles = []
+        self.air_at_sensor = False
+        self._air_train = None        # [left, volume_ul, interval_s, s_to_next]
+        self.air_record = None        # benches: {'bubbles': [], 'motion': []}
 
     # ------------------------------------------------------------ physics
     @property
@@ -107,6 +116,66 @@ class SyringePlant:
             v = 0.0
         self.stored_ul = v
         self.delivered_ul += v0 + dv - v
+        self.t_s += dt_s
+        if self.bubbles or self._air_train:
+            self._air_advance(dt_s, self.pushed_ul - dv)
+
+    # ------------------------------------------------------------ air
+    # A bubble enters the line at the syringe outlet and moves with the
+    # plunger's displacement (the line is a stiff tube: whatever is pushed in
+    # moves the column): its front reaches the ultrasonic air sensor once
+    # AIR_SENSOR_LINE_UL more has been pushed, and the sensor reads air while
+    # the bubble's own volume passes. Air entering while the previous bubble
+    # is still at the outlet joins it (one longer bubble). Volumes are at line
+    # pressure (no compression modelled); the hydraulics above ignore the air.
+
+    def add_bubble(self, volume_ul):
+        front = self.pushed_ul + AIR_SENSOR_LINE_UL
+        if self.bubbles and self.bubbles[-1][1] > front:
+            front = self.bubbles[-1][1]
+        b = [front, front + volume_ul]
+        self.bubbles.append(b)
+        if self.air_record is not None:
+            self.air_record['bubbles'].append({'t_inject_s': self.t_s, 'volume_ul': volume_ul,
+                                               'front_ul': front, 'tail_ul': b[1]})
+        self._air_sense()
+
+    def start_air_train(self, count, volume_ul, interval_s):
+        """`count` bubbles of volume_ul, the first now, then one every interval_s."""
+        self.add_bubble(volume_ul)
+        self._air_train = [count - 1, volume_ul, interval_s, interval_s] if count > 1 else None
+
+    def stop_air_train(self):
+        self._air_train = None
+
+    def purge_air(self):
+        """The nurse primes the line: every bubble is gone."""
+        self.bubbles = []
+        self.air_at_sensor = False
+
+    def _air_advance(self, dt_s, p0):
+        rec = self.air_record
+        if rec is not None and self.bubbles and self.pushed_ul != p0:
+            lo, hi = min(p0, self.pushed_ul), max(p0, self.pushed_ul)
+            if hi >= self.bubbles[0][0] and lo <= self.bubbles[-1][1]:
+                rec['motion'].append((self.t_s - dt_s, self.t_s, p0, self.pushed_ul))
+        self._air_sense()
+        tr = self._air_train
+        if tr is not None:
+            tr[3] -= dt_s
+            if tr[3] <= 1e-9:
+                tr[3] += tr[2]
+                tr[0] -= 1
+                if tr[0] <= 0:
+                    self._air_train = None
+                self.add_bubble(tr[1])
+
+    def _air_sense(self):
+        p = self.pushed_ul
+        bs = self.bubbles
+        while bs and bs[0][1] <= p:
+            bs.pop(0)
+        self.air_at_sensor = bool(bs) and bs[0][0] <= p
 
     # ------------------------------------------------------------ sensors
     def pressure_raw(self):
