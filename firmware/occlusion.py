@@ -53,18 +53,17 @@ _FAST = const(3)        # fast EMA, 1/8 per tick
 _SLOW = const(6)        # slow EMA, 1/64 per tick
 _BASE = const(12)       # baseline EMA, 1/4096 per tick
 _FREEZE = const(30)     # x10 mmHg: baseline follows up only this close
-_STABLE = const(3)      # x10 mmHg per 120 s window: line pressurised
-_SETTLE_MIN = const(300)  # x10 mmHg: no artery sits below 30 mmHg diastolic
-_SETTLE_MAX = const(2000)  # x10 mmHg: no artery sits at 200 mmHg diastolic
+_STABLE = const(3)      # x10 mmHg per window: line pressurised
+_WIN_MS = const(120000)
+_SETTLE_MIN = const(300)   # x10 mmHg: no artery sits below 30 mmHg diastolic
+_SETTLE_MAX = const(2000)  # x10 mmHg: nor at 200 mmHg
 _BURST = const(5)       # probe steps per tick
 _BURST_TICKS = const(120)
-_HOLD_WAIT_MS = const(3000)
+_WAIT_MS = const(3000)
 _HOLD_MS = const(33000)
-
-_SETTLE = const(0)
-_MONITOR = const(1)
-_PROBE = const(2)
-_HOLD = const(3)
+_RELIEF_STEPS = const(8)    # reverse steps per tick after an occlusion alarm
+_RELIEF_SLACK = const(64)   # plus backlash (moves no fluid)
+_RELIEF_MARGIN = const(30)  # x10 mmHg above baseline: relieved
 
 
 class OcclusionCheck:
@@ -73,42 +72,86 @@ class OcclusionCheck:
         self.suspect = settings.occlusion_suspect_mmhg_x10
         self.probe = settings.occlusion_probe_mmhg_x10
         self.hard = settings.pressure_hard_limit_mmhg_x10
-        tick = settings.tick_ms
-        self.win_ticks = 120000 // tick
-        self.wait_ticks = _HOLD_WAIT_MS // tick
-        self.hold_ticks = _HOLD_MS // tick
-        self.filtered = 0       # fast (x10 mmHg)
-        self.slow = 0
-        self._fa = 0
-        self._sa = 0
+        self.tick_ms = settings.tick_ms
+        self.filtered = 0       # fast-filtered pressure, x10 mmHg
+        self._fa = 0            # filtered << _FAST
+        self._sa = 0            # slow << _SLOW
         self._ba = 0            # baseline << _BASE
-        self.phase = _SETTLE
+        self.phase = 0          # 0 settle, 1 monitor, 2 probe push, 3 probe hold
         self._t = 0
         self._p1 = 0
         self.learned = False
         self.tripped = False
-        self.probe_ok = True    # set by the pump from the rate
-        self.burst = 0          # steps the pump pushes this tick (probe)
-        self.holding = False    # the pump holds the motor (probe)
+        self.probe_ok = True    # the pump sets it from the rate
+        self.burst = 0          # > 0: steps to push this tick; < 0: hold the motor
         self.stored_steps = 0   # pushed since the line was last at baseline
         self.credit = 0         # probe steps pushed ahead of the schedule
-        self.relief_left = 0    # back-off steps allowed (pump, in ALARM)
+        self.relief_left = 0    # back-off steps still allowed (pump, in ALARM)
         self.relieved = 0
-        self.probes = 0
 
     def restart(self):
         """Infusion start or resume: settle unless a baseline is learned."""
-        self.phase = _MONITOR if self.learned else _SETTLE
+        self.phase = 1 if self.learned else 0
         self._t = 0
-        self._p1 = self.slow
+        self._p1 = self._sa >> _SLOW
         self.tripped = False
         self.burst = 0
-        self.holding = False
         self.credit = 0
         self.relief_left = 0
 
     def baseline_x10(self):
         return self._ba >> _BASE
+
+    def steps(self, sched):
+        """Steps to push this tick (pump, delivering): the scheduler's, or
+        during a probe the burst (pushed ahead, repaid from the schedule
+        afterwards); -1 while a probe holds the motor (the schedule runs on
+        and is caught up afterwards): the delivered volume keeps to time."""
+        n = sched.next_steps()
+        b = self.burst
+        c = self.credit
+        if b < 0:                   # hold: the schedule runs on, owed
+            self.credit = c - n
+            return -1
+        if b:
+            self.credit = c + b - n
+            return b
+        if c > 0:
+            if c > n:
+                c = n
+            self.credit -= c
+            n -= c
+        elif c < 0:                 # owed: one extra step per tick
+            self.credit = c + 1
+            n += 1
+        return n
+
+    def alarm(self, code, running):
+        """An alarm was raised (motor already stopped): arm the pressure
+        relief for a pressure alarm while infusing, cancel it for others."""
+        if code > A_PRESSURE_HARD_LIMIT:
+            self.relief_left = 0
+        elif running:
+            self.relief_left = self.stored_steps + _RELIEF_SLACK
+            self.relieved = 0
+
+    def relieve(self, motor, tick_ms):
+        """ALARM after an occlusion: back the plunger off until the pressure
+        is within _RELIEF_MARGIN of the baseline, at most the steps pushed
+        since it was last there plus the backlash (never more: no
+        aspiration). True when done (the pump journals it)."""
+        n = self.relief_left
+        if n > 0 and self.filtered - (self._ba >> _BASE) > _RELIEF_MARGIN:
+            m = n if n < _RELIEF_STEPS else _RELIEF_STEPS
+            motor.set_direction(False)
+            motor.move(m, tick_ms)
+            self.relieved += m
+            self.relief_left = (n - m) or -1   # finish at the next tick
+            return False
+        motor.stop()
+        motor.set_direction(True)
+        self.relief_left = 0
+        return True
 
     def update(self, p, delivering):
         """Feed one sample; returns an alarm code or 0. Allocation-free."""
@@ -117,68 +160,61 @@ class OcclusionCheck:
         self.filtered = f
         self._sa += p - (self._sa >> _SLOW)
         s = self._sa >> _SLOW
-        self.slow = s
-        self.burst = 0
         if f > self.hard:
             self.tripped = True
             return A_PRESSURE_HARD_LIMIT
         base = self._ba >> _BASE
         ph = self.phase
+        alarm = 0
         if not delivering:
-            self.holding = False
-            if ph > _MONITOR:
-                self.phase = _MONITOR
+            self.burst = 0
+            if ph > 1:
+                self.phase = 1
             if self.tripped and f - base > self.suspect:
-                return A_OCCLUSION_DOWNSTREAM
-            return 0
+                alarm = A_OCCLUSION_DOWNSTREAM
+            return alarm
         self._t += 1
-        t = self._t
-        if ph == _SETTLE:
+        ms = self._t * self.tick_ms
+        if ph == 0:     # settle: the baseline follows
             self._ba = s << _BASE
             self.stored_steps = 0
-            if t >= self.win_ticks:
+            if ms >= _WIN_MS:
                 self._t = 0
                 if s - self._p1 < _STABLE and s > _SETTLE_MIN:
-                    self.phase = _MONITOR
+                    self.phase = 1
                     self.learned = True
                 self._p1 = s
             if s > _SETTLE_MAX and self.probe_ok:   # low rates: little flow drop
-                self.tripped = True
-                return A_OCCLUSION_DOWNSTREAM
-            return 0
-        if ph == _PROBE:
-            if f - self._p1 >= self.probe or t >= _BURST_TICKS:
-                self.phase = _HOLD
-                self.holding = True
+                alarm = A_OCCLUSION_DOWNSTREAM
+        elif ph == 2:   # probe: push until the pressure rose by `probe`
+            if f - self._p1 >= self.probe or self._t >= _BURST_TICKS:
+                self.phase = 3
+                self.burst = -1
                 self._t = 0
-            else:
-                self.burst = _BURST
-            return 0
-        if ph == _HOLD:
-            if t == self.wait_ticks:
+        elif ph == 3:   # hold: does it decay?
+            if ms == _WAIT_MS:
                 self._p1 = f
-            elif t >= self.hold_ticks:
-                self.holding = False
-                self.phase = _MONITOR
+            elif ms >= _HOLD_MS:
+                self.burst = 0
+                self.phase = 1
                 if self._p1 - f < (self.probe >> 2):
-                    self.tripped = True
-                    return A_OCCLUSION_DOWNSTREAM
-                self._ba = s << _BASE   # open line: the pressure is the baseline
-            return 0
-        # monitor
-        if f - base > self.delta:
+                    alarm = A_OCCLUSION_DOWNSTREAM
+                else:
+                    self._ba = s << _BASE   # open: this is the baseline
+        elif f - base > self.delta:
+            alarm = A_OCCLUSION_DOWNSTREAM
+        else:           # monitor
+            r = s - base
+            if r < _FREEZE:
+                self._ba += (r << 4) if r < 0 else r
+                self.stored_steps = 0
+            else:
+                self._ba += r >> 4
+            if r > self.suspect and self.probe_ok:
+                self.phase = 2
+                self._t = 0
+                self._p1 = f
+                self.burst = _BURST
+        if alarm:
             self.tripped = True
-            return A_OCCLUSION_DOWNSTREAM
-        r = s - base
-        if r < _FREEZE:
-            self._ba += (r << 4) if r < 0 else r
-            self.stored_steps = 0
-        else:
-            self._ba += r >> 4
-        if r > self.suspect and self.probe_ok:
-            self.phase = _PROBE
-            self.probes += 1
-            self._t = 0
-            self._p1 = f
-            self.burst = _BURST
-        return 0
+        return alarm

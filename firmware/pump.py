@@ -40,9 +40,6 @@ REASON_NAMES = ('ok', 'bad_state', 'invalid', 'hash_mismatch', 'not_ready')
 
 _RAW_MIN = const(200)      # below: sensor disconnected / shorted
 _RAW_MAX = const(65300)    # above: saturated
-_RELIEF_STEPS = const(8)    # reverse steps per tick after an occlusion alarm
-_RELIEF_SLACK = const(64)   # plus backlash (moves no fluid)
-_RELIEF_MARGIN = const(30)  # x10 mmHg above baseline: relieved
 
 
 class Pump:
@@ -132,7 +129,8 @@ class Pump:
         if self.fsm.state == S_RUNNING:
             self._deliver()
         elif self.occlusion.relief_left and self.fsm.state == S_ALARM:
-            self._relieve()
+            if self.occlusion.relieve(hal.motor, self.tick_ms):
+                self.journal.log(self.uptime_s, EV_RELIEF, self.occlusion.relieved, self.pressure_x10)
         # 4. annunciate, 5. watchdog
         self.alarms.tick(self.tick_ms, self.uptime_s)
         hal.watchdog.feed()
@@ -142,17 +140,9 @@ class Pump:
             self._next_step()
             return
         occ = self.occlusion
-        b = occ.burst     # occlusion probe: push ahead (> 0) or hold (< 0)
-        if b < 0:
+        n = occ.steps(self.sched)   # the scheduler's, or an occlusion probe's
+        if n < 0:
             return
-        n = self.sched.next_steps()
-        if b:
-            occ.credit += b - n   # repaid from the schedule afterwards
-            n = b
-        elif occ.credit:
-            c = n if n < occ.credit else occ.credit
-            occ.credit -= c
-            n -= c
         if n > self._step_left:
             n = self._step_left
         if n:
@@ -210,34 +200,9 @@ class Pump:
         self.hal.motor.stop()
         if self.alarms.raise_alarm(code):
             self.journal.log(self.uptime_s, EV_ALARM, code, self.pressure_x10)
-            occ = self.occlusion
-            if code > A_PRESSURE_HARD_LIMIT:   # not a pressure alarm: no relief
-                occ.relief_left = 0
-            elif self.fsm.state == S_RUNNING:
-                occ.relief_left = occ.stored_steps + _RELIEF_SLACK
-                occ.relieved = 0
+            self.occlusion.alarm(code, self.fsm.state == S_RUNNING)
             if ALARM_PRIORITY[code] == PRIO_HIGH:
                 self.fsm.fire(T_ALARM)
-
-    def _relieve(self):
-        """ALARM after an occlusion, motor already stopped: back the plunger
-        off until the pressure is within _RELIEF_MARGIN of the baseline, at
-        most the steps pushed since it was last there plus the backlash
-        (never more: no aspiration). Bounded, then journaled."""
-        occ = self.occlusion
-        motor = self.hal.motor
-        n = occ.relief_left
-        if n > 0 and occ.filtered - occ.baseline_x10() > _RELIEF_MARGIN:
-            m = n if n < _RELIEF_STEPS else _RELIEF_STEPS
-            motor.set_direction(False)
-            motor.move(m, self.tick_ms)
-            occ.relieved += m
-            occ.relief_left = (n - m) or -1   # finish at the next tick
-            return
-        motor.stop()
-        motor.set_direction(True)
-        occ.relief_left = 0
-        self.journal.log(self.uptime_s, EV_RELIEF, occ.relieved, self.pressure_x10)
 
     def raise_event_alarm(self, code):
         """An alarm for an event rather than a lasting condition (loop

@@ -14,6 +14,7 @@ class ArterialPressure:
         self.diastolic = diastolic_mmhg
         self.heart_rate_bpm = heart_rate_bpm
         self.offset_mmhg = 0.0
+        self.drift_mmhg_s = 0.0       # slow change (hypertension), faults.arterial_drift
         self._phase = 0.0
 
     @property
@@ -23,6 +24,8 @@ class ArterialPressure:
     def advance(self, dt_s):
         """Advance by dt and return the pressure at the new instant."""
         self._phase = (self._phase + dt_s * self.heart_rate_bpm / 60.0) % 1.0
+        if self.drift_mmhg_s:
+            self.offset_mmhg += self.drift_mmhg_s * dt_s
         ph = self._phase
         if ph < 0.15:
             w = math.sin(ph / 0.15 * math.pi / 2.0)       # upstroke

@@ -15,6 +15,8 @@ FAULTS = {
     'clamp_open': ('plunger clamp opened', {}),
     'motor_stall': ('the motor driver emits no steps (stalled or disconnected)', {}),
     'arterial_step': ('patient blood pressure shifts by offset_mmhg', {'offset_mmhg': 15.0}),
+    'arterial_drift': ('patient blood pressure drifts at mmhg_per_h until cleared '
+                       '(slow hypertension, or recovery when negative)', {'mmhg_per_h': 5.0}),
     'air_bubble': ('a bubble of volume_ul enters the line at the syringe outlet; it reaches '
                    'the air sensor after 20 uL more is pushed (plant.AIR_SENSOR_LINE_UL); '
                    'clear: the line is primed, all air gone', {'volume_ul': 100.0}),
@@ -63,6 +65,8 @@ def inject(plant, name, **params):
         plant.stalled = True
     elif name == 'arterial_step':
         plant.arterial.offset_mmhg += p['offset_mmhg']
+    elif name == 'arterial_drift':
+        plant.arterial.drift_mmhg_s = p['mmhg_per_h'] / 3600.0
     elif name == 'air_bubble':
         plant.add_bubble(p['volume_ul'])
     elif name == 'air_train':
@@ -82,6 +86,8 @@ def clear(plant, name, **params):
         plant.stalled = False
     elif name == 'arterial_step':
         plant.arterial.offset_mmhg -= p['offset_mmhg']
+    elif name == 'arterial_drift':
+        plant.arterial.drift_mmhg_s = 0.0
     elif name == 'air_bubble':
         plant.purge_air()
     elif name == 'air_train':

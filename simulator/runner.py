@@ -59,6 +59,7 @@ class Simulation:
         self.trace = []
         self._change_at_tick = None
         self.t_s = 0.0
+        self.hook = None   # benches: hook(sim, k) after each tick; True stops the run
 
     # ------------------------------------------------------------ nurse
     def _program_next_syringe(self):
@@ -112,6 +113,7 @@ class Simulation:
         prev_active = bytes(active)
         prev_state = fsm.state
         record = self._record
+        hook = self.hook
 
         wall0 = time.perf_counter()
         last_progress = wall0
@@ -143,6 +145,9 @@ class Simulation:
                 self.t_s = k * dt_s
                 plant.refill(self.scenario.syringe_fill_ml)
                 self._program_next_syringe()
+            if hook is not None and hook(self, k):
+                n_ticks = k
+                break
             if k % trace_every == 0:
                 record(k)
                 if k % 10000 == 0:

@@ -21,6 +21,7 @@ EVENT_FIELDS = {
     'params': N('map', required=False, default={}, fields={
         'severity': N('number', required=False, lo=0.01, hi=1),
         'offset_mmhg': N('number', required=False, lo=-100, hi=100),
+        'mmhg_per_h': N('number', required=False, lo=-100, hi=100),
         'volume_ul': N('number', required=False, lo=0.1, hi=5000),
         'count': N('int', required=False, lo=1, hi=100000),
         'interval': N('duration', required=False, lo=0.1, hi=86400),
