@@ -37,10 +37,16 @@ def test_device_tests_under_micropython(compiled, module):
     assert ' 0 failed' in r.stdout
 
 
-def test_every_device_module_imports_on_64k_heap(compiled):
+def test_every_device_module_imports_within_its_heap_budget(compiled):
+    """64 KB for every module but the few listed, with a measured figure, in
+    mpy_gate.IMPORT_HEAP_BUDGET."""
     for path in mpy_gate.device_modules():
-        mod = '.'.join(path.relative_to(ROOT).with_suffix('').parts)
-        if mod.endswith('__init__'):
-            mod = mod[:-len('.__init__')]
-        r = mpy_gate.micropython(['-c', 'import ' + mod], mpy_gate.SMALL_HEAP)
-        assert r.returncode == 0, (mod, r.stderr)
+        mod = mpy_gate.module_name(path)
+        heap, r = mpy_gate.import_check(mod)
+        assert r.returncode == 0, (mod, heap, r.stderr)
+
+
+def test_heap_budget_exceptions_are_few_and_real():
+    mods = {mpy_gate.module_name(p) for p in mpy_gate.device_modules()}
+    assert set(mpy_gate.IMPORT_HEAP_BUDGET) <= mods
+    assert 'firmware.pump' not in mpy_gate.IMPORT_HEAP_BUDGET  # the core stays at 64k

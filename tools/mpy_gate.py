@@ -72,6 +72,33 @@ def micropython(args, heap):
 SMALL_HEAP = '64k'     # the scripted control-tick run (gate_64k -> soak_ticks)
 TEST_HEAP = '256k'     # device test files, one process each
 
+# Modules that do not import on SMALL_HEAP, with the heap they are held to.
+# Measured on the 64-bit unix port (objects about twice a 32-bit board's):
+# the link handler brings the whole protocol codec and auth (about 78 KB
+# resident, imports at 112k). Lowering a figure here is progress; raising one
+# needs a reason in the commit.
+IMPORT_HEAP_BUDGET = {
+    'firmware.link': '128k',
+    # names and JSON for codes: host tools use it, the device never imports it
+    # (measured: imports at 72k)
+    'protocol.describe': '80k',
+}
+
+# How a board's main.py boots: collect import garbage early, which keeps the
+# small heap from fragmenting while modules load.
+IMPORT_PRELUDE = 'import gc\ngc.threshold(1024)\n'
+
+
+def module_name(path):
+    mod = '.'.join(path.relative_to(ROOT).with_suffix('').parts)
+    return mod[:-len('.__init__')] if mod.endswith('.__init__') else mod
+
+
+def import_check(mod):
+    """Import one device module alone on its heap budget."""
+    heap = IMPORT_HEAP_BUDGET.get(mod, SMALL_HEAP)
+    return heap, micropython(['-c', IMPORT_PRELUDE + 'import ' + mod], heap)
+
 
 def device_test_modules():
     return sorted(p.stem for p in (ROOT / 'tests' / 'device').glob('test_*.py'))
