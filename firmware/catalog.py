@@ -26,5 +26,5 @@ EVENT_NAMES = {_j.EV_BOOT: 'boot', _j.EV_STATE: 'state', _j.EV_ALARM: 'alarm',
                _j.EV_ALARM_ACK: 'alarm_ack', _j.EV_PROGRAM: 'program',
                _j.EV_CONFIRM: 'confirm', _j.EV_CHECKPOINT: 'checkpoint',
                _j.EV_COMPLETE: 'complete', _j.EV_REJECT: 'reject',
-               _j.EV_ALARM_CLEAR: 'alarm_clear',
+               _j.EV_ALARM_CLEAR: 'alarm_clear', _j.EV_FILL: 'startup_fill',
                _j.EV_RELIEF: 'occlusion_relief'}

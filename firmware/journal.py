@@ -24,6 +24,7 @@ EV_CHECKPOINT = const(7)     # a = delivered_nl, b = motor steps commanded
 EV_COMPLETE = const(8)       # a = delivered_nl
 EV_REJECT = const(9)         # a = command/trigger, b = reason
 EV_ALARM_CLEAR = const(10)   # a = alarm code
+EV_FILL = const(11)          # start-up fill done: a = fill_nl, b = pressure_mmhg_x10
 EV_RELIEF = const(12)        # occlusion pressure relieved: a = steps backed off, b = pressure_mmhg_x10
 
 

@@ -27,6 +27,7 @@ from firmware.journal import (Journal, EV_BOOT, EV_STATE, EV_ALARM, EV_ALARM_ACK
                               EV_REJECT, EV_ALARM_CLEAR, EV_RELIEF)
 from firmware.delivery import StepScheduler
 from firmware.occlusion import OcclusionCheck
+from firmware.fill import StartupFill
 from firmware.air import AirMonitor
 
 FIRMWARE_VERSION = '0.1.0'
@@ -57,6 +58,7 @@ class Pump:
         self.journal = Journal(hal.storage)
         self.sched = StepScheduler(settings.tick_ms, settings.step_pl)
         self.occlusion = OcclusionCheck(settings)
+        self.fill = StartupFill(settings)
         self.air = AirMonitor(hal, settings)
         self.fsm = Machine(self, len(T.STATE_NAMES), len(T.TRIGGER_NAMES),
                            T.TRANSITIONS, T.INITIAL)
@@ -136,6 +138,9 @@ class Pump:
         hal.watchdog.feed()
 
     def _deliver(self):
+        if self.fill.left:
+            self.fill.tick(self)
+            return
         if self._step_left == 0:
             self._next_step()
             return
@@ -262,6 +267,7 @@ class Pump:
         self._pl_rem = 0
         self.sched.reset_phase()
         self._enter_step()
+        self.fill.begin(self)
         self._begin_motion()
 
     def on_resume(self):
@@ -274,6 +280,7 @@ class Pump:
         motor.enable(True)
         self.occlusion.restart()
         self._checkpoint_left = self._checkpoint_ticks
+        self.fill.restart(self.occlusion.filtered)
 
     def on_pause(self):
         self.hal.motor.stop()

@@ -23,6 +23,7 @@ FIELDS = (
     ('checkpoint_s', 60, 1, 3600),  # journal checkpoint period while infusing
     ('watchdog_ms', 2000, 500, 90000),  # hardware watchdog timeout
     ('max_late_ticks', 5, 1, 100),  # ticks the loop may fall behind before an overrun alarm
+    ('startup_fill_rate_nl_h', 0, 0, 100000000),  # start-up fill of the line compliance, 0 = off
     ('air_bubble_limit_nl', 50000, 5000, 500000),  # single air bubble alarm
     ('air_accum_limit_nl', 1000000, 50000, 5000000),  # accumulated air alarm over the window
     ('air_window_min', 15, 1, 60),  # rolling window for accumulated air

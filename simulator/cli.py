@@ -60,9 +60,10 @@ def build_parser():
 # Modules that add subcommands; each defines register(bench, top). New benches
 # and tools add a line here instead of editing the parser above.
 PLUGINS = (
-    'simulator.bench_occlusion',
     'simulator.bench_air',
     'simulator.serve',
+    'simulator.bench_occlusion',
+    'simulator.bench_accuracy',
 )
 
 

@@ -53,6 +53,8 @@ PUMP_SCHEMA = {
         'tick_ms': N('int', required=False, default=100, lo=10, hi=100),
         'occlusion_settle_s': N('int', required=False, default=300, lo=0, hi=3600),
         'checkpoint_s': N('int', required=False, default=60, lo=1, hi=3600),
+        'startup_fill_rate_ml_h': N('number', required=False, default=10, lo=0, hi=100,
+                                    doc='start-up fill of the line compliance (0 = off)'),
     }),
 }
 
@@ -99,6 +101,7 @@ class PumpConfig:
             occlusion_settle_s=fw['occlusion_settle_s'],
             pressure_hard_limit_mmhg_x10=int(round(lim['pressure_hard_limit_mmhg'] * 10)),
             checkpoint_s=fw['checkpoint_s'],
+            startup_fill_rate_nl_h=int(round(fw['startup_fill_rate_ml_h'] * 1e6)),
         )
 
 
