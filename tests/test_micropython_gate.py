@@ -32,7 +32,7 @@ def test_scripted_run_on_64k_heap(compiled):
 
 @pytest.mark.parametrize('module', mpy_gate.device_test_modules())
 def test_device_tests_under_micropython(compiled, module):
-    r = mpy_gate.micropython(['tests/device/run_device_tests.py', module], mpy_gate.TEST_HEAP)
+    r = mpy_gate.micropython([mpy_gate.RUNNER, module], mpy_gate.TEST_HEAP)
     assert r.returncode == 0, r.stdout + r.stderr
     assert ' 0 failed' in r.stdout
 

@@ -1,8 +1,9 @@
 """Run every test_* function of tests/device/test_*.py under MicroPython.
 
-Usage (from the repo root, after compiling device modules and these tests
-with mpy-cross into build/mpy, which tools/mpy_gate.py does):
-  MICROPYPATH=build/mpy micropython -X heapsize=256k tests/device/run_device_tests.py [name...]
+Usage: tools/mpy_gate.py compiles the device modules and these tests into
+build/mpy, copies this runner there and runs, inside build/mpy (so imports
+load .mpy files, never sources):
+  MICROPYPATH=. micropython -X heapsize=256k run_device_tests.py [name...]
 Each test module is unloaded after its tests so the small heap holds one at a
 time. Prints one line per failure and a closing 'N passed, M failed' line;
 exits 1 on any failure. The same test files also run under pytest on CPython.
@@ -11,15 +12,15 @@ import gc
 import os
 import sys
 
-HERE = 'tests/device'
+HERE = '.'
 
 
 def main():
     only = sys.argv[1:]
     names = []
     for n in os.listdir(HERE):
-        if n.startswith('test_') and n.endswith('.py') and (not only or n[:-3] in only):
-            names.append(n[:-3])
+        if n.startswith('test_') and n.endswith('.mpy') and (not only or n[:-4] in only):
+            names.append(n[:-4])
     names.sort()
     passed = 0
     failed = 0
