@@ -20,7 +20,10 @@ line; this is also what the course is short by).
 
 The balance is ideal by default (`--balance-resolution-mg 0`); evaporation and
 buoyancy are not modelled. Deterministic under `--seed`. Writes
-accuracy.json, trumpet.csv, flow.csv and accuracy.png into `--out`.
+accuracy.json (top level: rate_ml_h, mean_error_pct, startup_delay_s,
+windows "2".."31" with ep_max_pct / ep_min_pct, of the first run with the
+start-up fill as configured), balance.csv (t_s, mass_g), trumpet.png (trumpet
+curve and the first hour's start-up flow), trumpet.csv and flow.csv.
 """
 import csv
 import json
@@ -86,6 +89,30 @@ def trumpet(flows, rate_ml_h, sample_s, windows_min=WINDOWS_MIN):
             lo = min(lo, s)
         rows.append({'window_min': p, 'samples': m, 'ep_max_pct': hi / m, 'ep_min_pct': lo / m})
     return {'mean_error_pct': a, 'windows': rows}
+
+
+STARTUP_WINDOW_SAMPLES = 4     # 2 min at 30 s: the smallest IEC window
+STARTUP_TOLERANCE_PCT = 10.0
+
+
+def startup_delay_s(flows, rate_ml_h, sample_s, samples=STARTUP_WINDOW_SAMPLES,
+                    tol_pct=STARTUP_TOLERANCE_PCT):
+    """Start-up delay: from start until the delivered flow stays within +-10 %
+    of the set rate. Per-sample flows are step-quantised at low rates (at
+    0.1 mL/h a 30 s sample holds about 4 microsteps), so the flow judged is
+    the 2-min moving average (4 samples); the delay is the start of the first
+    such window after which every window stays within tolerance. None if the
+    flow never settles."""
+    if len(flows) < samples:
+        return None
+    avgs = [sum(flows[i:i + samples]) / samples for i in range(len(flows) - samples + 1)]
+    ok_from = None
+    for i in range(len(avgs) - 1, -1, -1):
+        if abs(avgs[i] - rate_ml_h) <= tol_pct / 100.0 * rate_ml_h:
+            ok_from = i
+        else:
+            break
+    return None if ok_from is None else ok_from * sample_s
 
 
 def quantise(w_g, resolution_g):
@@ -164,6 +191,8 @@ def run_one(pump_name, rate_ml_h, fill_on, duration_s=7200.0, sample_s=30.0, see
         'startup_lag_min': round(lag_ul / (rate_ml_h * 1000.0) * 60.0, 2),
         'alarms': [a['code'] for a in summary['alarms']],
         'seed': sim.seed,
+        'startup_delay_s': startup_delay_s(flows, rate_ml_h, sample_s),
+        'balance': [(round(i * sample_s, 3), w) for i, w in enumerate(weights)],
     })
     if result['mean_error_pct'] is not None:
         result['mean_error_pct'] = round(result['mean_error_pct'], 3)
@@ -223,11 +252,39 @@ def human(report):
     return '\n'.join(lines)
 
 
+def primary_run(report):
+    """The run the top-level figures describe: the first rate, as the pump is
+    configured (start-up fill on) when that was run."""
+    runs = report['runs']
+    return next((r for r in runs if r['startup_fill']), runs[0])
+
+
 def write(report, out_dir):
+    """accuracy.json (top level: the primary run's rate_ml_h, mean_error_pct,
+    startup_delay_s and windows keyed "2".."31"; every run under `runs`),
+    balance.csv (t_s, mass_g of the primary run), trumpet.png, plus
+    trumpet.csv and flow.csv for all runs."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    slim = dict(report, runs=[{k: v for k, v in r.items() if k != 'flows_ml_h'} for r in report['runs']])
-    (out / 'accuracy.json').write_text(json.dumps(slim, indent=2) + '\n')
+    p = primary_run(report)
+    top = {
+        'rate_ml_h': p['rate_ml_h'],
+        'mean_error_pct': p['mean_error_pct'],
+        'startup_delay_s': p['startup_delay_s'],
+        'startup_fill': p['startup_fill'],
+        'windows': {str(w['window_min']): {'ep_max_pct': w['ep_max_pct'], 'ep_min_pct': w['ep_min_pct']}
+                    for w in p['windows']},
+        'analysis': 'second half of the run (the second hour of 2 h); Qi = 60 dW / (dt_min rho), '
+                    'rho = %g g/mL; start-up delay: 2-min moving average within +-10 %%' % RHO_G_ML,
+    }
+    slim = dict(report, runs=[{k: v for k, v in r.items() if k not in ('flows_ml_h', 'balance')}
+                              for r in report['runs']])
+    top.update(slim)
+    (out / 'accuracy.json').write_text(json.dumps(top, indent=2) + '\n')
+    with open(out / 'balance.csv', 'w', newline='') as f:
+        w = csv.writer(f)
+        w.writerow(('t_s', 'mass_g'))
+        w.writerows(p['balance'])
     with open(out / 'trumpet.csv', 'w', newline='') as f:
         w = csv.writer(f)
         w.writerow(('rate_ml_h', 'startup_fill', 'window_min', 'ep_max_pct', 'ep_min_pct', 'mean_error_pct'))
@@ -243,7 +300,7 @@ def write(report, out_dir):
             for i, q in enumerate(r['flows_ml_h']):
                 w.writerow((r['rate_ml_h'], int(r['startup_fill']), round((i + 1) * dt, 3), q,
                             round(100.0 * (q - r['rate_ml_h']) / r['rate_ml_h'], 3)))
-    plot(report, out / 'accuracy.png')
+    plot(report, out / 'trumpet.png')
     return out
 
 
@@ -270,7 +327,8 @@ def plot(report, path):
             if r['mean_error_pct'] is not None:
                 ax_t.axhline(r['mean_error_pct'], ls=':', lw=0.8, color=line.get_color())
         ax_s.axhline(rate, color='0.5', lw=0.8)
-        ax_s.set_title('%g mL/h: flow at the balance' % rate, fontsize=9)
+        ax_s.set_xlim(0, min(60.0, report['duration_min']))
+        ax_s.set_title('%g mL/h: start-up, flow at the balance (first hour)' % rate, fontsize=9)
         ax_s.set_xlabel('time [min]')
         ax_s.set_ylabel('flow [mL/h]')
         ax_s.legend(fontsize=7)
@@ -299,10 +357,12 @@ def cmd_accuracy(a):
         raise ConfigError('--sample=%s: allowed 1 s..a quarter of --duration' % a.sample)
     if a.balance_resolution_mg < 0:
         raise ConfigError('--balance-resolution-mg=%g: must be >= 0' % a.balance_resolution_mg)
-    report = bench(a.pump, a.rates, a.startup_fill, duration_s, sample_s, a.seed, a.balance_resolution_mg)
+    rates = a.rates if a.rate is None else repr(float(a.rate))
+    fill = a.startup_fill or ('on' if a.rate is not None else 'both')
+    report = bench(a.pump, rates, fill, duration_s, sample_s, a.seed, a.balance_resolution_mg)
     out = write(report, a.out)
     print(human(report))
-    print('written   %s/accuracy.json, trumpet.csv, flow.csv, accuracy.png' % out)
+    print('written   %s/accuracy.json, balance.csv, trumpet.png, trumpet.csv, flow.csv' % out)
     if a.max_error_pct is not None:
         bad = [r for r in report['runs'] if r['startup_fill'] and r['mean_error_pct'] is not None
                and abs(r['mean_error_pct']) > a.max_error_pct]
@@ -317,10 +377,13 @@ def register(bench, top):
     p = bench.add_parser('accuracy', help='IEC 60601-2-24 flow accuracy: trumpet and start-up curves',
                          description=__doc__.split('\n\n')[0])
     p.add_argument('--pump', default='bd-plastipak-50', help='configs/pumps name or a YAML path')
+    p.add_argument('--rate', type=float, default=None,
+                   help='one rate in mL/h (the IEC run); the top-level figures describe it')
     p.add_argument('--rates', default='min,5,max',
-                   help='mL/h, comma-separated; min and max are the pump limits (default min,5,max)')
-    p.add_argument('--startup-fill', choices=('on', 'off', 'both'), default='both',
-                   help='firmware start-up fill as configured (on), disabled (off), or both (default)')
+                   help='several rates instead: mL/h, comma-separated; min and max are the pump limits')
+    p.add_argument('--startup-fill', choices=('on', 'off', 'both'), default=None,
+                   help='firmware start-up fill as configured (on), disabled (off), or both '
+                        '(default: on with --rate, both with --rates)')
     p.add_argument('--duration', default='2h', help='run length with a unit (default 2h)')
     p.add_argument('--sample', default='30s', help='balance sample period (default 30s)')
     p.add_argument('--seed', type=int, default=1)

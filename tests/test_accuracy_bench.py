@@ -106,7 +106,7 @@ def test_cli_writes_outputs_and_rejects_bad_rates(tmp_path):
     rep = json.loads((out / 'accuracy.json').read_text())
     assert rep['runs'][0]['rate_ml_h'] == 2.0
     assert (out / 'trumpet.csv').read_text().count('\n') == 1 + len(WINDOWS_MIN)
-    assert (out / 'flow.csv').exists() and (out / 'accuracy.png').stat().st_size > 5000
+    assert (out / 'flow.csv').exists() and (out / 'trumpet.png').stat().st_size > 5000
     bad = subprocess.run([sys.executable, '-m', 'simulator.cli', 'bench', 'accuracy', '--rates', '900',
                           '--out', str(out)], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2
