@@ -39,7 +39,7 @@ from firmware.alarms import ALARM_PRIORITY, N_ALARMS
 from firmware.crc16 import crc16
 from firmware.journal import RECORD_SIZE
 from firmware.program import Program
-from firmware.pump import FIRMWARE_VERSION, E_BAD_STATE, E_HASH, E_INVALID
+from firmware.reasons import FIRMWARE_VERSION, E_BAD_STATE, E_HASH, E_INVALID
 
 from protocol import codes as C
 from protocol import messages as M

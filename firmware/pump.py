@@ -30,14 +30,8 @@ from firmware.occlusion import OcclusionCheck
 from firmware.fill import StartupFill
 from firmware.air import AirMonitor
 
-FIRMWARE_VERSION = '0.1.0'
-
-OK = const(0)
-E_BAD_STATE = const(1)
-E_INVALID = const(2)
-E_HASH = const(3)
-E_NOT_READY = const(4)
-REASON_NAMES = ('ok', 'bad_state', 'invalid', 'hash_mismatch', 'not_ready')
+from firmware.reasons import (FIRMWARE_VERSION, OK, E_BAD_STATE, E_INVALID,  # noqa: F401
+                              E_HASH, E_NOT_READY, REASON_NAMES)
 
 _RAW_MIN = const(200)      # below: sensor disconnected / shorted
 _RAW_MAX = const(65300)    # above: saturated
