@@ -129,6 +129,10 @@ def check_map(data, fields, path, prefix=''):
             out[name] = check(data[name], f, path, full)
         elif f.required:
             raise ConfigError('%s: missing (%s)' % (_where(path, full), f.doc or f.kind))
+        elif f.default is None:
+            out[name] = None
         else:
-            out[name] = f.default
+            # normalise the default like a given value: '10s' -> 10.0, a
+            # map's own defaults filled in
+            out[name] = check(f.default, f, path, full)
     return out
