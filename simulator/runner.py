@@ -60,14 +60,20 @@ class Simulation:
         self._change_at_tick = None
         self.t_s = 0.0
         self.hook = None   # benches: hook(sim, k) after each tick; True stops the run
+        self.k = 0         # ticks simulated since boot()
+        self.sim_seconds = 0.0
+        self.wall_seconds = 0.0
 
     # ------------------------------------------------------------ nurse
-    def _program_next_syringe(self):
+    def _program_next_syringe(self, start=True):
         vol_ml = min(self.course_left_ml, self.usable_ml)
         prog = Program([(K_CONTINUOUS, self.rate_nl_h, ml_to_nl(vol_ml))])
-        for what, r in (('load', self.pump.load(prog)),
-                        ('confirm', self.pump.confirm(prog.digest())),
-                        ('start', self.pump.start())):
+        steps = [('load', lambda: self.pump.load(prog)),
+                 ('confirm', lambda: self.pump.confirm(prog.digest()))]
+        if start:
+            steps.append(('start', self.pump.start))
+        for what, cmd in steps:
+            r = cmd()
             if r:
                 raise SimulationError('device refused %s: %s (%s)' % (
                     what, REASON_NAMES[r], self.pump.last_error))
@@ -89,17 +95,63 @@ class Simulation:
                  'start': self.pump.start}[name]()
             self.events_log[-1]['result'] = REASON_NAMES[r]
 
+    # ------------------------------------------- interactive use (shell, tests)
+    def apply(self, kind, name, params=None):
+        """Apply an event now (between steps): 'inject'/'clear' a named fault
+        (faults.FaultError on bad names or parameters) or a 'command'.
+        Returns the events-log entry (commands: with 'result')."""
+        self.t_s = self.k * self.tick_ms / 1000.0
+        if kind != 'command':
+            faults.check_params(name, params or {})
+        self._apply_event(kind, name, dict(params or {}))
+        return self.events_log[-1]
+
+    def program(self, start=True):
+        """The nurse programs (load + confirm, and start) the next syringe of
+        the scenario's course; SimulationError if the device refuses."""
+        self.t_s = self.k * self.tick_ms / 1000.0
+        self._program_next_syringe(start)
+
     # ------------------------------------------------------------ run
     def run(self, progress=False, speed=None, until_s=None):
+        n_ticks = int(round((until_s or self.scenario.duration_s) * 1000 / self.tick_ms))
+        wall0 = time.perf_counter()
+        self.boot()
+        self.step(n_ticks, progress=progress, speed=speed)
+        self.wall_seconds = time.perf_counter() - wall0
+        return self.summary()
+
+    def boot(self, program=True):
+        """The first tick (POST), then, with `program`, the nurse programs
+        and starts the first syringe. Tick 0 of the simulated time."""
+        tick_ms = self.tick_ms
+        self.k = 0
+        self._events = list(self.scenario.events)
+        self._event_ticks = [int(round(e[0] * 1000 / tick_ms)) for e in self._events]
+        self._ev_i = 0
+        self._prev_state = self.pump.fsm.state
+        self._prev_active = bytes(self.pump.alarms.active)
+        self.hal.clock.advance(tick_ms)
+        self.loop.poll()
+        if program:
+            self._program_next_syringe()
+        self._record(0)
+
+    def step(self, n_ticks, progress=False, speed=None, until=None):
+        """Advance `n_ticks` control ticks (after boot()). `until(sim)` is
+        asked whenever the device's state or active alarms changed; True
+        stops there, as does the per-tick `hook`. Returns True if stopped
+        early."""
         sc = self.scenario
         tick_ms = self.tick_ms
         dt_s = tick_ms / 1000.0
-        n_ticks = int(round((until_s or sc.duration_s) * 1000 / tick_ms))
+        k0 = self.k
+        k_end = k0 + n_ticks
         trace_every = max(1, int(round(sc.trace_period_s * 1000 / tick_ms)))
-        events = list(sc.events)
-        event_ticks = [int(round(e[0] * 1000 / tick_ms)) for e in events]
-        ev_i = 0
-        next_ev = event_ticks[0] if events else -1
+        events = self._events
+        event_ticks = self._event_ticks
+        ev_i = self._ev_i
+        next_ev = event_ticks[ev_i] if ev_i < len(events) else -1
 
         clock = self.hal.clock
         motor = self.hal.motor
@@ -110,20 +162,17 @@ class Simulation:
         take = motor.take_pending
         fsm = pump.fsm
         active = pump.alarms.active
-        prev_active = bytes(active)
-        prev_state = fsm.state
+        prev_active = self._prev_active
+        prev_state = self._prev_state
         record = self._record
         hook = self.hook
 
         wall0 = time.perf_counter()
         last_progress = wall0
         show_progress = False
-        # boot: POST runs at the first tick, then the nurse programs the pump
-        clock.advance(tick_ms)
-        poll()
-        self._program_next_syringe()
-        record(0)
-        for k in range(1, n_ticks + 1):
+        stopped = False
+        k = k0
+        for k in range(k0 + 1, k_end + 1):
             clock.advance(tick_ms)
             advance(dt_s, take())
             poll()
@@ -140,37 +189,45 @@ class Simulation:
                 prev_state = fsm.state
                 prev_active = bytes(active)
                 record(k)
+                if until is not None and until(self):
+                    stopped = True
+                    break
             if k == self._change_at_tick:
                 self._change_at_tick = None
                 self.t_s = k * dt_s
                 plant.refill(self.scenario.syringe_fill_ml)
                 self._program_next_syringe()
             if hook is not None and hook(self, k):
-                n_ticks = k
+                stopped = True
                 break
             if k % trace_every == 0:
                 record(k)
                 if k % 10000 == 0:
                     now = time.perf_counter()
                     if speed:
-                        ahead = k * dt_s / speed - (now - wall0)
+                        ahead = (k - k0) * dt_s / speed - (now - wall0)
                         if ahead > 0:
                             time.sleep(ahead)
                     if progress and now - last_progress > 0.5:
                         last_progress = now
                         if show_progress or now - wall0 > 2.0:
                             show_progress = True
-                            self._progress(k, n_ticks)
+                            self._progress(k - k0, n_ticks)
                 elif speed:
-                    ahead = k * dt_s / speed - (time.perf_counter() - wall0)
+                    ahead = (k - k0) * dt_s / speed - (time.perf_counter() - wall0)
                     if ahead > 0:
                         time.sleep(ahead)
         if show_progress:
             self._progress(n_ticks, n_ticks)
             sys.stderr.write('\n')
-        self.sim_seconds = n_ticks * dt_s
-        self.wall_seconds = time.perf_counter() - wall0
-        return self.summary()
+        self.k = k
+        self._ev_i = ev_i
+        self._prev_state = prev_state
+        self._prev_active = prev_active
+        self.t_s = k * dt_s
+        self.sim_seconds = k * dt_s
+        self.wall_seconds += time.perf_counter() - wall0
+        return stopped
 
     def _on_device_change(self, k, prev_active):
         pump = self.pump
