@@ -27,4 +27,5 @@ EVENT_NAMES = {_j.EV_BOOT: 'boot', _j.EV_STATE: 'state', _j.EV_ALARM: 'alarm',
                _j.EV_CONFIRM: 'confirm', _j.EV_CHECKPOINT: 'checkpoint',
                _j.EV_COMPLETE: 'complete', _j.EV_REJECT: 'reject',
                _j.EV_ALARM_CLEAR: 'alarm_clear', _j.EV_FILL: 'startup_fill',
-               _j.EV_RELIEF: 'occlusion_relief'}
+               _j.EV_RELIEF: 'occlusion_relief',
+               _j.EV_CAL_STORED: 'calibration_stored', _j.EV_CAL_APPLIED: 'calibration_applied'}

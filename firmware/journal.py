@@ -26,6 +26,12 @@ EV_REJECT = const(9)         # a = command/trigger, b = reason
 EV_ALARM_CLEAR = const(10)   # a = alarm code
 EV_FILL = const(11)          # start-up fill done: a = fill_nl, b = pressure_mmhg_x10
 EV_RELIEF = const(12)        # occlusion pressure relieved: a = steps backed off, b = pressure_mmhg_x10
+EV_CAL_STORED = const(30)    # calibration record written: a = step_pl, b = zero_counts * 65536 + span_counts_per_100mmhg
+EV_CAL_APPLIED = const(31)   # at POST, stored calibration in use: a = step_pl, b = record seq
+
+# Storage map: the journal ring owns [base, size - CAL_AREA); the last
+# CAL_AREA bytes hold the calibration record (firmware/calibration.py).
+CAL_AREA = const(64)
 
 
 
@@ -42,7 +48,7 @@ class Journal:
         self.storage = storage
         self.base = base
         if capacity is None:
-            capacity = (storage.size() - base) // RECORD_SIZE
+            capacity = (storage.size() - CAL_AREA - base) // RECORD_SIZE
         self.capacity = capacity
         self._buf = bytearray(RECORD_SIZE)
         self.next_seq = 1

@@ -24,7 +24,7 @@ from firmware.alarms import (AlarmManager, ALARM_PRIORITY, PRIO_HIGH, A_SYRINGE_
                              A_OCCLUSION_DOWNSTREAM, A_PRESSURE_HARD_LIMIT)
 from firmware.journal import (Journal, EV_BOOT, EV_STATE, EV_ALARM, EV_ALARM_ACK,
                               EV_PROGRAM, EV_CONFIRM, EV_CHECKPOINT, EV_COMPLETE,
-                              EV_REJECT, EV_ALARM_CLEAR, EV_RELIEF)
+                              EV_REJECT, EV_ALARM_CLEAR, EV_RELIEF, EV_CAL_APPLIED)
 from firmware.delivery import StepScheduler
 from firmware.occlusion import OcclusionCheck
 from firmware.fill import StartupFill
@@ -180,6 +180,8 @@ class Pump:
         hal = self.hal
         hal.motor.stop()
         self.journal.log(self.uptime_s, EV_BOOT, self.journal.torn, 0)
+        if self.settings.calibration_seq:
+            self.journal.log(self.uptime_s, EV_CAL_APPLIED, self.step_pl, self.settings.calibration_seq)
         raw = hal.pressure.read_raw()
         if self.settings_error is not None:
             self.last_error = 'settings: ' + self.settings_error

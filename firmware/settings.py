@@ -27,6 +27,8 @@ FIELDS = (
     ('air_bubble_limit_nl', 50000, 5000, 500000),  # single air bubble alarm
     ('air_accum_limit_nl', 1000000, 50000, 5000000),  # accumulated air alarm over the window
     ('air_window_min', 15, 1, 60),  # rolling window for accumulated air
+    ('calibration_seq', 0, 0, 0x3FFFFFFF),  # stored calibration record in use (firmware/calibration.py), 0 = nominal figures
+    ('pump_kind', 0, 0, 1),  # 0 syringe; 1 peristaltic: no plunger, plunger_travel_um reads a constant (travel-based checks must be off)
 )
 
 

@@ -136,21 +136,40 @@ def _scenario(pump_name, rate_ml_h, volume_ml, duration_s, sample_s, seed):
     return Scenario(where, check_map(data, SCENARIO_SCHEMA, where))
 
 
+def load_storage(path):
+    """A device storage image (`pumpsim bench calibrate` writes DIR/storage.bin);
+    a directory means its storage.bin."""
+    p = Path(path)
+    if p.is_dir():
+        p = p / 'storage.bin'
+    if not p.is_file():
+        raise ConfigError('--calibration=%s: no storage image there (pumpsim bench calibrate '
+                          'writes DIR/storage.bin)' % path)
+    return p.read_bytes()
+
+
 def run_one(pump_name, rate_ml_h, fill_on, duration_s=7200.0, sample_s=30.0, seed=1,
-            resolution_mg=0.0):
-    """Simulate one rate; returns the figures and the per-sample flows."""
+            resolution_mg=0.0, storage_image=None):
+    """Simulate one rate; returns the figures and the per-sample flows.
+    `storage_image`: the device's non-volatile memory to boot with (bytes),
+    e.g. holding a calibration record; None: erased."""
     from firmware.table import S_COMPLETE, STATE_NAMES
     from simulator.configs import load_pump
     from simulator.runner import Simulation, TRACE_COLUMNS
 
     pump = load_pump(pump_name)
-    usable_ml = pump.data['syringe']['nominal_volume_ml'] - pump.data['syringe']['dead_space_ml']
+    usable_ml = pump.reservoir['nominal_volume_ml'] - pump.reservoir['dead_space_ml']
     volume_ml = min(rate_ml_h * duration_s / 3600.0 * 1.02 + 0.01, usable_ml)
     sc = _scenario(pump_name, rate_ml_h, round(volume_ml, 6), duration_s, sample_s, seed)
     fw = sc.pump.data['firmware']
     if not fill_on:
         fw['startup_fill_rate_ml_h'] = 0
-    sim = Simulation(sc)
+    storage = None
+    if storage_image is not None:
+        from hal.host.sim import SimStorage
+        storage = SimStorage(len(storage_image))
+        storage.mem[:] = storage_image
+    sim = Simulation(sc, storage=storage)
     summary = sim.run()
     i_t = TRACE_COLUMNS.index('t_s')
     i_v = TRACE_COLUMNS.index('delivered_ml')
@@ -191,6 +210,8 @@ def run_one(pump_name, rate_ml_h, fill_on, duration_s=7200.0, sample_s=30.0, see
         'startup_lag_min': round(lag_ul / (rate_ml_h * 1000.0) * 60.0, 2),
         'alarms': [a['code'] for a in summary['alarms']],
         'seed': sim.seed,
+        'step_pl': sim.settings.step_pl,
+        'calibration_seq': sim.settings.calibration_seq,
         'startup_delay_s': startup_delay_s(flows, rate_ml_h, sample_s),
         'balance': [(round(i * sample_s, 3), w) for i, w in enumerate(weights)],
     })
@@ -204,7 +225,7 @@ def run_one(pump_name, rate_ml_h, fill_on, duration_s=7200.0, sample_s=30.0, see
 
 
 def bench(pump_name='bd-plastipak-50', rates=('min', '5', 'max'), fill='both', duration_s=7200.0,
-          sample_s=30.0, seed=1, resolution_mg=0.0):
+          sample_s=30.0, seed=1, resolution_mg=0.0, storage_image=None):
     from simulator.configs import load_pump
     pump = load_pump(pump_name)
     rate_list = parse_rates(','.join(rates) if not isinstance(rates, str) else rates, pump)
@@ -212,7 +233,8 @@ def bench(pump_name='bd-plastipak-50', rates=('min', '5', 'max'), fill='both', d
     runs = []
     for r in rate_list:
         for mode in modes:
-            res, flows = run_one(pump_name, r, mode, duration_s, sample_s, seed, resolution_mg)
+            res, flows = run_one(pump_name, r, mode, duration_s, sample_s, seed, resolution_mg,
+                                 storage_image)
             res['flows_ml_h'] = [round(q, 5) for q in flows]
             runs.append(res)
     return {
@@ -359,7 +381,8 @@ def cmd_accuracy(a):
         raise ConfigError('--balance-resolution-mg=%g: must be >= 0' % a.balance_resolution_mg)
     rates = a.rates if a.rate is None else repr(float(a.rate))
     fill = a.startup_fill or ('on' if a.rate is not None else 'both')
-    report = bench(a.pump, rates, fill, duration_s, sample_s, a.seed, a.balance_resolution_mg)
+    image = load_storage(a.calibration) if a.calibration else None
+    report = bench(a.pump, rates, fill, duration_s, sample_s, a.seed, a.balance_resolution_mg, image)
     out = write(report, a.out)
     print(human(report))
     print('written   %s/accuracy.json, balance.csv, trumpet.png, trumpet.csv, flow.csv' % out)
@@ -391,5 +414,8 @@ def register(bench, top):
                    help='balance readability in mg (default 0: ideal)')
     p.add_argument('--max-error-pct', type=float, default=None,
                    help='exit 1 if |A| exceeds this for a run with the start-up fill on')
+    p.add_argument('--calibration', default=None, metavar='PATH',
+                   help='boot the device on this storage image (DIR/storage.bin of pumpsim bench '
+                        'calibrate, or DIR): its stored calibration replaces the nominal figures')
     p.add_argument('--out', default='out/bench-accuracy', help='output directory')
     p.set_defaults(func=cmd_accuracy)

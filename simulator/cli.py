@@ -64,6 +64,7 @@ PLUGINS = (
     'simulator.serve',
     'simulator.bench_occlusion',
     'simulator.bench_accuracy',
+    'simulator.bench_calibrate',
     'simulator.shell',
 )
 

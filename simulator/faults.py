@@ -12,6 +12,9 @@ FAULTS = {
         'catheter blocked: severity 1.0 = no flow at all; 0 < s < 1 multiplies '
         'the catheter resistance by 1/(1-s)', {'severity': 1.0}),
     'syringe_removed': ('syringe taken out of the cradle', {}),
+    'upstream_occlusion': ('peristaltic only: bag-side tube blocked (kinked, clamp closed): severity 1.0 = '
+                           'no refill at all, 0 < s < 1 multiplies the inlet resistance by 1/(1-s); the '
+                           'pockets fill less and less and the output falls', {'severity': 1.0}),
     'clamp_open': ('plunger clamp opened', {}),
     'motor_stall': ('the motor driver emits no steps (stalled or disconnected)', {}),
     'arterial_step': ('patient blood pressure shifts by offset_mmhg', {'offset_mmhg': 15.0}),
@@ -40,8 +43,8 @@ def check_params(name, params):
                 name, k, ', '.join(sorted(allowed)) or 'none'))
     full = dict(allowed)
     full.update(params)
-    if name == 'downstream_occlusion' and not 0 < full['severity'] <= 1:
-        raise FaultError('downstream_occlusion severity=%r must be in (0, 1]' % full['severity'])
+    if name in ('downstream_occlusion', 'upstream_occlusion') and not 0 < full['severity'] <= 1:
+        raise FaultError('%s severity=%r must be in (0, 1]' % (name, full['severity']))
     if name in ('air_bubble', 'air_train'):
         if not 0 < full['volume_ul'] <= 5000:
             raise FaultError('%s volume_ul=%r must be in (0, 5000]' % (name, full['volume_ul']))
@@ -57,6 +60,11 @@ def inject(plant, name, **params):
     if name == 'downstream_occlusion':
         s = p['severity']
         plant.occlusion_factor = math.inf if s >= 1 else 1.0 / (1.0 - s)
+    elif name == 'upstream_occlusion':
+        if not hasattr(plant, 'upstream_factor'):
+            raise FaultError('upstream_occlusion needs a peristaltic pump (this plant has no inlet tube)')
+        s = p['severity']
+        plant.upstream_factor = math.inf if s >= 1 else 1.0 / (1.0 - s)
     elif name == 'syringe_removed':
         plant.syringe_present = False
     elif name == 'clamp_open':
@@ -78,6 +86,9 @@ def clear(plant, name, **params):
     p = check_params(name, params)
     if name == 'downstream_occlusion':
         plant.occlusion_factor = 1.0
+    elif name == 'upstream_occlusion':
+        if hasattr(plant, 'upstream_factor'):
+            plant.upstream_factor = 1.0
     elif name == 'syringe_removed':
         plant.syringe_present = True
     elif name == 'clamp_open':

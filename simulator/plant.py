@@ -18,6 +18,14 @@ A downstream occlusion multiplies R (full occlusion: no outflow).
 Reverse steps (backing off after an occlusion) first reopen the backlash gap,
 then withdraw volume from the compliance; a withdrawal below zero gauge would
 draw from the patient and is counted in `aspirated_ul` (benches assert 0).
+
+Kinds: `_displace` turns the emitted steps into the volume entering the
+compliance (syringe here; the peristaltic head in simulator/peristaltic.py,
+which shares the line, valve, artery, sensors and air); `make_plant` picks
+the plant by the pump's kind. The sensor may carry a true zero and gain that
+differ from the nominal ones (`sensor.true_*`, calibration tests);
+`reference_mmhg`, when set, is a calibrator's known pressure applied to the
+sensor (None: the sensor reads the line).
 """
 import math
 
@@ -31,23 +39,26 @@ AIR_SENSOR_LINE_UL = 20.0   # line volume from the syringe outlet to the air sen
 class SyringePlant:
     def __init__(self, pump_cfg, arterial=None, seed=0, fill_ml=None):
         d = pump_cfg.data
-        syr, drv, line, sen = d['syringe'], d['drive'], d['line'], d['sensor']
+        drv, line, sen = d['drive'], d['line'], d['sensor']
         self.cfg = pump_cfg
         self.step_ul = pump_cfg.step_ul_true
-        self.c_ul_mmhg = syr['compliance_ul_per_mmhg']
+        self.c_ul_mmhg = pump_cfg.compliance_ul_per_mmhg
         self.r_base = line['catheter_resistance_mmhg_s_per_ul']
         self.valve = line['anti_reflux_valve']
-        self.backlash_steps = int(round(drv['backlash_mm'] / pump_cfg.travel_per_step_mm))
+        backlash_mm = drv.get('backlash_mm') or 0.0
+        self.backlash_steps = int(round(backlash_mm / pump_cfg.travel_per_step_mm)) if backlash_mm else 0
         self.slack_steps = self.backlash_steps   # taken up by the first push
-        self.zero_counts = sen['pressure_zero_counts']
-        self.counts_per_mmhg = sen['pressure_counts_per_mmhg']
+        tz, tg = sen.get('true_zero_counts'), sen.get('true_counts_per_mmhg')
+        self.zero_counts = sen['pressure_zero_counts'] if tz is None else tz
+        self.counts_per_mmhg = sen['pressure_counts_per_mmhg'] if tg is None else tg
         self.noise_mmhg = sen['pressure_noise_mmhg']
+        self.reference_mmhg = None    # calibrator pressure on the sensor
         self.arterial = arterial or ArterialPressure()
         self.rng = np.random.default_rng(seed)
         self._noise = np.empty(0)
         self._noise_i = 0
         # fluid state
-        self.capacity_ul = syr['nominal_volume_ml'] * 1000.0
+        self.capacity_ul = pump_cfg.reservoir['nominal_volume_ml'] * 1000.0
         self.syringe_ul = self.capacity_ul if fill_ml is None else fill_ml * 1000.0
         self.stored_ul = 0.0          # in the compliance
         self.delivered_ul = 0.0       # left the catheter
@@ -78,25 +89,11 @@ class SyringePlant:
 
     def advance(self, dt_s, steps):
         """Emit `steps` (signed) during dt and integrate the fluid."""
-        if steps and not self.stalled:
+        if self.stalled:
+            steps = 0
+        if steps:
             self.position_steps += steps
-            if steps > 0:
-                take = min(self.slack_steps, steps)
-                self.slack_steps -= take
-                moved = steps - take
-            else:
-                # backing off: the nut first opens the backlash gap, then
-                # pulls the stopper back, drawing fluid from the compliance
-                take = min(self.backlash_steps - self.slack_steps, -steps)
-                self.slack_steps += take
-                moved = steps + take
-            dv = moved * self.step_ul
-            if dv > self.syringe_ul:
-                dv = self.syringe_ul
-            self.syringe_ul -= dv
-            self.pushed_ul += dv
-        else:
-            dv = 0.0
+        dv = self._displace(steps, dt_s)
         p_art = self.arterial.advance(dt_s)
         self.p_art = p_art
         c = self.c_ul_mmhg
@@ -119,6 +116,27 @@ class SyringePlant:
         self.t_s += dt_s
         if self.bubbles or self._air_train:
             self._air_advance(dt_s, self.pushed_ul - dv)
+
+    def _displace(self, steps, dt_s):
+        """Volume the mechanism moves into the compliance for `steps`."""
+        if not steps:
+            return 0.0
+        if steps > 0:
+            take = min(self.slack_steps, steps)
+            self.slack_steps -= take
+            moved = steps - take
+        else:
+            # backing off: the nut first opens the backlash gap, then
+            # pulls the stopper back, drawing fluid from the compliance
+            take = min(self.backlash_steps - self.slack_steps, -steps)
+            self.slack_steps += take
+            moved = steps + take
+        dv = moved * self.step_ul
+        if dv > self.syringe_ul:
+            dv = self.syringe_ul
+        self.syringe_ul -= dv
+        self.pushed_ul += dv
+        return dv
 
     # ------------------------------------------------------------ air
     # A bubble enters the line at the syringe outlet and moves with the
@@ -184,7 +202,8 @@ class SyringePlant:
             self._noise = self.rng.standard_normal(65536) * self.noise_mmhg
             i = 0
         self._noise_i = i + 1
-        p = self.stored_ul / self.c_ul_mmhg + self._noise[i]
+        ref = self.reference_mmhg
+        p = (self.stored_ul / self.c_ul_mmhg if ref is None else ref) + self._noise[i]
         raw = int(self.zero_counts + p * self.counts_per_mmhg)
         return 0 if raw < 0 else (65535 if raw > 65535 else raw)
 
@@ -196,3 +215,11 @@ class SyringePlant:
         """A new syringe: full, slack back, line pressure kept."""
         self.syringe_ul = fill_ml * 1000.0
         self.slack_steps = self.backlash_steps
+
+
+def make_plant(pump_cfg, arterial=None, seed=0, fill_ml=None):
+    """The plant for the pump's kind (syringe or peristaltic)."""
+    if pump_cfg.kind == 'peristaltic':
+        from simulator.peristaltic import PeristalticPlant
+        return PeristalticPlant(pump_cfg, arterial, seed=seed, fill_ml=fill_ml)
+    return SyringePlant(pump_cfg, arterial, seed=seed, fill_ml=fill_ml)

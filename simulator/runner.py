@@ -23,7 +23,8 @@ from hal.host.sim import make_sim_hal
 from simulator import faults
 from simulator.arterial import ArterialPressure
 from simulator.dose import ml_h_to_nl_h, ml_to_nl
-from simulator.plant import SyringePlant
+from simulator.plant import make_plant
+from firmware.calibration import boot_settings
 
 TRACE_COLUMNS = ('t_s', 'state', 'set_rate_ml_h', 'delivered_ml', 'pressure_mmhg',
                  'sensed_pressure_mmhg', 'plunger_ml', 'device_delivered_ml')
@@ -36,21 +37,24 @@ class SimulationError(Exception):
 
 
 class Simulation:
-    def __init__(self, scenario, seed=None):
+    def __init__(self, scenario, seed=None, storage=None):
         self.scenario = scenario
         self.seed = scenario.seed if seed is None else seed
         pump_cfg = scenario.pump
         pt = scenario.patient
         arterial = ArterialPressure(pt['systolic_mmhg'], pt['diastolic_mmhg'], pt['heart_rate_bpm'])
-        self.plant = SyringePlant(pump_cfg, arterial, seed=self.seed,
-                                  fill_ml=scenario.syringe_fill_ml)
+        self.plant = make_plant(pump_cfg, arterial, seed=self.seed,
+                                fill_ml=scenario.syringe_fill_ml)
         # the line starts at rest, filled, valve closed: no stored pressure
-        self.hal = make_sim_hal(self.plant)
+        # `storage`: the device's non-volatile memory (e.g. after a calibration)
+        self.hal = make_sim_hal(self.plant, storage=storage)
         self.settings = Settings(**pump_cfg.firmware_settings())
+        # as a board entry does: stored calibration replaces the nominal figures
+        self.calibration = boot_settings(self.settings, self.hal.storage)
         self.pump = Pump(self.hal, self.settings)
         self.loop = Loop(self.pump, self.hal.clock)
         self.tick_ms = self.settings.tick_ms
-        self.usable_ml = scenario.syringe_fill_ml - pump_cfg.data['syringe']['dead_space_ml']
+        self.usable_ml = scenario.syringe_fill_ml - pump_cfg.reservoir['dead_space_ml']
         self.course_left_ml = scenario.volume_ml
         self.rate_nl_h = ml_h_to_nl_h(scenario.rate_ml_h)
         self.loaded_ml = 0.0

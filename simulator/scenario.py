@@ -68,7 +68,7 @@ class Scenario:
         self.pump = load_pump(resolve('pumps', data['pump']))
         self.patient = data['patient']
         self._course(path, data['program'])
-        syr = self.pump.data['syringe']
+        syr = self.pump.reservoir
         self.syringe_fill_ml = data['syringe_fill_ml'] or syr['nominal_volume_ml']
         if self.syringe_fill_ml > syr['nominal_volume_ml']:
             fail(path, 'syringe_fill_ml', self.syringe_fill_ml,
