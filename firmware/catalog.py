@@ -11,7 +11,9 @@ PRIORITY_NAMES = ('none', 'low', 'medium', 'high')
 
 ALARM_NAMES = ('none', 'occlusion_downstream', 'pressure_hard_limit', 'air_in_line',
                'syringe_removed', 'motor_stall', 'pressure_sensor', 'loop_overrun',
-               'infusion_complete', 'power_interrupted', 'low_battery', 'air_accumulated')
+               'infusion_complete', 'power_interrupted', 'low_battery', 'air_accumulated',
+               'syringe_empty', 'syringe_near_empty', 'over_infusion', 'under_infusion',
+               'on_battery', 'battery_critical', 'pressure_sensor_stuck', 'pressure_sensor_drift')
 
 
 def alarm_name(code):
@@ -23,7 +25,7 @@ def alarm_priority_name(code):
 
 
 EVENT_NAMES = {_j.EV_BOOT: 'boot', _j.EV_STATE: 'state', _j.EV_ALARM: 'alarm',
-               _j.EV_ALARM_ACK: 'alarm_ack', _j.EV_PROGRAM: 'program',
+               _j.EV_ALARM_ACK: 'alarm_ack', _j.EV_ALARM_ESCALATE: 'alarm_escalated', _j.EV_PROGRAM: 'program',
                _j.EV_CONFIRM: 'confirm', _j.EV_CHECKPOINT: 'checkpoint',
                _j.EV_COMPLETE: 'complete', _j.EV_REJECT: 'reject',
                _j.EV_ALARM_CLEAR: 'alarm_clear', _j.EV_FILL: 'startup_fill',

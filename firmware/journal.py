@@ -26,6 +26,7 @@ EV_REJECT = const(9)         # a = command/trigger, b = reason
 EV_ALARM_CLEAR = const(10)   # a = alarm code
 EV_FILL = const(11)          # start-up fill done: a = fill_nl, b = pressure_mmhg_x10
 EV_RELIEF = const(12)        # occlusion pressure relieved: a = steps backed off, b = pressure_mmhg_x10
+EV_ALARM_ESCALATE = const(16)  # medium alarm unacknowledged, now annunciated as high: a = alarm code
 EV_CAL_STORED = const(30)    # calibration record written: a = step_pl, b = zero_counts * 65536 + span_counts_per_100mmhg
 EV_CAL_APPLIED = const(31)   # at POST, stored calibration in use: a = step_pl, b = record seq
 

@@ -22,13 +22,14 @@ from firmware.fsm import Machine
 from firmware.alarms import (AlarmManager, ALARM_PRIORITY, PRIO_HIGH, A_SYRINGE_REMOVED,
                              A_MOTOR_STALL, A_PRESSURE_SENSOR, A_INFUSION_COMPLETE,
                              A_OCCLUSION_DOWNSTREAM, A_PRESSURE_HARD_LIMIT)
-from firmware.journal import (Journal, EV_BOOT, EV_STATE, EV_ALARM, EV_ALARM_ACK,
+from firmware.journal import (Journal, EV_ALARM_ESCALATE, EV_BOOT, EV_STATE, EV_ALARM, EV_ALARM_ACK,
                               EV_PROGRAM, EV_CONFIRM, EV_CHECKPOINT, EV_COMPLETE,
                               EV_REJECT, EV_ALARM_CLEAR, EV_RELIEF, EV_CAL_APPLIED)
 from firmware.delivery import StepScheduler
 from firmware.occlusion import OcclusionCheck
 from firmware.fill import StartupFill
 from firmware.air import AirMonitor
+from firmware.monitors import Monitors
 
 from firmware.reasons import (FIRMWARE_VERSION, OK, E_BAD_STATE, E_INVALID,  # noqa: F401
                               E_HASH, E_NOT_READY, REASON_NAMES)
@@ -48,12 +49,13 @@ class Pump:
         self._p_span = settings.pressure_span_counts_per_100mmhg
         self._stall_tol = settings.stall_tolerance_steps
         self._checkpoint_ticks = settings.checkpoint_s * 1000 // settings.tick_ms
-        self.alarms = AlarmManager(hal.indicators)
+        self.alarms = AlarmManager(hal.indicators, settings.alarm_escalate_s)
         self.journal = Journal(hal.storage)
         self.sched = StepScheduler(settings.tick_ms, settings.step_pl)
         self.occlusion = OcclusionCheck(settings)
         self.fill = StartupFill(settings)
         self.air = AirMonitor(hal, settings)
+        self.monitors = Monitors(settings)
         self.fsm = Machine(self, len(T.STATE_NAMES), len(T.TRIGGER_NAMES),
                            T.TRANSITIONS, T.INITIAL)
         self.fsm.on_change = self._on_change
@@ -117,6 +119,7 @@ class Pump:
         else:
             self._clear_condition(A_SYRINGE_REMOVED)
         self.air.check(self)
+        self.monitors.check(self, raw, delivering)
         if delivering:
             lag = self._expected_pos - hal.motor.position()
             if lag > self._stall_tol or lag < -self._stall_tol:
@@ -128,7 +131,9 @@ class Pump:
             if self.occlusion.relieve(hal.motor, self.tick_ms):
                 self.journal.log(self.uptime_s, EV_RELIEF, self.occlusion.relieved, self.pressure_x10)
         # 4. annunciate, 5. watchdog
-        self.alarms.tick(self.tick_ms, self.uptime_s)
+        code = self.alarms.tick(self.tick_ms, self.uptime_s)
+        if code:
+            self.journal.log(self.uptime_s, EV_ALARM_ESCALATE, code, 0)
         hal.watchdog.feed()
 
     def _deliver(self):
@@ -205,6 +210,12 @@ class Pump:
             if ALARM_PRIORITY[code] == PRIO_HIGH:
                 self.fsm.fire(T_ALARM)
 
+    def advise(self, code):
+        """A medium or low priority alarm (near empty, on battery): latched
+        and journaled like any other, but delivery goes on."""
+        if self.alarms.raise_alarm(code):
+            self.journal.log(self.uptime_s, EV_ALARM, code, self.pressure_x10)
+
     def raise_event_alarm(self, code):
         """An alarm for an event rather than a lasting condition (loop
         overrun, stall): latched until acknowledged, then clearable."""
@@ -272,6 +283,7 @@ class Pump:
     def _begin_motion(self):
         motor = self.hal.motor
         self._expected_pos = motor.position()
+        self.monitors.restart(self._expected_pos)
         motor.set_direction(True)
         motor.enable(True)
         self.occlusion.restart()

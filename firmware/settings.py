@@ -27,6 +27,13 @@ FIELDS = (
     ('air_bubble_limit_nl', 50000, 5000, 500000),  # single air bubble alarm
     ('air_accum_limit_nl', 1000000, 50000, 5000000),  # accumulated air alarm over the window
     ('air_window_min', 15, 1, 60),  # rolling window for accumulated air
+    ('step_travel_nm', 391, 50, 10000),  # plunger travel per microstep (1.25 mm / 3200)
+    ('near_empty_s', 900, 60, 7200),  # near-empty alarm: syringe time left at the current rate
+    ('pressure_stuck_s', 30, 5, 600),  # pressure reading unchanged while delivering: stuck
+    ('infusion_error_pct', 10, 2, 50),  # over/under infusion: plunger travel vs steps, over 15 min
+    ('battery_low_mv', 3600, 2500, 4500),  # on battery: low-battery alarm
+    ('battery_critical_mv', 3400, 2500, 4500),  # on battery: critical, the motor stops
+    ('alarm_escalate_s', 300, 30, 3600),  # medium alarm unacknowledged: annunciated as high
     ('calibration_seq', 0, 0, 0x3FFFFFFF),  # stored calibration record in use (firmware/calibration.py), 0 = nominal figures
     ('pump_kind', 0, 0, 1),  # 0 syringe; 1 peristaltic: no plunger, plunger_travel_um reads a constant (travel-based checks must be off)
 )

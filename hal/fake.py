@@ -64,14 +64,18 @@ class FakeBoard:
         self.air = False
         self.is_present = True
         self.clamp = True
-        self.travel_um = 100000
+        self.travel_um = 100000   # at motor position 0; the plunger follows the motor
+        self.motor = None
+        self.dither = 0           # a live sensor is never perfectly still: +-1 count
         self.leds = bytearray(4)
         self.buzzing = False
         self.feeds = 0
         self.mains = True
+        self.mv = 4100
 
     def read_raw(self):
-        return self.raw
+        self.dither ^= 1
+        return self.raw + self.dither
 
     def air_present(self):
         return self.air
@@ -83,7 +87,7 @@ class FakeBoard:
         return self.clamp
 
     def plunger_travel_um(self):
-        return self.travel_um
+        return self.travel_um - (self.motor.pos * 25 >> 6)   # 0.390625 um per microstep
 
     def led(self, color, on):
         self.leds[color] = 1 if on else 0
@@ -101,7 +105,7 @@ class FakeBoard:
         return self.mains
 
     def battery_mv(self):
-        return 4100
+        return self.mv
 
 
 class FakeStorage:
@@ -142,4 +146,5 @@ class FakeSerial:
 
 def make_fake_hal():
     b = FakeBoard()
-    return Hal(FakeClock(), FakeMotor(), b, b, b, FakeStorage(), FakeSerial(), b, b, b)
+    b.motor = FakeMotor()
+    return Hal(FakeClock(), b.motor, b, b, b, FakeStorage(), FakeSerial(), b, b, b)

@@ -26,7 +26,56 @@ FAULTS = {
     'air_train': ('count bubbles of volume_ul enter the line, the first now, then one every '
                   'interval seconds (a duration in scenarios); clear: the train stops',
                   {'volume_ul': 10.0, 'count': 100, 'interval': 30.0}),
+    # issue 4 monitors (firmware/monitors.py)
+    'pressure_sensor': ('the pressure sensor fails: mode stuck (frozen at its reading), offset '
+                        '(offset_mmhg added), drift (mmhg_per_h from now), noise (noise_mmhg more, '
+                        '1 sigma), disconnected (reads 0 counts); clear: sensor healthy',
+                        {'mode': 'stuck', 'offset_mmhg': -30.0, 'mmhg_per_h': -60.0,
+                         'noise_mmhg': 5.0}),
+    'lead_screw_slip': ('a fraction `slip` of the emitted steps do not move the plunger (worn nut, '
+                        'slipping coupling); negative: the plunger runs ahead of the steps',
+                        {'slip': 0.2}),
+    'power': ('mains lost, the pump runs on its battery: battery_mv sets the battery now '
+              '(0 keeps it), drain_mv_per_h drains it; clear: mains back',
+              {'battery_mv': 0.0, 'drain_mv_per_h': 200.0}),
+    'syringe_diameter': ('the barrel inner diameter is diameter_mm, not the nominal one (a '
+                         'wrong or out-of-tolerance syringe); inject before the start; clear: '
+                         'nominal barrel', {'diameter_mm': 27.0}),
 }
+
+
+PSENSOR_MODES = ('stuck', 'offset', 'drift', 'noise', 'disconnected')
+
+
+_MONITOR_FAULTS = ('pressure_sensor', 'lead_screw_slip', 'power', 'syringe_diameter')
+
+
+def _inject_monitor_fault(plant, name, p):
+    if name == 'pressure_sensor':
+        m = p['mode']
+        value = {'offset': p['offset_mmhg'], 'drift': p['mmhg_per_h'],
+                 'noise': p['noise_mmhg']}.get(m, 0.0)
+        plant.psensor = [m, value, plant.t_s, None]
+    elif name == 'lead_screw_slip':
+        plant.slip = p['slip']
+    elif name == 'power':
+        plant.mains = False
+        if p['battery_mv']:
+            plant.battery_mv = float(p['battery_mv'])
+        plant.drain_mv_h = p['drain_mv_per_h']
+    elif name == 'syringe_diameter':
+        plant.set_diameter(p['diameter_mm'])
+
+
+def _clear_monitor_fault(plant, name):
+    if name == 'pressure_sensor':
+        plant.psensor = None
+    elif name == 'lead_screw_slip':
+        plant.slip = 0.0
+    elif name == 'power':
+        plant.mains = True
+    elif name == 'syringe_diameter':
+        plant.set_diameter(plant.cfg.data['syringe']['inner_diameter_mm'])
 
 
 class FaultError(ValueError):
@@ -52,11 +101,23 @@ def check_params(name, params):
             raise FaultError('air_train count=%r must be an integer >= 1' % full['count'])
         if name == 'air_train' and not full['interval'] >= 0.1:
             raise FaultError('air_train interval=%r must be >= 0.1 s' % full['interval'])
+    if name == 'pressure_sensor' and full['mode'] not in PSENSOR_MODES:
+        raise FaultError('pressure_sensor mode=%r must be one of %s' % (
+            full['mode'], ', '.join(PSENSOR_MODES)))
+    if name == 'lead_screw_slip' and not -0.5 <= full['slip'] <= 1:
+        raise FaultError('lead_screw_slip slip=%r must be in [-0.5, 1]' % full['slip'])
+    if name == 'power' and not (full['battery_mv'] == 0 or 2500 <= full['battery_mv'] <= 4500):
+        raise FaultError('power battery_mv=%r must be 0 (keep) or 2500..4500' % full['battery_mv'])
+    if name == 'syringe_diameter' and not 3 <= full['diameter_mm'] <= 40:
+        raise FaultError('syringe_diameter diameter_mm=%r must be in 3..40' % full['diameter_mm'])
     return full
 
 
 def inject(plant, name, **params):
     p = check_params(name, params)
+    if name in _MONITOR_FAULTS:
+        _inject_monitor_fault(plant, name, p)
+        return p
     if name == 'downstream_occlusion':
         s = p['severity']
         plant.occlusion_factor = math.inf if s >= 1 else 1.0 / (1.0 - s)
@@ -84,6 +145,9 @@ def inject(plant, name, **params):
 
 def clear(plant, name, **params):
     p = check_params(name, params)
+    if name in _MONITOR_FAULTS:
+        _clear_monitor_fault(plant, name)
+        return
     if name == 'downstream_occlusion':
         plant.occlusion_factor = 1.0
     elif name == 'upstream_occlusion':

@@ -71,6 +71,16 @@ class SyringePlant:
         self.clamp_closed = True
         self.stalled = False
         self.position_steps = 0       # motor counter (what the driver emitted)
+        # issue 4 monitors: true barrel area (plunger travel), lead screw
+        # slip, pressure sensor fault, power (simulator/faults.py)
+        tps = getattr(pump_cfg, 'travel_per_step_mm', None)
+        self.area_mm2 = pump_cfg.step_ul_true / tps if tps else 1.0
+        self.slip = 0.0               # fraction of steps that do not move the plunger
+        self._slip_acc = 0.0
+        self.psensor = None           # [mode, value, t0_s, frozen_raw]
+        self.mains = True
+        self.battery_mv = 4100.0
+        self.drain_mv_h = 0.0
         self._r_cached = None
         self._dt_cached = None
         self._decay = 0.0
@@ -93,6 +103,8 @@ class SyringePlant:
             steps = 0
         if steps:
             self.position_steps += steps
+            if self.slip:
+                steps = self._slipped(steps)
         dv = self._displace(steps, dt_s)
         p_art = self.arterial.advance(dt_s)
         self.p_art = p_art
@@ -114,6 +126,8 @@ class SyringePlant:
         self.stored_ul = v
         self.delivered_ul += v0 + dv - v
         self.t_s += dt_s
+        if not self.mains and self.drain_mv_h:
+            self.battery_mv -= self.drain_mv_h * dt_s / 3600.0
         if self.bubbles or self._air_train:
             self._air_advance(dt_s, self.pushed_ul - dv)
 
@@ -204,12 +218,46 @@ class SyringePlant:
         self._noise_i = i + 1
         ref = self.reference_mmhg
         p = (self.stored_ul / self.c_ul_mmhg if ref is None else ref) + self._noise[i]
+        if self.psensor is not None:
+            return self._faulty_raw(p, i)
         raw = int(self.zero_counts + p * self.counts_per_mmhg)
         return 0 if raw < 0 else (65535 if raw > 65535 else raw)
 
     def plunger_travel_um(self):
-        area = self.cfg.area_mm2(self.cfg.data['syringe']['inner_diameter_mm'])
-        return int(self.syringe_ul / area * 1000.0)
+        """Travel left, from the TRUE barrel: a syringe of the wrong diameter
+        still travels exactly as the steps say; a slipping lead screw not."""
+        return int(self.syringe_ul / self.area_mm2 * 1000.0)
+
+    def set_diameter(self, d_mm):
+        """The barrel's true inner diameter (a syringe off nominal); call
+        before the start (a real barrel does not change mid-run)."""
+        self.area_mm2 = self.cfg.area_mm2(d_mm)
+        self.step_ul = self.area_mm2 * self.cfg.travel_per_step_mm
+
+    def _slipped(self, steps):
+        """Steps that reach the plunger when a fraction `slip` slips
+        (negative: the plunger runs ahead, a free half-nut under siphon)."""
+        self._slip_acc += steps * self.slip
+        lost = int(self._slip_acc)
+        self._slip_acc -= lost
+        return steps - lost
+
+    def _faulty_raw(self, p, i):
+        mode, value, t0, frozen = self.psensor
+        if mode == 'stuck':
+            if frozen is None:
+                self.psensor[3] = frozen = int(self.zero_counts + p * self.counts_per_mmhg)
+            return frozen
+        if mode == 'disconnected':
+            return 0
+        if mode == 'offset':
+            p += value
+        elif mode == 'drift':
+            p += value * (self.t_s - t0) / 3600.0
+        elif mode == 'noise':   # extra noise of `value` mmHg (1 sigma)
+            p += self.rng.standard_normal() * value
+        raw = int(self.zero_counts + p * self.counts_per_mmhg)
+        return 0 if raw < 0 else (65535 if raw > 65535 else raw)
 
     def refill(self, fill_ml):
         """A new syringe: full, slack back, line pressure kept."""

@@ -19,6 +19,12 @@ EVENT_FIELDS = {
     'command': N('str', required=False, choices=COMMANDS),
     'for': N('duration', required=False, lo=0.1, doc='clear the fault after this long'),
     'params': N('map', required=False, default={}, fields={
+        'mode': N('str', required=False, choices=set(faults.PSENSOR_MODES)),
+        'noise_mmhg': N('number', required=False, lo=0, hi=50),
+        'slip': N('number', required=False, lo=-0.5, hi=1),
+        'battery_mv': N('number', required=False, lo=0, hi=4500),
+        'drain_mv_per_h': N('number', required=False, lo=0, hi=100000),
+        'diameter_mm': N('number', required=False, lo=3, hi=40),
         'severity': N('number', required=False, lo=0.01, hi=1),
         'offset_mmhg': N('number', required=False, lo=-100, hi=100),
         'mmhg_per_h': N('number', required=False, lo=-100, hi=100),

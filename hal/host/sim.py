@@ -158,19 +158,20 @@ class SimWatchdog:
 
 
 class SimPower:
-    def __init__(self):
-        self.mains = True
-        self.mv = 4100
+    """Mains and battery, from the plant (faults `power`): mains, battery_mv."""
+
+    def __init__(self, plant):
+        self.plant = plant
 
     def on_mains(self):
-        return self.mains
+        return getattr(self.plant, 'mains', True)
 
     def battery_mv(self):
-        return self.mv
+        return int(getattr(self.plant, 'battery_mv', 4100))
 
 
 def make_sim_hal(plant, clock=None, storage=None):
     clock = clock or VirtualClock()
     return Hal(clock, SimMotor(plant), SimPressure(plant), SimAir(plant), SimSyringe(plant),
                storage or SimStorage(), SimSerial(), SimIndicators(), SimWatchdog(clock),
-               SimPower())
+               SimPower(plant))
