@@ -14,7 +14,11 @@ probability P), --flip P (flip one bit of each byte with probability P),
 --garbage P (insert 1..8 random bytes before a byte with probability P).
 Lines on stdin act on the running simulation: `inject FAULT`, `clear FAULT`
 (plant faults, see simulator/faults.py), `disconnect S` (the link goes dead
-for S seconds), `quit`.
+for S seconds), `quit`; with --runtime micropython also `speed X`.
+
+--runtime micropython: the firmware runs in a separate `micropython` process
+(compiled .mpy), its HAL bridged to this simulator in lockstep
+(simulator/bridge_host.py, hal/bridge.py); same link, faults and commands.
 """
 import os
 import random
@@ -200,6 +204,9 @@ class Server:
         if not line:
             self.stdin = None
             return
+        self._command(line)
+
+    def _command(self, line):
         words = line.split()
         if not words:
             return
@@ -275,10 +282,6 @@ def _prob(text):
 
 def cmd_serve(a):
     from simulator.scenario import load_scenario
-    if a.runtime != 'cpython':
-        sys.stderr.write('pumpsim serve: --runtime=%s not available yet (only cpython: the firmware '
-                         'runs in this process)\n' % a.runtime)
-        return 2
     if a.link == 'pty':
         make = PtyTransport
     elif a.link.startswith('tcp:') and a.link[4:].isdigit() and int(a.link[4:]) < 65536:
@@ -302,12 +305,22 @@ def cmd_serve(a):
         sys.stderr.write('pumpsim serve: --link=%s: %s\n' % (a.link, e))
         return 2
     lf = LinkFaults(a.drop, a.flip, a.garbage, seed=a.fault_seed)
-    srv = Server(sc, transport, speed=a.speed or 1.0, key=key, link_faults=lf,
-                 link_timeout_ms=int(a.link_timeout * 1000),
-                 stdin=sys.stdin if not a.no_stdin else None)
+    cls = Server
+    if a.runtime == 'micropython':   # the firmware in a micropython process
+        from simulator.bridge_host import BridgeServer as cls, BridgeError
+    try:
+        srv = cls(sc, transport, speed=a.speed or 1.0, key=key, link_faults=lf,
+                  link_timeout_ms=int(a.link_timeout * 1000),
+                  stdin=sys.stdin if not a.no_stdin else None)
+    except Exception as e:
+        if a.runtime == 'cpython' or not isinstance(e, (BridgeError, OSError)):
+            raise
+        transport.close()
+        sys.stderr.write('pumpsim serve: --runtime=micropython: %s\n' % e)
+        return 2
     port = transport.describe()
-    print('pumpsim serve: firmware (cpython) on %s, pump %s, speed %gx' % (
-        sc.name, sc.pump.name, a.speed or 1.0))
+    print('pumpsim serve: firmware (%s) on %s, pump %s, speed %gx' % (
+        a.runtime, sc.name, sc.pump.name, a.speed or 1.0))
     print('pumpsim serve: key %s' % ('from ' + a.key_file if a.key_file else
                                      'TEST KEY (pumpctl --test-key)'))
     print('port: %s' % port)
@@ -323,6 +336,8 @@ def cmd_serve(a):
         pass
     finally:
         print(srv.summary(), flush=True)
+        if hasattr(srv, 'close'):
+            srv.close()
         transport.close()
     return 0
 
@@ -347,6 +362,8 @@ def register(bench, top):
                    help='stop after this many simulated seconds (default: until Ctrl-C)')
     p.add_argument('--no-stdin', action='store_true', help='ignore stdin commands')
     p.set_defaults(func=cmd_serve)
+    from simulator import bench_link   # `pumpsim bench link` rides with serve (same link)
+    bench_link.register(bench, top)
 
 
 __all__ = ['Server', 'LinkFaults', 'PtyTransport', 'TcpTransport', 'register']
