@@ -194,6 +194,8 @@ class Simulation:
                 prev_active = bytes(active)
                 record(k)
                 if until is not None and until(self):
+                    if hook is not None:
+                        hook(self, k)      # the hook sees every tick simulated
                     stopped = True
                     break
             if k == self._change_at_tick:
