@@ -31,3 +31,10 @@ EVENT_NAMES = {_j.EV_BOOT: 'boot', _j.EV_STATE: 'state', _j.EV_ALARM: 'alarm',
                _j.EV_ALARM_CLEAR: 'alarm_clear', _j.EV_FILL: 'startup_fill',
                _j.EV_RELIEF: 'occlusion_relief',
                _j.EV_CAL_STORED: 'calibration_stored', _j.EV_CAL_APPLIED: 'calibration_applied'}
+
+# program events (firmware/program.py owns 50..59)
+from firmware import program as _p  # noqa: E402
+EVENT_NAMES[_p.EV_OVERRIDE] = 'soft_limit_override'
+EVENT_NAMES[_p.EV_SYRINGE_CHANGED] = 'syringe_changed'
+from firmware import checkpoint as _c  # noqa: E402
+EVENT_NAMES[_c.EV_POWER_RECOVERED] = 'power_recovered'

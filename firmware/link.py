@@ -38,7 +38,7 @@ from firmware import table as T
 from firmware.alarms import ALARM_PRIORITY, N_ALARMS
 from firmware.crc16 import crc16
 from firmware.journal import RECORD_SIZE
-from firmware.program import Program
+from firmware.program import decode
 from firmware.reasons import FIRMWARE_VERSION, E_BAD_STATE, E_HASH, E_INVALID
 
 from protocol import codes as C
@@ -59,12 +59,15 @@ EV_AUTH_MARK = const(23)
 RX_CHUNK = const(64)
 MAX_FRAMES_PER_POLL = const(4)
 AUTH_MARK_STEP = const(16)
-MAX_PROGRAM_BYTES = const(2 + 9 * 32)
+MAX_PROGRAM_BYTES = const(694)   # == firmware.program.MAX_BYTES (encoding v2)
+_K_RAMP = const(2)               # step kinds whose duration is a field
+_K_PAUSE = const(4)
 JOURNAL_PER_REPLY = const(12)   # 12 * 20 = 240 <= 247 bytes
 
 # firmware state -> wire state (PROGRAMMED splits into review / ready)
 _WIRE_STATE = (C.STATE_IDLE, C.STATE_IDLE, C.STATE_REVIEW, C.STATE_RUNNING,
-               C.STATE_PAUSED, C.STATE_ALARM, C.STATE_COMPLETE, C.STATE_FAULT)
+               C.STATE_PAUSED, C.STATE_ALARM, C.STATE_COMPLETE, C.STATE_FAULT,
+               C.STATE_RUNNING, C.STATE_RUNNING, C.STATE_RUNNING, C.STATE_PAUSED)
 
 
 class Link:
@@ -278,20 +281,10 @@ class Link:
         self._result(f, self.pump.load(prog))
 
     def _parse_program(self):
-        buf = self._prog
-        n = self._prog_n
-        if n < 2:
-            return None
-        count = buf[0] | (buf[1] << 8)
-        if count < 1 or count > 32 or n != 2 + 9 * count:
-            return None
-        steps = []
-        for i in range(count):
-            steps.append(struct.unpack_from('<BII', buf, 2 + 9 * i))
-        prog = Program(steps)
+        prog = decode(self._prog, self._prog_n)
         # the hash the host computed covers the bytes it sent; the device's
         # digest covers its own canonical encoding: they must be the same
-        if prog.encode() != bytes(buf[0:n]):
+        if prog is None or prog.encode() != bytes(self._prog[0:self._prog_n]):
             return None
         return prog
 
@@ -309,8 +302,11 @@ class Link:
         page = []
         dur_total = 0
         for i in range(total):
-            kind, rate, vol = steps[i]
-            dur = (vol * 3600 + rate - 1) // rate if rate else 0
+            kind, rate, vol = steps[i][0], steps[i][1], steps[i][2]
+            if kind == _K_RAMP or kind == _K_PAUSE:
+                dur = steps[i][3]
+            else:
+                dur = (vol * 3600 + rate - 1) // rate if rate else 0
             dur_total += dur
             if first <= i < first + MAX_REVIEW_STEPS:
                 page.append((kind, rate, vol, dur))
@@ -390,7 +386,7 @@ class Link:
         for code in range(1, N_ALARMS):
             if act[code] and len(alarms) < M.MAX_ALARMS:
                 alarms.append((code, ALARM_PRIORITY[code]))
-        running = p.fsm.state == T.S_RUNNING
+        running = p.fsm.state in T.DELIVERING
         pr = p.pressure_x10
         if pr > 32767:
             pr = 32767

@@ -1,69 +1,151 @@
 """Infusion program as the device holds it: integer steps, checked on the device.
 
-A program is a sequence of steps. The spine knows one kind, CONTINUOUS
-(rate_nl_h until volume_nl is delivered); later kinds (ramp, intermittent
-bolus, pause, KVO, cycles) are added here and in the table. Whatever the host
-computed, `validate()` re-checks every step against the device's own hard
-limits, so a host that is bypassed or wrong cannot make the pump exceed them.
+A step is (kind, rate_nl_h, volume_nl, duration_s, arg, drug_slot):
+  CONTINUOUS  rate until volume (the host turns a duration into a volume)
+  RAMP        rate -> arg (end rate) linearly over duration_s, in ramp_parts()
+              integer sub-steps; volume must equal ramp_volume_nl()
+  BOLUS       rate until volume, in the BOLUS state
+  PAUSE       no motion for duration_s (DWELL state)
+  KVO         keep-vein-open rate after the last step, until volume; last step
+  SYRINGE     stop until the user confirms a new syringe (SYRINGE_CHANGE state)
+  CYCLE       repeat steps[first..here-1] `times` more: arg = first << 16 | times
+A program also carries its drugs (the library entries it was computed with:
+drug id, concentration, soft and hard limits) and flags (FLAG_OVERRIDE: soft
+limits knowingly exceeded). `validate()` (firmware.limits, imported only at
+load) re-checks everything against the device's own library and limits.
+
+Canonical encoding v2 (what the hash covers), little-endian:
+  u8 version=2, u8 flags, u8 n_drugs 0..3, u8 n_steps 1..32
+  n_drugs x {u16 drug_id, u32 conc (milli-units per mL: ug/mL, mU/mL),
+             u32 soft rate_nl_h, dose_day_m, dose_cycle_m, vtbi_nl,
+             u32 hard rate_nl_h, dose_day_m, dose_cycle_m, vtbi_nl}
+  n_steps x {u8 kind, u32 rate_nl_h, u32 volume_nl, u32 duration_s, u32 arg, u8 drug_slot}
 """
 import hashlib
 import struct
 
 from firmware.compat import const
 
-K_CONTINUOUS = const(1)
-KIND_NAMES = {K_CONTINUOUS: 'continuous'}
+_VERSION = const(2)
+EV_OVERRIDE = const(50)         # journal: soft limit overridden, a = drug id * 256 + limit code, b = value
+EV_SYRINGE_CHANGED = const(51)  # journal: syringe change confirmed, a = step index, b = delivered_nl
+FLAG_OVERRIDE = const(1)
 
+K_CONTINUOUS = const(1)
+K_RAMP = const(2)
+K_BOLUS = const(3)
+K_PAUSE = const(4)
+K_KVO = const(5)
+K_SYRINGE = const(6)
+K_CYCLE = const(7)
+
+_DRUG_FMT = '<HIIIIIIIII'
+_STEP_FMT = '<BIIIIB'
+_DRUG_BYTES = const(38)
+_STEP_BYTES = const(18)
+MAX_BYTES = const(4 + 3 * 38 + 32 * 18)
 _U32_MAX = const(0xFFFFFFFF)
 
 
+def ramp_parts(duration_s):
+    """Sub-steps of a ramp: one per minute, 1..16."""
+    k = duration_s // 60
+    return 16 if k > 16 else (k if k > 0 else 1)
+
+
+def ramp_sub(step, j):
+    """(rate_nl_h, volume_nl) of sub-step j of a ramp step (midpoint rate)."""
+    r0 = step[1]
+    d = step[3]
+    k = ramp_parts(d)
+    rate = r0 + (step[4] - r0) * (2 * j + 1) // (2 * k)
+    dur = d * (j + 1) // k - d * j // k
+    return rate, rate * dur // 3600
+
+
 class Program:
-    def __init__(self, steps):
-        # steps: sequence of (kind, rate_nl_h, volume_nl)
-        self.steps = tuple(tuple(s) for s in steps)
+    def __init__(self, steps, drugs=(), flags=0):
+        # steps: (kind, rate_nl_h, volume_nl[, duration_s[, arg[, drug_slot]]])
+        out = []
+        for s in steps:
+            s = tuple(s)
+            out.append(s + (0,) * (6 - len(s)) if len(s) < 6 else s)
+        self.steps = tuple(out)
+        self.drugs = tuple(tuple(d) for d in drugs)
+        self.flags = flags
+        self.total_nl = None   # set by validate (cycles expanded)
+        self.total_s = 0
+        self.soft = None       # (slot, limit code, value) of a soft limit overridden
 
     def total_volume_nl(self):
+        if self.total_nl is not None:
+            return self.total_nl
         t = 0
         for s in self.steps:
             t += s[2]
         return t
 
     def validate(self, settings):
-        """None if acceptable, else 'field=value not allowed (allowed ...)'."""
-        if not self.steps:
-            return 'steps=[] not allowed (at least one step)'
-        if len(self.steps) > 32:
-            return 'steps has %d entries (at most 32)' % len(self.steps)
-        for i in range(len(self.steps)):
-            s = self.steps[i]
-            if len(s) != 3:
-                return 'steps[%d] has %d fields (kind, rate_nl_h, volume_nl)' % (i, len(s))
-            kind, rate, vol = s
-            if kind not in KIND_NAMES:
-                return 'steps[%d].kind=%r not allowed (known: %s)' % (
-                    i, kind, ', '.join('%d=%s' % (k, KIND_NAMES[k]) for k in sorted(KIND_NAMES)))
-            if type(rate) is not int or rate < settings.min_rate_nl_h or rate > settings.max_rate_nl_h:
-                return 'steps[%d].rate_nl_h=%r not allowed (device limit %d..%d)' % (
-                    i, rate, settings.min_rate_nl_h, settings.max_rate_nl_h)
-            if type(vol) is not int or vol <= 0 or vol > settings.syringe_volume_nl:
-                return 'steps[%d].volume_nl=%r not allowed (1..%d, the syringe)' % (
-                    i, vol, settings.syringe_volume_nl)
-        if self.total_volume_nl() > settings.syringe_volume_nl:
-            return 'total volume_nl=%d not allowed (at most %d, the syringe)' % (
-                self.total_volume_nl(), settings.syringe_volume_nl)
-        return None
+        """None if acceptable, else 'field=value not allowed (allowed ...)'.
+        On MicroPython the checker and the drug table leave the heap again."""
+        import sys
+        from firmware import limits
+        try:
+            return limits.check(self, settings)
+        finally:
+            if sys.implementation.name == 'micropython':
+                import firmware
+                for m in ('limits', 'druglib'):
+                    sys.modules.pop('firmware.' + m, None)
+                    if hasattr(firmware, m):
+                        delattr(firmware, m)
 
     def encode(self):
         """Canonical bytes (what the hash covers). Call after validate()."""
-        out = bytearray(2 + 9 * len(self.steps))
-        struct.pack_into('<H', out, 0, len(self.steps))
-        o = 2
-        for kind, rate, vol in self.steps:
-            if not (0 <= kind <= 255 and 0 <= rate <= _U32_MAX and 0 <= vol <= _U32_MAX):
-                raise ValueError('program value out of range for encoding')
-            struct.pack_into('<BII', out, o, kind, rate, vol)
-            o += 9
+        nd = len(self.drugs)
+        ns = len(self.steps)
+        if not (0 <= self.flags <= 255 and nd <= 3 and ns <= 255):
+            raise ValueError('program header out of range for encoding')
+        out = bytearray(4 + _DRUG_BYTES * nd + _STEP_BYTES * ns)
+        struct.pack_into('<BBBB', out, 0, _VERSION, self.flags, nd, ns)
+        o = 4
+        for d in self.drugs:
+            if len(d) != 10 or not 0 <= d[0] <= 0xFFFF:
+                raise ValueError('program drug entry out of range for encoding')
+            for v in d:
+                if not 0 <= v <= _U32_MAX:
+                    raise ValueError('program value out of range for encoding')
+            struct.pack_into(_DRUG_FMT, out, o, *d)
+            o += _DRUG_BYTES
+        for s in self.steps:
+            if len(s) != 6 or not (0 <= s[0] <= 255 and 0 <= s[5] <= 255):
+                raise ValueError('program step out of range for encoding')
+            for v in s:
+                if not 0 <= v <= _U32_MAX:
+                    raise ValueError('program value out of range for encoding')
+            struct.pack_into(_STEP_FMT, out, o, *s)
+            o += _STEP_BYTES
         return bytes(out)
 
     def digest(self):
         return hashlib.sha256(self.encode()).digest()
+
+
+def decode(buf, n):
+    """Program from canonical bytes buf[0:n], or None if malformed."""
+    if n < 4 or buf[0] != _VERSION:
+        return None
+    nd = buf[2]
+    ns = buf[3]
+    if nd > 3 or ns < 1 or ns > 32 or n != 4 + _DRUG_BYTES * nd + _STEP_BYTES * ns:
+        return None
+    drugs = []
+    o = 4
+    for _ in range(nd):
+        drugs.append(struct.unpack_from(_DRUG_FMT, buf, o))
+        o += _DRUG_BYTES
+    steps = []
+    for _ in range(ns):
+        steps.append(struct.unpack_from(_STEP_FMT, buf, o))
+        o += _STEP_BYTES
+    return Program(steps, drugs, buf[1])

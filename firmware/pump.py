@@ -18,6 +18,8 @@ from firmware import table as T
 from firmware.table import (S_POST, S_RUNNING, S_ALARM, S_FAULT, T_POST_OK,
                             T_POST_FAIL, T_LOAD, T_CONFIRM, T_START, T_PAUSE,
                             T_RESUME, T_STOP, T_COMPLETE, T_ALARM, T_ACK, T_FAULT)
+from firmware.table import (S_BOLUS, S_KVO, S_DWELL, S_SYRINGE_CHANGE, T_TO_RUN,
+                            T_TO_BOLUS, T_TO_KVO, T_TO_DWELL, T_TO_SYRINGE, DELIVERING, IN_PROGRAM)
 from firmware.fsm import Machine
 from firmware.alarms import (AlarmManager, ALARM_PRIORITY, PRIO_HIGH, A_SYRINGE_REMOVED,
                              A_MOTOR_STALL, A_PRESSURE_SENSOR, A_INFUSION_COMPLETE,
@@ -33,6 +35,19 @@ from firmware.monitors import Monitors
 
 from firmware.reasons import (FIRMWARE_VERSION, OK, E_BAD_STATE, E_INVALID,  # noqa: F401
                               E_HASH, E_NOT_READY, REASON_NAMES)
+
+# step kinds and program journal events (firmware/program.py; private
+# consts here so they cost the device no globals)
+_K_RAMP = const(2)
+_K_PAUSE = const(4)
+_K_SYRINGE = const(6)
+_K_CYCLE = const(7)
+_EV_OVERRIDE = const(50)
+_EV_SYRINGE_CHANGED = const(51)
+
+# state and trigger a step kind runs in (index = kind; 0 and CYCLE never run)
+_KIND_STATE = (S_RUNNING, S_RUNNING, S_RUNNING, S_BOLUS, S_DWELL, S_KVO, S_SYRINGE_CHANGE, S_RUNNING)
+_KIND_TRIG = (T_TO_RUN, T_TO_RUN, T_TO_RUN, T_TO_BOLUS, T_TO_DWELL, T_TO_KVO, T_TO_SYRINGE, T_TO_RUN)
 
 _RAW_MIN = const(200)      # below: sensor disconnected / shorted
 _RAW_MAX = const(65300)    # above: saturated
@@ -74,6 +89,15 @@ class Pump:
         self.step_index = 0
         self.step_rate_nl_h = 0
         self._step_left = 0          # motor steps left in the current step
+        self.step_kind = 0
+        self._want = S_RUNNING       # the state the current step runs in
+        self._trig = T_TO_RUN
+        self._sub = 0                # ramp sub-step
+        self._cyc_at = -1            # the cycle step whose repeat count is loaded
+        self._cyc_left = 0
+        self._dwell_end = 0          # uptime_s when a pause step ends
+        self._cum_nl = 0             # programmed volume up to the current step
+        self._cum_steps = 0          # its motor steps (rounded once: no drift)
         self.steps_commanded = 0     # forward microsteps commanded this program
         self.delivered_nl = 0        # plunger-side volume, from steps
         self._pl_rem = 0
@@ -98,7 +122,7 @@ class Pump:
             self.alarms.tick(self.tick_ms, self.uptime_s)
             hal.watchdog.feed()
             return
-        delivering = state == S_RUNNING
+        delivering = state in DELIVERING
         # 1. sense
         raw = hal.pressure.read_raw()
         p = (raw - self._p_zero) * 1000 // self._p_span
@@ -125,7 +149,7 @@ class Pump:
             if lag > self._stall_tol or lag < -self._stall_tol:
                 self.raise_event_alarm(A_MOTOR_STALL)
         # 3. deliver (the state may have changed in 2.)
-        if self.fsm.state == S_RUNNING:
+        if self.fsm.state in IN_PROGRAM:
             self._deliver()
         elif self.occlusion.relief_left and self.fsm.state == S_ALARM:
             if self.occlusion.relieve(hal.motor, self.tick_ms):
@@ -137,6 +161,14 @@ class Pump:
         hal.watchdog.feed()
 
     def _deliver(self):
+        st = self.fsm.state
+        if st != self._want:          # after a resume or a start: the step's state
+            self.fsm.fire(self._trig)
+            return
+        if st == S_DWELL:
+            if self.uptime_s - self._dwell_end >= 0:
+                self._next_step()
+            return
         if self.fill.left:
             self.fill.tick(self)
             return
@@ -165,17 +197,63 @@ class Pump:
             self.journal.log(self.uptime_s, EV_CHECKPOINT, self.delivered_nl, self.steps_commanded)
 
     def _next_step(self):
-        """Current step done (its last steps were emitted during the previous
-        tick): go to the next one or complete."""
-        self.step_index += 1
-        if self.step_index >= len(self.program.steps):
+        """Current step (or ramp sub-step) done: go to the next one, through
+        cycles (firmware.limits.walk checks the same order), or complete.
+        A transition: big ints allowed here, not in the steady tick."""
+        from firmware import program as _prog
+        steps = self.program.steps
+        i = self.step_index
+        s = steps[i]
+        if s[0] == _K_RAMP and self._sub + 1 < _prog.ramp_parts(s[3]):
+            self._sub += 1
+            r, v = _prog.ramp_sub(s, self._sub)
+            self._set_rate_volume(r, v)
+            return
+        n = len(steps)
+        while True:
+            i += 1
+            if i >= n or steps[i][0] != _K_CYCLE:
+                break
+            arg = steps[i][4]
+            if self._cyc_at != i:
+                self._cyc_at = i
+                self._cyc_left = arg & 0xFFFF
+            if self._cyc_left:
+                self._cyc_left -= 1
+                i = (arg >> 16) - 1
+        self.step_index = i
+        if i >= n:
             self.fsm.fire(T_COMPLETE)
-        else:
-            self._enter_step()
+            return
+        self._enter_step()
+        if self.fsm.state != self._want:
+            self.fsm.fire(self._trig)
 
     def _enter_step(self):
-        kind, rate, volume_nl = self.program.steps[self.step_index]
-        self._step_left = (volume_nl * 1000 + (self.step_pl >> 1)) // self.step_pl
+        from firmware import program as _prog
+        s = self.program.steps[self.step_index]
+        kind = s[0]
+        self.step_kind = kind
+        self._want = _KIND_STATE[kind]
+        self._trig = _KIND_TRIG[kind]
+        self._sub = 0
+        if kind == _K_RAMP:
+            r, v = _prog.ramp_sub(s, 0)
+            self._set_rate_volume(r, v)
+        elif kind == _K_PAUSE or kind == _K_SYRINGE:
+            self._step_left = 0
+            self.step_rate_nl_h = 0
+            self._dwell_end = self.uptime_s + s[3]
+        else:
+            self._set_rate_volume(s[1], s[2])
+
+    def _set_rate_volume(self, rate, volume_nl):
+        # motor steps from the cumulative programmed volume, rounded once, so
+        # the whole course is within half a microstep of the programme
+        self._cum_nl += volume_nl
+        t = (self._cum_nl * 1000 + (self.step_pl >> 1)) // self.step_pl
+        self._step_left = t - self._cum_steps
+        self._cum_steps = t
         self.step_rate_nl_h = rate
         self.sched.set_rate(rate)
         self.occlusion.probe_ok = self.sched._q == 0   # under one step per tick
@@ -206,7 +284,7 @@ class Pump:
         self.hal.motor.stop()
         if self.alarms.raise_alarm(code):
             self.journal.log(self.uptime_s, EV_ALARM, code, self.pressure_x10)
-            self.occlusion.alarm(code, self.fsm.state == S_RUNNING)
+            self.occlusion.alarm(code, self.fsm.state in DELIVERING)
             if ALARM_PRIORITY[code] == PRIO_HIGH:
                 self.fsm.fire(T_ALARM)
 
@@ -261,6 +339,9 @@ class Pump:
         self.confirmed = False
         steps = self.program.steps
         self.journal.log(self.uptime_s, EV_PROGRAM, steps[0][1], self.program.total_volume_nl())
+        soft = self.program.soft
+        if soft is not None:   # a soft limit knowingly exceeded: journaled
+            self.journal.log(self.uptime_s, _EV_OVERRIDE, soft[0] * 256 + soft[1], soft[2])
 
     def on_confirm(self):
         self.confirmed = True
@@ -273,8 +354,13 @@ class Pump:
         self.delivered_nl = 0
         self._pl_rem = 0
         self.sched.reset_phase()
+        self._cum_nl = 0
+        self._cum_steps = 0
+        self._cyc_at = -1
         self._enter_step()
         self.fill.begin(self)
+        if self._want not in DELIVERING:   # starts with a pause: no fill
+            self.fill.left = 0
         self._begin_motion()
 
     def on_resume(self):
@@ -292,6 +378,29 @@ class Pump:
 
     def on_pause(self):
         self.hal.motor.stop()
+
+    def on_hold(self):
+        # a pause step or a syringe change: the motor stops
+        self.hal.motor.stop()
+
+    def on_kvo(self):
+        # the therapy is given; keep the catheter open at the KVO rate
+        self.journal.log(self.uptime_s, EV_COMPLETE, self.delivered_nl, self.steps_commanded)
+        self.alarms.raise_alarm(A_INFUSION_COMPLETE)
+        self.alarms.condition_gone(A_INFUSION_COMPLETE)
+
+    def syringe_ready(self):
+        return (self.program is not None and self.hal.syringe.present()
+                and self.hal.syringe.clamp_closed()
+                and not self.alarms.any_condition_present(PRIO_HIGH))
+
+    def on_syringe_changed(self):
+        # the user confirmed a new syringe: the change step is done
+        self.journal.log(self.uptime_s, _EV_SYRINGE_CHANGED, self.step_index, self.delivered_nl)
+        self._want = S_RUNNING
+        self._trig = T_TO_RUN
+        self._step_left = 0
+        self._begin_motion()
 
     def on_stop(self):
         self.hal.motor.stop()

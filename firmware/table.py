@@ -21,9 +21,13 @@ S_PAUSED = const(4)
 S_ALARM = const(5)
 S_COMPLETE = const(6)
 S_FAULT = const(7)
+S_BOLUS = const(8)            # a bolus step (motor runs)
+S_KVO = const(9)              # keep-vein-open after the last step (motor runs)
+S_DWELL = const(10)           # a program pause step (motor held)
+S_SYRINGE_CHANGE = const(11)  # waits for the user to confirm a new syringe
 
 STATE_NAMES = ('POST', 'IDLE', 'PROGRAMMED', 'RUNNING', 'PAUSED', 'ALARM',
-               'COMPLETE', 'FAULT')
+               'COMPLETE', 'FAULT', 'BOLUS', 'KVO', 'DWELL', 'SYRINGE_CHANGE')
 
 T_POST_OK = const(0)
 T_POST_FAIL = const(1)
@@ -37,14 +41,22 @@ T_COMPLETE = const(8)
 T_ALARM = const(9)
 T_ACK = const(10)
 T_FAULT = const(11)
+T_TO_RUN = const(12)      # program steps: into the state the next step runs in
+T_TO_BOLUS = const(13)
+T_TO_KVO = const(14)
+T_TO_DWELL = const(15)
+T_TO_SYRINGE = const(16)
 
 TRIGGER_NAMES = ('post_ok', 'post_fail', 'load', 'confirm', 'start', 'pause',
-                 'resume', 'stop', 'complete', 'alarm', 'ack', 'fault')
+                 'resume', 'stop', 'complete', 'alarm', 'ack', 'fault',
+                 'to_run', 'to_bolus', 'to_kvo', 'to_dwell', 'to_syringe')
 
 ANY = None
 
 # States in which the motor may turn. Everything else holds it stopped.
-DELIVERING = (S_RUNNING,)
+DELIVERING = (S_RUNNING, S_BOLUS, S_KVO)
+# States of a running program (delivering, or between steps of it)
+IN_PROGRAM = (S_RUNNING, S_BOLUS, S_KVO, S_DWELL)
 
 TRANSITIONS = (
     # sources                                   trigger      dest          guard              action
@@ -53,13 +65,19 @@ TRANSITIONS = (
     ((S_IDLE, S_PROGRAMMED, S_COMPLETE),        T_LOAD,      S_PROGRAMMED, 'program_valid',   'on_load'),
     ((S_PROGRAMMED,),                           T_CONFIRM,   S_PROGRAMMED, 'hash_matches',    'on_confirm'),
     ((S_PROGRAMMED,),                           T_START,     S_RUNNING,    'can_start',       'on_start'),
-    ((S_RUNNING,),                              T_PAUSE,     S_PAUSED,     None,              'on_pause'),
+    (IN_PROGRAM,                                T_PAUSE,     S_PAUSED,     None,              'on_pause'),
     ((S_PAUSED,),                               T_RESUME,    S_RUNNING,    'can_resume',      'on_resume'),
-    ((S_PROGRAMMED, S_RUNNING, S_PAUSED,
-      S_COMPLETE),                              T_STOP,      S_IDLE,       None,              'on_stop'),
-    ((S_RUNNING,),                              T_COMPLETE,  S_COMPLETE,   None,              'on_complete'),
-    ((S_PROGRAMMED, S_RUNNING, S_PAUSED,
-      S_COMPLETE, S_ALARM),                     T_ALARM,     S_ALARM,      None,              'on_alarm'),
+    ((S_SYRINGE_CHANGE,),                       T_RESUME,    S_RUNNING,    'syringe_ready',   'on_syringe_changed'),
+    ((S_PROGRAMMED, S_RUNNING, S_PAUSED, S_COMPLETE,
+      S_BOLUS, S_KVO, S_DWELL, S_SYRINGE_CHANGE), T_STOP,    S_IDLE,       None,              'on_stop'),
+    (IN_PROGRAM,                                T_COMPLETE,  S_COMPLETE,   None,              'on_complete'),
+    (IN_PROGRAM,                                T_TO_RUN,    S_RUNNING,    None,              None),
+    (IN_PROGRAM,                                T_TO_BOLUS,  S_BOLUS,      None,              None),
+    (IN_PROGRAM,                                T_TO_KVO,    S_KVO,        None,              'on_kvo'),
+    (IN_PROGRAM,                                T_TO_DWELL,  S_DWELL,      None,              'on_hold'),
+    (IN_PROGRAM,                                T_TO_SYRINGE, S_SYRINGE_CHANGE, None,         'on_hold'),
+    ((S_PROGRAMMED, S_RUNNING, S_PAUSED, S_COMPLETE, S_ALARM,
+      S_BOLUS, S_KVO, S_DWELL, S_SYRINGE_CHANGE), T_ALARM,   S_ALARM,      None,              'on_alarm'),
     ((S_ALARM,),                                T_ACK,       S_PAUSED,     'alarms_cleared',  'on_ack'),
     ((S_ALARM,),                                T_ACK,       S_ALARM,      None,              'on_ack'),
     (ANY,                                       T_FAULT,     S_FAULT,      None,              'on_fault'),

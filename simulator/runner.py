@@ -18,7 +18,7 @@ from firmware.program import Program, K_CONTINUOUS
 from firmware.pump import Pump, REASON_NAMES
 from firmware.settings import Settings
 from firmware.catalog import alarm_name, alarm_priority_name
-from firmware.table import STATE_NAMES, S_COMPLETE
+from firmware.table import STATE_NAMES, S_COMPLETE, S_SYRINGE_CHANGE, DELIVERING
 from hal.host.sim import make_sim_hal
 from simulator import faults
 from simulator.arterial import ArterialPressure
@@ -70,8 +70,13 @@ class Simulation:
 
     # ------------------------------------------------------------ nurse
     def _program_next_syringe(self, start=True):
-        vol_ml = min(self.course_left_ml, self.usable_ml)
-        prog = Program([(K_CONTINUOUS, self.rate_nl_h, ml_to_nl(vol_ml))])
+        compiled = getattr(self.scenario, 'compiled', None)
+        if compiled is not None:   # a regimen template: one program, syringe changes inside
+            vol_ml = self.course_left_ml
+            prog = compiled.program
+        else:
+            vol_ml = min(self.course_left_ml, self.usable_ml)
+            prog = Program([(K_CONTINUOUS, self.rate_nl_h, ml_to_nl(vol_ml))])
         steps = [('load', lambda: self.pump.load(prog)),
                  ('confirm', lambda: self.pump.confirm(prog.digest()))]
         if start:
@@ -202,7 +207,12 @@ class Simulation:
                 self._change_at_tick = None
                 self.t_s = k * dt_s
                 plant.refill(self.scenario.syringe_fill_ml)
-                self._program_next_syringe()
+                if self.pump.fsm.state == S_SYRINGE_CHANGE:   # the nurse confirms the new syringe
+                    r = self.pump.resume()
+                    self.events_log.append({'t_s': self.t_s, 'event': 'syringe_changed',
+                                            'result': REASON_NAMES[r]})
+                else:
+                    self._program_next_syringe()
             if hook is not None and hook(self, k):
                 stopped = True
                 break
@@ -244,7 +254,8 @@ class Simulation:
                                     'priority': alarm_priority_name(code),
                                     'pressure_mmhg': round(self.plant.pressure_mmhg, 1),
                                     'state': pump.state_name()})
-        if (pump.fsm.state == S_COMPLETE and self.course_left_ml > 1e-6
+        if ((pump.fsm.state == S_SYRINGE_CHANGE or
+             (pump.fsm.state == S_COMPLETE and self.course_left_ml > 1e-6))
                 and self._change_at_tick is None):
             self._change_at_tick = k + SYRINGE_CHANGE_S * 1000 // self.tick_ms
             self.events_log.append({'t_s': self.t_s, 'event': 'syringe_change_due'})
@@ -252,7 +263,7 @@ class Simulation:
     def _record(self, k):
         pump = self.pump
         plant = self.plant
-        running = pump.fsm.state == 3
+        running = pump.fsm.state in DELIVERING
         self.trace.append((
             round(k * self.tick_ms / 1000.0, 3),
             STATE_NAMES[pump.fsm.state],

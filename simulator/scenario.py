@@ -52,6 +52,8 @@ SCENARIO_SCHEMA = {
         'heart_rate_bpm': N('number', required=False, default=72, lo=20, hi=220),
     }),
     'program': N('map', fields={
+        'template': N('str', required=False, doc='a configs/programs name or path'),
+        'override_soft_limits': N('bool', required=False, default=False),
         'drug': N('str', required=False, default='unnamed'),
         'dose_mg_per_m2': N('number', required=False, lo=0.001, hi=100000),
         'concentration_mg_per_ml': N('number', required=False, lo=0.0001, hi=1000),
@@ -86,6 +88,9 @@ class Scenario:
                  'must be below patient.systolic_mmhg (%g)' % p['systolic_mmhg'])
 
     def _course(self, path, prog):
+        self.compiled = None
+        if prog['template'] is not None:
+            return self._template(path, prog)
         self.drug = prog['drug']
         dose_keys = ('dose_mg_per_m2', 'concentration_mg_per_ml', 'duration')
         rate_keys = ('rate_ml_h', 'volume_ml')
@@ -116,6 +121,25 @@ class Scenario:
                 path, rate, self.pump.name, lim['min_rate_ml_h'], lim['max_rate_ml_h']))
         self.volume_ml = vol
         self.rate_ml_h = rate
+
+    def _template(self, path, prog):
+        """A regimen template (configs/programs) with this patient: the whole
+        course in one device program, syringe changes inside."""
+        from simulator.programs import compile_template
+        other = [k for k in ('dose_mg_per_m2', 'concentration_mg_per_ml', 'duration',
+                             'rate_ml_h', 'volume_ml') if prog[k] is not None]
+        if other:
+            raise ConfigError('%s: program.template: give a template or a dose/rate, not both (%s)' % (
+                path, ', '.join(other)))
+        c = compile_template(prog['template'], self.patient, self.pump,
+                             override=prog['override_soft_limits'] or None)
+        self.compiled = c
+        self.drug = ', '.join(sorted(c.per_drug))
+        self.volume_ml = c.program.total_nl / 1e6
+        rates = [s[1] for s in c.program.steps if s[1]]
+        self.rate_ml_h = rates[0] / 1e6
+        self.dose_mg = None
+        self.bsa = None
 
     def bsa_m2(self, path):
         p = self.patient

@@ -97,7 +97,8 @@ def test_large_program_is_chunked_and_reviewed_in_pages():
     from protocol.decoder import Decoder
     sent = Decoder().feed(b''.join(dev.written))
     loads = [f for f in sent if f.msg_type == C.PROGRAM_LOAD]
-    assert [len(f.payload) for f in loads] == [256, 2 + 18]
+    # 4 + 30 * 18 = 544 bytes: chunks of 254 (+ 2 header bytes each)
+    assert [len(f.payload) for f in loads] == [256, 256, 2 + 36]
 
 
 def test_lost_reply_is_retried_with_same_seq_and_acts_once():

@@ -45,7 +45,7 @@ def test_engines_agree_on_every_pair(verdict):
 
 def test_the_motor_never_runs_outside_delivering_states():
     # only rows into a DELIVERING state may start motion
-    starters = {'on_start', 'on_resume'}
+    starters = {'on_start', 'on_resume', 'on_syringe_changed'}
     for sources, trigger, dest, guard, action in T.TRANSITIONS:
         if action in starters:
             assert dest in T.DELIVERING

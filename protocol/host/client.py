@@ -72,11 +72,17 @@ def read_key_file(path):
                      % (path, len(data)))
 
 
-def encode_program(steps):
-    """Canonical program bytes (== firmware Program.encode()); steps: (kind, rate_nl_h, volume_nl)."""
-    out = bytearray(struct.pack('<H', len(steps)))
-    for kind, rate, vol in steps:
-        out += struct.pack('<BII', kind, rate, vol)
+def encode_program(steps, drugs=(), flags=0):
+    """Canonical program bytes (== firmware Program.encode(), encoding v2):
+    u8 version 2, u8 flags, u8 n_drugs, u8 n_steps; drugs x '<HIIIIIIIII';
+    steps x '<BIIIIB' (kind, rate_nl_h, volume_nl, duration_s, arg, drug_slot;
+    a shorter step tuple is padded with zeros)."""
+    out = bytearray(struct.pack('<BBBB', 2, flags, len(drugs), len(steps)))
+    for d in drugs:
+        out += struct.pack('<HIIIIIIIII', *d)
+    for s in steps:
+        s = tuple(s) + (0,) * (6 - len(s))
+        out += struct.pack('<BIIIIB', *s)
     return bytes(out)
 
 
@@ -231,8 +237,9 @@ class PumpClient:
         return self._expect(C.STATUS_REQ, None, C.STATUS)
 
     def load_program(self, steps):
-        """Send the program in chunks; return the device's full review."""
-        data = encode_program(steps)
+        """Send the program in chunks; return the device's full review.
+        steps: step tuples, or the program's canonical bytes."""
+        data = bytes(steps) if isinstance(steps, (bytes, bytearray)) else encode_program(steps)
         chunks = [data[i:i + MAX_CHUNK] for i in range(0, len(data), MAX_CHUNK)]
         for i, chunk in enumerate(chunks):
             self._expect(C.PROGRAM_LOAD, {'chunk_index': i, 'total_chunks': len(chunks),

@@ -119,11 +119,13 @@ def test_chunked_program_load():
     h = Host()
     steps = [(K_CONTINUOUS, 1000000 + i, 100000) for i in range(30)]
     data = Program(steps).encode()
-    assert len(data) > 254
-    t, d = h.cmd(C.PROGRAM_LOAD, {'chunk_index': 0, 'total_chunks': 2, 'data': data[:200]})
+    assert 400 < len(data) <= 600
+    t, d = h.cmd(C.PROGRAM_LOAD, {'chunk_index': 0, 'total_chunks': 3, 'data': data[:200]})
     assert t == C.ACK
     assert h.state() == C.STATE_LOADING
-    t, d = h.cmd(C.PROGRAM_LOAD, {'chunk_index': 1, 'total_chunks': 2, 'data': data[200:]})
+    t, d = h.cmd(C.PROGRAM_LOAD, {'chunk_index': 1, 'total_chunks': 3, 'data': data[200:400]})
+    assert t == C.ACK, d
+    t, d = h.cmd(C.PROGRAM_LOAD, {'chunk_index': 2, 'total_chunks': 3, 'data': data[400:]})
     assert t == C.ACK, d
     t, d = h.cmd(C.PROGRAM_REVIEW_REQ, {'first_step': 16})
     assert d['first_step'] == 16 and len(d['steps']) == 14 and d['total_steps'] == 30
@@ -228,13 +230,15 @@ def test_retried_program_load_does_not_restart_a_load():
     h = Host()
     prog = Program([(K_CONTINUOUS, 1000000 + i, 100000) for i in range(30)])
     data = prog.encode()
-    w0, s0, tr0 = h.raw(C.PROGRAM_LOAD, {'chunk_index': 0, 'total_chunks': 2, 'data': data[:200]})
+    w0, s0, tr0 = h.raw(C.PROGRAM_LOAD, {'chunk_index': 0, 'total_chunks': 3, 'data': data[:200]})
     assert h.exchange(w0)[0].msg_type == C.ACK
-    w1, s1, tr1 = h.raw(C.PROGRAM_LOAD, {'chunk_index': 1, 'total_chunks': 2, 'data': data[200:]})
+    w1, s1, tr1 = h.raw(C.PROGRAM_LOAD, {'chunk_index': 1, 'total_chunks': 3, 'data': data[200:400]})
     assert h.exchange(w1)[0].msg_type == C.ACK
+    w2, s2, tr2 = h.raw(C.PROGRAM_LOAD, {'chunk_index': 2, 'total_chunks': 3, 'data': data[400:]})
+    assert h.exchange(w2)[0].msg_type == C.ACK
     # a late retry of chunk 0 must not reopen the load
     retry = encode_frame(C.PROGRAM_LOAD, s0, FLAG_AUTH | FLAG_RETRY,
-                         M.pack(C.PROGRAM_LOAD, {'chunk_index': 0, 'total_chunks': 2,
+                         M.pack(C.PROGRAM_LOAD, {'chunk_index': 0, 'total_chunks': 3,
                                                  'data': data[:200]}), tr0)
     assert h.exchange(retry)[0].msg_type == C.ACK
     assert h.state() == C.STATE_REVIEW
