@@ -17,7 +17,8 @@ from firmware.compat import const
 from firmware import table as T
 from firmware.table import (S_POST, S_RUNNING, S_ALARM, S_FAULT, T_POST_OK,
                             T_POST_FAIL, T_LOAD, T_CONFIRM, T_START, T_PAUSE,
-                            T_RESUME, T_STOP, T_COMPLETE, T_ALARM, T_ACK, T_FAULT)
+                            T_RESUME, T_STOP, T_COMPLETE, T_ALARM, T_ACK, T_FAULT,
+                            T_RECOVERED, S_PAUSED)
 from firmware.table import (S_BOLUS, S_KVO, S_DWELL, S_SYRINGE_CHANGE, T_TO_RUN,
                             T_TO_BOLUS, T_TO_KVO, T_TO_DWELL, T_TO_SYRINGE, DELIVERING, IN_PROGRAM)
 from firmware.fsm import Machine
@@ -28,6 +29,7 @@ from firmware.journal import (Journal, EV_ALARM_ESCALATE, EV_BOOT, EV_STATE, EV_
                               EV_PROGRAM, EV_CONFIRM, EV_CHECKPOINT, EV_COMPLETE,
                               EV_REJECT, EV_ALARM_CLEAR, EV_RELIEF, EV_CAL_APPLIED)
 from firmware.delivery import StepScheduler
+from firmware.checkpoint import Checkpoint, AREA_SIZE, F_STARTED
 from firmware.occlusion import OcclusionCheck
 from firmware.fill import StartupFill
 from firmware.air import AirMonitor
@@ -35,6 +37,9 @@ from firmware.monitors import Monitors
 
 from firmware.reasons import (FIRMWARE_VERSION, OK, E_BAD_STATE, E_INVALID,  # noqa: F401
                               E_HASH, E_NOT_READY, REASON_NAMES)
+
+# checkpoint states that mean a started therapy lost its power (or faulted)
+_INTERRUPTED = IN_PROGRAM + (S_PAUSED, S_ALARM, S_FAULT, S_SYRINGE_CHANGE)
 
 # step kinds and program journal events (firmware/program.py; private
 # consts here so they cost the device no globals)
@@ -65,7 +70,10 @@ class Pump:
         self._stall_tol = settings.stall_tolerance_steps
         self._checkpoint_ticks = settings.checkpoint_s * 1000 // settings.tick_ms
         self.alarms = AlarmManager(hal.indicators, settings.alarm_escalate_s)
-        self.journal = Journal(hal.storage)
+        # NV map: checkpoint slots + program record, then the journal ring
+        self.ckpt = Checkpoint(hal.storage, 0)
+        self.journal = Journal(hal.storage, AREA_SIZE)
+        self._ck_live = False    # no checkpoint writes until POST has decided
         self.sched = StepScheduler(settings.tick_ms, settings.step_pl)
         self.occlusion = OcclusionCheck(settings)
         self.fill = StartupFill(settings)
@@ -86,6 +94,7 @@ class Pump:
         self._confirm_digest = None
         self.program_digest = None
         self.confirmed = False
+        self.started = False         # a started therapy (not stopped/complete)
         self.step_index = 0
         self.step_rate_nl_h = 0
         self._step_left = 0          # motor steps left in the current step
@@ -170,7 +179,10 @@ class Pump:
                 self._next_step()
             return
         if self.fill.left:
+            mark = self.steps_commanded + self.delivered_nl
             self.fill.tick(self)
+            if self.steps_commanded + self.delivered_nl != mark:
+                self.ckpt.write(self)
             return
         if self._step_left == 0:
             self._next_step()
@@ -182,7 +194,6 @@ class Pump:
         if n > self._step_left:
             n = self._step_left
         if n:
-            self.hal.motor.move(n, self.tick_ms)
             occ.stored_steps += n
             self._expected_pos += n
             self._step_left -= n
@@ -191,6 +202,9 @@ class Pump:
             q = self._pl_rem // 1000
             self.delivered_nl += q
             self._pl_rem -= q * 1000
+            # write-ahead: NV knows these steps before the motor moves them
+            self.ckpt.write(self)
+            self.hal.motor.move(n, self.tick_ms)
         self._checkpoint_left -= 1
         if self._checkpoint_left <= 0:
             self._checkpoint_left = self._checkpoint_ticks
@@ -262,7 +276,7 @@ class Pump:
         """Power-on self test: settings in range, pressure sensor plausible."""
         hal = self.hal
         hal.motor.stop()
-        self.journal.log(self.uptime_s, EV_BOOT, self.journal.torn, 0)
+        self.journal.log(self.uptime_s, EV_BOOT, self.journal.torn, self.ckpt.torn)
         if self.settings.calibration_seq:
             self.journal.log(self.uptime_s, EV_CAL_APPLIED, self.step_pl, self.settings.calibration_seq)
         raw = hal.pressure.read_raw()
@@ -275,7 +289,14 @@ class Pump:
         else:
             hal.watchdog.start(self.settings.watchdog_ms)
             self._expected_pos = hal.motor.position()
-            self.fsm.fire(T_POST_OK)
+            ck = self.ckpt.newest
+            # slot fields 3 = flags, 2 = state (firmware.checkpoint.FMT)
+            if ck is not None and ck[3] & F_STARTED and ck[2] in _INTERRUPTED:
+                from firmware.recovery import restore   # boot only
+                restore(self, ck)
+                self.fsm.fire(T_RECOVERED)
+            else:
+                self.fsm.fire(T_POST_OK)
 
     # ------------------------------------------------------------ alarms
     def raise_alarm(self, code):
@@ -307,6 +328,8 @@ class Pump:
 
     def _on_change(self, src, trigger, dest):
         self.journal.log(self.uptime_s, EV_STATE, src, dest * 256 + trigger)
+        if self._ck_live:
+            self.ckpt.write(self)
 
     # ------------------------------------------------- guards and actions
     def program_valid(self):
@@ -326,7 +349,12 @@ class Pump:
         return not self.alarms.any_condition_present(PRIO_HIGH)
 
     def on_post_ok(self):
-        pass
+        self._ck_live = True
+
+    def on_recovered(self):
+        # firmware.recovery has put the therapy back; nothing moves
+        self.hal.motor.stop()
+        self._ck_live = True
 
     def on_fault(self):
         self.hal.motor.stop()
@@ -337,6 +365,7 @@ class Pump:
         self._candidate = None
         self.program_digest = self.program.digest()
         self.confirmed = False
+        self.started = False
         steps = self.program.steps
         self.journal.log(self.uptime_s, EV_PROGRAM, steps[0][1], self.program.total_volume_nl())
         soft = self.program.soft
@@ -348,6 +377,8 @@ class Pump:
         self.journal.log(self.uptime_s, EV_CONFIRM, self.program.steps[0][1], 0)
 
     def on_start(self):
+        self.ckpt.save_program(self.program.encode())   # before the RUNNING checkpoint
+        self.started = True
         self.step_index = 0
         self.occlusion.learned = False   # settle: the line may be unpressurised
         self.steps_commanded = 0
@@ -406,9 +437,11 @@ class Pump:
         self.hal.motor.stop()
         self.program = None
         self.confirmed = False
+        self.started = False
 
     def on_complete(self):
         self.hal.motor.stop()
+        self.started = False
         self.journal.log(self.uptime_s, EV_COMPLETE, self.delivered_nl, self.steps_commanded)
         self.alarms.raise_alarm(A_INFUSION_COMPLETE)
         self.alarms.condition_gone(A_INFUSION_COMPLETE)

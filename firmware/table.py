@@ -46,10 +46,11 @@ T_TO_BOLUS = const(13)
 T_TO_KVO = const(14)
 T_TO_DWELL = const(15)
 T_TO_SYRINGE = const(16)
+T_RECOVERED = const(17)   # POST found a therapy interrupted by a power cut
 
 TRIGGER_NAMES = ('post_ok', 'post_fail', 'load', 'confirm', 'start', 'pause',
                  'resume', 'stop', 'complete', 'alarm', 'ack', 'fault',
-                 'to_run', 'to_bolus', 'to_kvo', 'to_dwell', 'to_syringe')
+                 'to_run', 'to_bolus', 'to_kvo', 'to_dwell', 'to_syringe', 'recovered')
 
 ANY = None
 
@@ -62,6 +63,7 @@ TRANSITIONS = (
     # sources                                   trigger      dest          guard              action
     ((S_POST,),                                 T_POST_OK,   S_IDLE,       None,              'on_post_ok'),
     ((S_POST,),                                 T_POST_FAIL, S_FAULT,      None,              'on_fault'),
+    ((S_POST,),                                 T_RECOVERED, S_ALARM,      None,              'on_recovered'),
     ((S_IDLE, S_PROGRAMMED, S_COMPLETE),        T_LOAD,      S_PROGRAMMED, 'program_valid',   'on_load'),
     ((S_PROGRAMMED,),                           T_CONFIRM,   S_PROGRAMMED, 'hash_matches',    'on_confirm'),
     ((S_PROGRAMMED,),                           T_START,     S_RUNNING,    'can_start',       'on_start'),

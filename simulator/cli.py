@@ -66,6 +66,7 @@ PLUGINS = (
     'simulator.bench_accuracy',
     'simulator.bench_calibrate',
     'simulator.shell',
+    'simulator.bench_power',
 )
 
 

@@ -20,6 +20,12 @@ FAULTS = {
     'arterial_step': ('patient blood pressure shifts by offset_mmhg', {'offset_mmhg': 15.0}),
     'arterial_drift': ('patient blood pressure drifts at mmhg_per_h until cleared '
                        '(slow hypertension, or recovery when negative)', {'mmhg_per_h': 5.0}),
+    'power_loss': ('the power goes now and comes back after off_s: the motor stops, RAM is '
+                   'lost, the board reboots on the same storage (handled by the runner)',
+                   {'off_s': 0.0}),
+    'power_loss_at_next_write': ('the power goes in the middle of the next non-volatile write: '
+                                 'only its first fraction of bytes lands (a torn record), then as '
+                                 'power_loss (handled by the runner)', {'off_s': 0.0, 'fraction': 0.5}),
     'air_bubble': ('a bubble of volume_ul enters the line at the syringe outlet; it reaches '
                    'the air sensor after 20 uL more is pushed (plant.AIR_SENSOR_LINE_UL); '
                    'clear: the line is primed, all air gone', {'volume_ul': 100.0}),
@@ -42,6 +48,9 @@ FAULTS = {
                          'wrong or out-of-tolerance syringe); inject before the start; clear: '
                          'nominal barrel', {'diameter_mm': 27.0}),
 }
+
+# faults of the board's supply rather than the plant: simulator.runner applies them
+POWER_FAULTS = ('power_loss', 'power_loss_at_next_write')
 
 
 PSENSOR_MODES = ('stuck', 'offset', 'drift', 'noise', 'disconnected')
@@ -94,6 +103,9 @@ def check_params(name, params):
     full.update(params)
     if name in ('downstream_occlusion', 'upstream_occlusion') and not 0 < full['severity'] <= 1:
         raise FaultError('%s severity=%r must be in (0, 1]' % (name, full['severity']))
+    if name in POWER_FAULTS and not (0 <= full['off_s'] <= 86400 and 0 <= full.get('fraction', 0) < 1):
+        raise FaultError('%s off_s=%r must be in [0, 86400] s, fraction=%r in [0, 1)' % (
+            name, full['off_s'], full.get('fraction')))
     if name in ('air_bubble', 'air_train'):
         if not 0 < full['volume_ul'] <= 5000:
             raise FaultError('%s volume_ul=%r must be in (0, 5000]' % (name, full['volume_ul']))
@@ -115,6 +127,8 @@ def check_params(name, params):
 
 def inject(plant, name, **params):
     p = check_params(name, params)
+    if name in POWER_FAULTS:
+        raise FaultError('%s is applied by the runner (Simulation.apply), not to the plant' % name)
     if name in _MONITOR_FAULTS:
         _inject_monitor_fault(plant, name, p)
         return p
@@ -145,6 +159,8 @@ def inject(plant, name, **params):
 
 def clear(plant, name, **params):
     p = check_params(name, params)
+    if name in POWER_FAULTS:
+        raise FaultError('%s cannot be cleared: the board has rebooted' % name)
     if name in _MONITOR_FAULTS:
         _clear_monitor_fault(plant, name)
         return

@@ -19,7 +19,7 @@ from firmware.pump import Pump, REASON_NAMES
 from firmware.settings import Settings
 from firmware.catalog import alarm_name, alarm_priority_name
 from firmware.table import STATE_NAMES, S_COMPLETE, S_SYRINGE_CHANGE, DELIVERING
-from hal.host.sim import make_sim_hal
+from hal.host.sim import make_sim_hal, PowerLoss
 from simulator import faults
 from simulator.arterial import ArterialPressure
 from simulator.dose import ml_h_to_nl_h, ml_to_nl
@@ -64,6 +64,8 @@ class Simulation:
         self._change_at_tick = None
         self.t_s = 0.0
         self.hook = None   # benches: hook(sim, k) after each tick; True stops the run
+        self.power_cuts = 0
+        self._cut_off_s = 0.0   # off time after a power_loss_at_next_write cut
         self.k = 0         # ticks simulated since boot()
         self.sim_seconds = 0.0
         self.wall_seconds = 0.0
@@ -94,15 +96,28 @@ class Simulation:
 
     def _apply_event(self, kind, name, params):
         self.events_log.append({'t_s': self.t_s, 'event': kind, 'name': name, 'params': params})
-        if kind == 'inject':
+        if kind == 'inject' and name in faults.POWER_FAULTS:
+            p = faults.check_params(name, params)
+            if name == 'power_loss':
+                self.power_cycle(p['off_s'])
+            else:
+                self.hal.storage.cut_at_next_write = p['fraction']
+                self._cut_off_s = p['off_s']
+        elif kind == 'inject':
             faults.inject(self.plant, name, **params)
         elif kind == 'clear':
             faults.clear(self.plant, name, **params)
         else:
-            r = {'ack': self.pump.acknowledge, 'pause': self.pump.pause,
-                 'resume': self.pump.resume, 'stop': self.pump.stop,
-                 'start': self.pump.start}[name]()
-            self.events_log[-1]['result'] = REASON_NAMES[r]
+            entry = self.events_log[-1]
+            try:
+                r = {'ack': self.pump.acknowledge, 'pause': self.pump.pause,
+                     'resume': self.pump.resume, 'stop': self.pump.stop,
+                     'start': self.pump.start}[name]()
+            except PowerLoss:   # the command's journal write was torn
+                self.power_cycle(self._cut_off_s)
+                entry['result'] = 'power_lost'
+            else:
+                entry['result'] = REASON_NAMES[r]
 
     # ------------------------------------------- interactive use (shell, tests)
     def apply(self, kind, name, params=None):
@@ -120,6 +135,28 @@ class Simulation:
         the scenario's course; SimulationError if the device refuses."""
         self.t_s = self.k * self.tick_ms / 1000.0
         self._program_next_syringe(start)
+
+    # ------------------------------------------------------------ power
+    def power_cycle(self, off_s=0.0):
+        """Power cut now, back after `off_s`: the motor stops where it is
+        (steps commanded but not yet emitted are lost), the plant keeps its
+        fluid and goes on for off_s (line pressure decays) as does the clock;
+        then the board boots: a new Pump on the same storage, plant and
+        clock, whose POST runs at the next tick. The off time is not counted
+        in the tick index `k` (scenario events keep their tick times)."""
+        hal = self.hal
+        hal.motor.stop()
+        hal.motor.enable(False)
+        hal.storage.cut_at_next_write = None
+        n = int(round(off_s * 1000 / self.tick_ms))
+        for _ in range(n):
+            hal.clock.advance(self.tick_ms)
+            self.plant.advance(self.tick_ms / 1000.0, 0)
+        self.hal = make_sim_hal(self.plant, clock=hal.clock, storage=hal.storage)
+        self.pump = Pump(self.hal, self.settings)
+        self.loop = Loop(self.pump, self.hal.clock)
+        self.power_cuts += 1
+        self.events_log.append({'t_s': self.t_s, 'event': 'power_cycle', 'off_s': off_s})
 
     # ------------------------------------------------------------ run
     def run(self, progress=False, speed=None, until_s=None):
@@ -184,7 +221,11 @@ class Simulation:
         for k in range(k0 + 1, k_end + 1):
             clock.advance(tick_ms)
             advance(dt_s, take())
-            poll()
+            try:
+                poll()
+            except PowerLoss:   # a storage write torn by power_loss_at_next_write
+                self.t_s = k * dt_s
+                self.power_cycle(self._cut_off_s)
             if k == next_ev:
                 self.t_s = k * dt_s
                 while ev_i < len(events) and event_ticks[ev_i] == k:
@@ -192,6 +233,12 @@ class Simulation:
                     self._apply_event(kind, name, params)
                     ev_i += 1
                 next_ev = event_ticks[ev_i] if ev_i < len(events) else -1
+            if pump is not self.pump:   # rebooted: bind the new board
+                pump = self.pump
+                poll = self.loop.poll
+                take = self.hal.motor.take_pending
+                fsm = pump.fsm
+                active = pump.alarms.active
             if fsm.state != prev_state or active != prev_active:
                 self.t_s = k * dt_s
                 self._on_device_change(k, prev_active)

@@ -94,11 +94,24 @@ class SimSyringe:
         return self.plant.plunger_travel_um()
 
 
+class PowerLoss(BaseException):
+    """Raised out of a storage write that a simulated power cut tore: from
+    there on the firmware's RAM is gone (BaseException: no firmware
+    `except Exception` can swallow it). The runner reboots the board."""
+
+
 class SimStorage:
-    """Non-volatile memory that survives a simulated power cut."""
+    """Non-volatile memory that survives a simulated power cut.
+
+    `cut_at_next_write = f` (0 <= f < 1) cuts the power in the middle of the
+    next write: only its first int(f * len) bytes land (bytes are programmed
+    in order, as on FRAM/EEPROM), then PowerLoss is raised."""
 
     def __init__(self, size=64 * 1024):
         self.mem = bytearray(b'\xff' * size)
+        self.writes = 0
+        self.cut_at_next_write = None
+        self.torn_writes = []    # (offset, bytes landed, bytes asked) of each torn write
 
     def size(self):
         return len(self.mem)
@@ -109,6 +122,14 @@ class SimStorage:
         return n
 
     def write(self, offset, data):
+        self.writes += 1
+        if self.cut_at_next_write is not None:
+            n = int(self.cut_at_next_write * len(data))
+            self.cut_at_next_write = None
+            self.mem[offset:offset + n] = data[:n]
+            self.torn_writes.append((offset, n, len(data)))
+            raise PowerLoss('power cut during a %d-byte write at %d: %d bytes landed'
+                            % (len(data), offset, n))
         self.mem[offset:offset + len(data)] = data
 
 
