@@ -130,5 +130,7 @@ class StartupFill:
             pump.journal.log(pump.uptime_s, EV_FILL, self.nl, pump.pressure_x10)
             self.left = self.ahead
             self.holding = self.ahead > 0
-            if not (knee or flat):
+            if knee or flat:        # the line is open
+                pump.occlusion.opened()
+            else:
                 pump.raise_alarm(A_OCCLUSION_DOWNSTREAM)

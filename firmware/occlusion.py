@@ -11,11 +11,17 @@ line fills at Q/C until it is above the new trough (18 min at 0.1 mL/h).
 A rise alone cannot tell the two apart at low rates, so the check asks the
 line:
 
-1. settle (first start only, or after `learned` is cleared): the baseline
-   follows the slow-filtered pressure until it is above 30 mmHg and rose
-   less than 0.3 mmHg in a 120 s window (the line is pressurised, the valve
-   opened); meanwhile only the hard ceiling and (at probing rates, where the
-   catheter's flow drop is small) an implausible 200 mmHg absolute apply.
+1. settle (first start only, or after `learned` is cleared): until the
+   slow-filtered pressure is above 30 mmHg and rose less than 0.3 mmHg in a
+   120 s window (the line is pressurised, the valve opened). Until the line
+   is seen open (that, or the start-up fill's knee: `opened`) the baseline
+   stays at the pressure at start and `stored_steps` counts every step
+   since start: the relief may take all of it back, down to that pressure.
+   Meanwhile the hard ceiling and an implausible level for an open line
+   apply: 200 mmHg absolute plus, above the probe rate, the flow drop of an
+   assumed 10 mmHg*s/uL catheter (243 mmHg at 20 mL/h). The course does not
+   complete into a line never seen open above the probe rate: the last step
+   ends with a hold (`clear`), as a probe's.
 2. monitor: the baseline is an integer EMA (1/4096 per tick, about 7 min)
    of the slow-filtered pressure (1/64 per tick); it follows down fast,
    follows up only while within 3 mmHg, and creeps at 1/16 of that speed
@@ -24,7 +30,7 @@ line:
    (steps the pump pushed, counted by the pump) is reset: it then holds what
    was pushed since the line was last at its baseline.
 3. suspect: slow pressure more than `occlusion_suspect` above the baseline
-   -> probe (only at rates of at most one step per tick, `probe_ok`): the
+   -> probe (only at rates under one whole step per tick, `q` == 0): the
    pump pushes `_BURST` steps per tick (ahead of schedule, repaid later)
    until the fast pressure rose `occlusion_probe` (or `_BURST_TICKS`), then
    holds the motor. 3 s into the hold the pressure is noted, 30 s later it
@@ -39,9 +45,9 @@ default) within minutes looks blocked to the probe at low rates; a partial
 occlusion that still lets the probe decay by a quarter in 30 s
 (resistance up about 10x) is not detected until the fast path; at rates
 under about 0.02 mL/h the ramp is slower than the baseline creep; an
-occlusion present at the very first start is caught only at 200 mmHg (or
-by the start-up fill); a real syringe stopper creeps under pressure, which
-this plant does not model. After an alarm the condition stays present
+occlusion present at a program's start is caught at 200 mmHg plus the
+flow allowance (or by the start-up fill's 0.4 mL); a real syringe stopper
+creeps under pressure, which this plant does not model. After an alarm the condition stays present
 while the pressure is more than `suspect` above the baseline.
 
 update() runs every tick and allocates nothing.
@@ -64,6 +70,7 @@ _HOLD_MS = const(33000)
 _RELIEF_STEPS = const(8)    # reverse steps per tick after an occlusion alarm
 _RELIEF_SLACK = const(64)   # plus backlash (moves no fluid)
 _RELIEF_MARGIN = const(30)  # x10 mmHg above baseline: relieved
+_LAG = const(100)       # x10 mmHg: start-level baseline above the start (filter lag)
 
 
 class OcclusionCheck:
@@ -73,6 +80,8 @@ class OcclusionCheck:
         self.probe = settings.occlusion_probe_mmhg_x10
         self.hard = settings.pressure_hard_limit_mmhg_x10
         self.tick_ms = settings.tick_ms
+        # x10 mmHg per whole step per tick: flow drop over 10 mmHg*s/uL
+        self._flow = settings.step_pl // (settings.tick_ms * 10)
         self.filtered = 0       # fast-filtered pressure, x10 mmHg
         self._fa = 0            # filtered << _FAST
         self._sa = 0            # slow << _SLOW
@@ -82,12 +91,40 @@ class OcclusionCheck:
         self._p1 = 0
         self.learned = False
         self.tripped = False
-        self.probe_ok = True    # the pump sets it from the rate
+        self.q = 0              # whole steps per tick (pump): probes only at 0
         self.burst = 0          # > 0: steps to push this tick; < 0: hold the motor
         self.stored_steps = 0   # pushed since the line was last at baseline
         self.credit = 0         # probe steps pushed ahead of the schedule
         self.relief_left = 0    # back-off steps still allowed (pump, in ALARM)
         self.relieved = 0
+
+    def begin(self):
+        """Program start: the line may be unpressurised or blocked; until it
+        is seen open, the relief may take back all pushed since now (the
+        count includes the backlash take-up, so no slack on top), down to
+        the pressure at start plus _LAG (the filter lags the back-off;
+        update() takes the sample while nothing is pushed: the filters may
+        not have settled since boot)."""
+        self.learned = False
+        self.stored_steps = -_RELIEF_SLACK
+
+    def opened(self):
+        """The line was seen open (settled, a probe decayed, or the start-up
+        fill's knee): the baseline is the pressure now, nothing stored."""
+        self.learned = True
+        self._ba = (self._sa >> _SLOW) << _BASE
+        self.stored_steps = 0
+
+    def clear(self):
+        """May the course end (pump, last step done)? Not while a probe
+        runs; above the probe rate a line never seen open that rose since
+        start is held first (an open line decays, a blocked one alarms)."""
+        if (not (self.phase or self.learned) and self.q
+                and self.filtered - (self._ba >> _BASE) > self.suspect):
+            self.phase = 3
+            self.burst = -1
+            self._t = 0
+        return self.phase < 2
 
     def restart(self):
         """Infusion start or resume: settle unless a baseline is learned."""
@@ -146,6 +183,7 @@ class OcclusionCheck:
             motor.set_direction(False)
             motor.move(m, tick_ms)
             self.relieved += m
+            self.stored_steps -= m
             self.relief_left = (n - m) or -1   # finish at the next tick
             return False
         motor.stop()
@@ -175,16 +213,16 @@ class OcclusionCheck:
             return alarm
         self._t += 1
         ms = self._t * self.tick_ms
-        if ph == 0:     # settle: the baseline follows
-            self._ba = s << _BASE
-            self.stored_steps = 0
+        if ph == 0:     # settle
+            if self.stored_steps == -_RELIEF_SLACK:     # the start level
+                self._ba = (p + _LAG) << _BASE
             if ms >= _WIN_MS:
                 self._t = 0
                 if s - self._p1 < _STABLE and s > _SETTLE_MIN:
                     self.phase = 1
-                    self.learned = True
+                    self.opened()
                 self._p1 = s
-            if s > _SETTLE_MAX and self.probe_ok:   # low rates: little flow drop
+            if s > _SETTLE_MAX + self.q * self._flow:   # no open line sits there
                 alarm = A_OCCLUSION_DOWNSTREAM
         elif ph == 2:   # probe: push until the pressure rose by `probe`
             if f - self._p1 >= self.probe or self._t >= _BURST_TICKS:
@@ -200,7 +238,7 @@ class OcclusionCheck:
                 if self._p1 - f < (self.probe >> 2):
                     alarm = A_OCCLUSION_DOWNSTREAM
                 else:
-                    self._ba = s << _BASE   # open: this is the baseline
+                    self.opened()
         elif f - base > self.delta:
             alarm = A_OCCLUSION_DOWNSTREAM
         else:           # monitor
@@ -210,7 +248,7 @@ class OcclusionCheck:
                 self.stored_steps = 0
             else:
                 self._ba += r >> 4
-            if r > self.suspect and self.probe_ok:
+            if r > self.suspect and not self.q:
                 self.phase = 2
                 self._t = 0
                 self._p1 = f

@@ -235,10 +235,12 @@ class Pump:
             if self._cyc_left:
                 self._cyc_left -= 1
                 i = (arg >> 16) - 1
-        self.step_index = i
         if i >= n:
-            self.fsm.fire(T_COMPLETE)
+            # not complete while the occlusion check is in doubt (it holds)
+            if self.occlusion.clear():
+                self.fsm.fire(T_COMPLETE)
             return
+        self.step_index = i
         self._enter_step()
         if self.fsm.state != self._want:
             self.fsm.fire(self._trig)
@@ -262,15 +264,16 @@ class Pump:
             self._set_rate_volume(s[1], s[2])
 
     def _set_rate_volume(self, rate, volume_nl):
-        # motor steps from the cumulative programmed volume, rounded once, so
-        # the whole course is within half a microstep of the programme
+        # motor steps from the cumulative programmed volume, rounded down
+        # once: the whole course is within one microstep under the programme,
+        # never over it
         self._cum_nl += volume_nl
-        t = (self._cum_nl * 1000 + (self.step_pl >> 1)) // self.step_pl
+        t = self._cum_nl * 1000 // self.step_pl
         self._step_left = t - self._cum_steps
         self._cum_steps = t
         self.step_rate_nl_h = rate
         self.sched.set_rate(rate)
-        self.occlusion.probe_ok = self.sched._q == 0   # under one step per tick
+        self.occlusion.q = self.sched._q   # whole steps per tick
 
     def _post(self):
         """Power-on self test: settings in range, pressure sensor plausible."""
@@ -380,7 +383,7 @@ class Pump:
         self.ckpt.save_program(self.program.encode())   # before the RUNNING checkpoint
         self.started = True
         self.step_index = 0
-        self.occlusion.learned = False   # settle: the line may be unpressurised
+        self.occlusion.begin()   # settle: the line may be unpressurised or blocked
         self.steps_commanded = 0
         self.delivered_nl = 0
         self._pl_rem = 0

@@ -98,7 +98,7 @@ def _position(pump, prog, ck):
         pump._dwell_end = pump.uptime_s + (left if left > 0 else 0)
     cum = ck[_CUM_NL]
     pump._cum_nl = cum
-    pump._cum_steps = (cum * 1000 + (pump.step_pl >> 1)) // pump.step_pl
+    pump._cum_steps = cum * 1000 // pump.step_pl   # rounded down, as pump._set_rate_volume
     pump._step_left = ck[_STEP_LEFT]
     cyc = ck[_CYC_AT]
     pump._cyc_at = -1 if cyc == 255 else cyc

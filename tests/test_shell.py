@@ -156,15 +156,3 @@ def test_bad_scenario_is_one_line_exit_2():
     assert r.returncode == 2
     assert r.stderr.count('\n') == 1 and 'no-such-scenario' in r.stderr
     assert 'Traceback' not in r.stderr
-
-
-KNOWN = sorted((ROOT / 'tests' / 'shell_known').glob('*.txt'))
-
-
-@pytest.mark.parametrize('path', KNOWN, ids=[p.stem for p in KNOWN])
-@pytest.mark.xfail(strict=True, reason='known firmware gaps found by tests/test_stateful.py; '
-                   'each script says what it shows. When one passes, move it to tests/shell/')
-def test_known_failure_script(path):
-    r = _shell(path.read_text(), _args(path))
-    assert 'Traceback' not in r.stdout + r.stderr
-    assert r.returncode == 0, r.stdout[-2000:]

@@ -22,14 +22,14 @@ invariants at EVERY control tick (runner hook) and after every rule:
   end of each sequence a fault still present is driven (other faults cleared,
   ack, resume or a fresh program) until its alarm.
 
-Findings (kept as strict xfails, so a fix shows up): the device count can
-end half a microstep over the program (test_device_count_exceeds_program_by_
-rounding); an occlusion present at a program's start, above the probe rate,
-is caught only at the 750 mmHg ceiling, so a program under about 1.5 mL
-completes into the blocked line (the teardown then programs again), and the
-relief after an alarm raised before the baseline is learned backs off only
-the backlash, leaving the stored volume to reach the patient as a bolus
-(tests/shell_known/*.txt).
+Findings, fixed and kept as regression tests: the device count could end
+half a microstep over the program (test_device_count_never_exceeds_program);
+an occlusion present at a program's start, above the probe rate, was caught
+only at the 750 mmHg ceiling, so a program under about 1.5 mL completed into
+the blocked line, and the relief after an alarm raised before the baseline
+was learned backed off only the backlash, leaving the stored volume to reach
+the patient as a bolus (tests/shell/occlusion_at_start_bolus.txt,
+occluded_program_completes.txt, occlusion_short_program_fast.txt).
 
 Deterministic (derandomize). Locally: STATEFUL_EXAMPLES=N runs more examples
 (STATEFUL_STEPS=N longer sequences),
@@ -100,7 +100,6 @@ class PumpMachine(RuleBasedStateMachine):
             return log(time_s, ev, a, b)
         self.pump.journal.log = spy
         self.hard_mmhg = sim.settings.pressure_hard_limit_mmhg_x10 / 10.0
-        self.half_step_nl = (sim.settings.step_pl + 1999) // 2000
         self.injected = set()
         self.watched_bubbles = []      # (bubble, len(sim.alarms) at injection)
         self.started_ml = 0.0          # programs started (patient-side bound)
@@ -281,10 +280,8 @@ class PumpMachine(RuleBasedStateMachine):
     @invariant()
     def delivered_within_programmed(self):
         pump = self.pump
-        # FINDING (see test_device_count_exceeds_program_by_rounding below):
-        # the firmware rounds a step's volume to the NEAREST microstep, so
-        # its count may end up to half a microstep over the program
-        assert pump.delivered_nl <= self.program_nl + self.half_step_nl, (
+        # the firmware rounds a step's volume DOWN to a microstep
+        assert pump.delivered_nl <= self.program_nl, (
             'device counted %d nL of a %d nL program; %s' % (pump.delivered_nl, self.program_nl, self._where()))
         bound_ml = self.started_ml + FILL_MAX_ML * self.motion_starts + 0.002
         assert self.plant.delivered_ul / 1000.0 <= bound_ml, (
@@ -321,7 +318,7 @@ class PumpMachine(RuleBasedStateMachine):
         if self.relief_total:
             event('pressure relief')
         if self.completed_blocked:
-            event('a program completed into a fully blocked line (known gap)')
+            event('a program completed into a fully blocked line')
         event('final state %s' % state_name(self.pump.fsm.state))
         occluded = self.plant.occlusion_factor == math.inf
         air = bool(self.plant.bubbles)
@@ -333,9 +330,8 @@ class PumpMachine(RuleBasedStateMachine):
             event('fault present at the end, already in its alarm')
             return          # it has ended in its alarm already
         # the nurse fixes everything else and gets the pump delivering again;
-        # a program that completes first (FINDING: an occlusion present at a
-        # start above the probe rate is caught only at the hard ceiling, see
-        # test_program_completes_into_blocked_line) is followed by a new one
+        # a program that completes first (the occlusion came just before its
+        # end) is followed by a new one
         for name in ('syringe_removed', 'motor_stall'):
             if name in self.injected:
                 self._fault('clear', name)
@@ -393,15 +389,13 @@ PumpMachine.TestCase.settings = settings(
 test_pump_state_machine = PumpMachine.TestCase
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    'firmware rounds a step volume to the NEAREST microstep '
-    '(pump._enter_step: (nl*1000 + step_pl/2) // step_pl), so the device count '
-    'can end up to half a microstep (0.1 uL on a 50 mL syringe) over the program'))
-def test_device_count_exceeds_program_by_rounding():
-    """Minimal reproduction found by the state machine: 1.0 mL at 20 mL/h
-    on bd-plastipak-50 completes with delivered_nl = 1000073 > 1000000."""
+def test_device_count_never_exceeds_program():
+    """Found by the state machine: 1.0 mL at 20 mL/h on bd-plastipak-50
+    completed with delivered_nl = 1000073 > 1000000 (steps rounded to the
+    nearest microstep). Rounded down: under by less than one microstep."""
     sim = Simulation(scenario(20.0, 1.0), seed=0)
     sim.boot(program=True)
     sim.step(int(600 * 1000 / sim.tick_ms), until=lambda s: s.pump.fsm.state == S_COMPLETE)
     assert sim.pump.state_name() == 'COMPLETE'
-    assert sim.pump.delivered_nl <= 1000000
+    step_nl = sim.settings.step_pl / 1000.0
+    assert 1000000 - step_nl < sim.pump.delivered_nl <= 1000000

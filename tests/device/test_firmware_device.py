@@ -57,7 +57,7 @@ def test_stops_at_vtbi_exactly():
     start_program(hal, pump, loop, 100000000, 1000000)  # 100 mL/h, 1 mL
     run_ticks(hal, loop, 400)
     assert pump.state_name() == 'COMPLETE'
-    want_steps = (1000000 * 1000 + 217070 // 2) // 217070
+    want_steps = 1000000 * 1000 // 217070   # rounded down: never over the program
     assert hal.motor.pos == want_steps
     assert abs(pump.delivered_nl - 1000000) <= 217
 
