@@ -1,7 +1,7 @@
 """Device side of the serial link: frames in, Pump commands, replies out.
 
 `Link(pump, serial, key)` wraps a Pump from the outside (pump.py never
-imports this module or the protocol, to keep the 64 KB gate's heap).
+imports this module or the protocol, to keep the scripted run's heap small).
 `poll()` is called between control ticks: it reads what is waiting (at most
 RX_CHUNK bytes) into a preallocated buffer, feeds the streaming decoder,
 handles at most `max_frames` frames, sends due telemetry and checks for link

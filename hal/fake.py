@@ -4,7 +4,7 @@ No plant physics: the pressure reads whatever the test sets, the motor emits
 commanded steps at once (unless told to stall), storage is a bytearray. The
 clock starts close to the 2**30 wrap so every long test crosses it. The simple
 sensors and panel share one `FakeBoard` object (their method names do not
-collide) to keep the 64 KB test heap free for the firmware.
+collide) to keep the small test heap free for the firmware.
 """
 from hal import Hal
 

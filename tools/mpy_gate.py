@@ -3,7 +3,7 @@ the device tests under the real MicroPython unix port with a small heap.
 
 Device-side code = firmware/, protocol/ (except protocol/host/ and
 protocol/tools/, host-only by design) and hal/ (except hal/host/).
-Usage: python tools/mpy_gate.py [--heap 64k] [test_module ...]
+Usage: python tools/mpy_gate.py [test_module ...]
 """
 import argparse
 import os
@@ -86,7 +86,17 @@ RUNNER = 'run_device_tests.py'
 DATA_FILES = ('protocol/vectors.json',)   # read by device tests, copied beside the .mpy
 
 
-SMALL_HEAP = '64k'     # the scripted control-tick run (gate_64k -> soak_ticks)
+SMALL_HEAP = '64k'     # every device module imports alone on this heap (exceptions below)
+
+# The scripted 12,000-tick run (gate_scripted_run -> soak_ticks): the whole
+# firmware core with the fake HAL, a program loaded through the device's own
+# limit checks, the steady tick under heap_lock. It ran on 64 KB from the spine
+# (dd512b8) through the monitors (0d45c08); the program model with on-device
+# drug limits (82507e6) and the power-loss checkpoints (78f3b22) took it past
+# that. Measured at 63be03f: passes from 84k (imports 55.7 KB, Pump instance
+# 10.6 KB, fake HAL 2.9 KB, plus load-time peaks). Lowering this is progress;
+# raising it needs a measured reason in the commit.
+SCRIPTED_RUN_HEAP = '96k'
 TEST_HEAP = '256k'     # device test files, one process each
 
 # Modules that do not import on SMALL_HEAP, with the heap they are held to.
@@ -95,6 +105,9 @@ TEST_HEAP = '256k'     # device test files, one process each
 # (about 80 KB resident; imports at 96k). Lowering a figure here is progress; raising one
 # needs a reason in the commit.
 IMPORT_HEAP_BUDGET = {
+    # the link pulls in the protocol codec and the program decoder: measured
+    # to import from 68k at 63be03f (it imported on 64k at 5126391)
+    'firmware.link': '80k',
 }
 
 # How a board's main.py boots: collect import garbage early, which keeps the
@@ -125,8 +138,8 @@ def main():
     for f in fails:
         print('mpy-cross:', f)
     bad = bool(fails)
-    r = micropython(['-m', 'gate_64k'], SMALL_HEAP)
-    print('--- scripted run, heap', SMALL_HEAP)
+    r = micropython(['-m', 'gate_scripted_run'], SCRIPTED_RUN_HEAP)
+    print('--- scripted run, heap', SCRIPTED_RUN_HEAP)
     print(r.stdout + r.stderr)
     bad |= r.returncode != 0
     for mod in a.only or device_test_modules():

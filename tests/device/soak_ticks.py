@@ -1,10 +1,10 @@
-"""Scripted firmware run for the small-heap gate (micropython -X heapsize=64k).
+"""Scripted firmware run for the small-heap gate (tools/mpy_gate.SCRIPTED_RUN_HEAP).
 
 Boots the firmware on the fake HAL, programs 1.77 mL/h, runs 12,000 control
 ticks (20 min) with the tick counter crossing the 2**30 wrap, then blocks the
 line and checks the alarm stops the motor; the steady part runs under
 heap_lock. Prints heap figures and 'N passed, 0 failed' on success.
-Started through gate_64k.py, which does the imports in a heap-friendly order.
+Started through gate_scripted_run.py, which does the imports in a heap-friendly order.
 """
 import gc
 import sys

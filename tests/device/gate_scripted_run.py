@@ -1,6 +1,7 @@
-"""Launcher for the 64 KB-heap run (`micropython -X heapsize=64k -m gate_64k`).
+"""Launcher for the small-heap scripted run (`micropython -X heapsize=N -m
+gate_scripted_run`, N = tools/mpy_gate.SCRIPTED_RUN_HEAP).
 
-On a 64 KB heap of a 64-bit build, fragmentation decides whether the imports
+On a small heap of a 64-bit build, fragmentation decides whether the imports
 fit: qstr pools and dicts grow by doubling and need contiguous blocks. So this
 tiny module imports the big ones first and collects the import garbage
 between them, then hands over to the scripted run in soak_ticks.
