@@ -35,6 +35,7 @@ bytes and is counted).
 import struct
 
 from hal import Hal
+from hal.pending_motor import PendingStepMotor
 
 _TICKS_MAX = 0x3FFFFFFF
 _TICKS_HALF = 0x20000000
@@ -68,37 +69,17 @@ class BridgeClock:
         return (t + delta_ms) & _TICKS_MAX
 
 
-class BridgeMotor:
+class BridgeMotor(PendingStepMotor):
     """Same semantics as hal.host.sim.SimMotor: `pending` is what the plant
-    emits over the next tick; the host takes it when the tick starts."""
+    emits over the next tick; the host takes it when the tick starts and
+    reports the emitted position back in `pos`."""
 
     def __init__(self):
-        self.enabled = False
-        self.forward = True
-        self.pending = 0
+        PendingStepMotor.__init__(self)
         self.pos = 0
-
-    def enable(self, on):
-        self.enabled = bool(on)
-        if not on:
-            self.pending = 0
-
-    def set_direction(self, forward):
-        self.forward = bool(forward)
-
-    def move(self, steps, window_ms):
-        if steps < 0:
-            raise ValueError('move() takes a step count >= 0')
-        self.pending = (steps if self.forward else -steps) if self.enabled else 0
-
-    def stop(self):
-        self.pending = 0
 
     def position(self):
         return self.pos
-
-    def is_moving(self):
-        return self.pending != 0
 
 
 class BridgeBoard:

@@ -7,6 +7,7 @@ firmware commands with move() are handed to the plant by the runner over the
 following interval: that is the lockstep between firmware tick and physics.
 """
 from hal import Hal
+from hal.pending_motor import PendingStepMotor
 
 TICKS_MAX = (1 << 30) - 1
 TICKS_HALF = 1 << 29
@@ -32,39 +33,13 @@ class VirtualClock:
         self.elapsed_ms += ms
 
 
-class SimMotor:
+class SimMotor(PendingStepMotor):
     def __init__(self, plant):
+        PendingStepMotor.__init__(self)
         self.plant = plant
-        self.enabled = False
-        self.forward = True
-        self.pending = 0
-
-    def enable(self, on):
-        self.enabled = bool(on)
-        if not on:
-            self.pending = 0
-
-    def set_direction(self, forward):
-        self.forward = bool(forward)
-
-    def move(self, steps, window_ms):
-        if steps < 0:
-            raise ValueError('move() takes a step count >= 0')
-        self.pending = (steps if self.forward else -steps) if self.enabled else 0
-
-    def stop(self):
-        self.pending = 0
-
-    def take_pending(self):
-        n = self.pending
-        self.pending = 0
-        return n
 
     def position(self):
         return self.plant.position_steps
-
-    def is_moving(self):
-        return self.pending != 0
 
 
 class SimPressure:
