@@ -345,7 +345,9 @@ class Simulation:
             'plunger_ml': round(self.plant.pushed_ul / 1000.0, 6),
             'device_delivered_ml': round(pump.delivered_nl / 1e6, 6),
             'final_state': pump.state_name(),
-            'motor_running': bool(self.hal.motor.pending),
+            # driven: in a state whose tick commands steps (at low rates most
+            # ticks command none, so `pending` alone would read 'stopped')
+            'motor_running': bool(self.hal.motor.pending) or pump.fsm.state in DELIVERING,
             'alarms': self.alarms,
             'events': self.events_log,
             'sim_seconds': self.sim_seconds,
