@@ -23,6 +23,7 @@ from hal.host.sim import make_sim_hal, PowerLoss
 from simulator import faults
 from simulator.arterial import ArterialPressure
 from simulator.dose import ml_h_to_nl_h, ml_to_nl
+from simulator.programs import FILL_RESERVE_NL
 from simulator.plant import make_plant
 from firmware.calibration import boot_settings
 
@@ -54,7 +55,11 @@ class Simulation:
         self.pump = Pump(self.hal, self.settings)
         self.loop = Loop(self.pump, self.hal.clock)
         self.tick_ms = self.settings.tick_ms
-        self.usable_ml = scenario.syringe_fill_ml - pump_cfg.reservoir['dead_space_ml']
+        # one syringe load: less the dead space and the same reserve the
+        # programs compiler keeps for the start-up fill and backlash, so the
+        # plunger never bottoms out before the load completes
+        self.usable_ml = (scenario.syringe_fill_ml - pump_cfg.reservoir['dead_space_ml']
+                          - FILL_RESERVE_NL / 1e6)
         self.course_left_ml = scenario.volume_ml
         self.rate_nl_h = ml_h_to_nl_h(scenario.rate_ml_h)
         self.loaded_ml = 0.0
