@@ -67,6 +67,7 @@ PLUGINS = (
     'simulator.bench_calibrate',
     'simulator.shell',
     'simulator.bench_power',
+    'simulator.bench_fuzz',
 )
 
 

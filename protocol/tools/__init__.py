@@ -1,0 +1,1 @@
+"""Host-only protocol tools (vector generation, codec benchmark, fuzzer)."""
