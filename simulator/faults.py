@@ -18,6 +18,9 @@ FAULTS = {
     'clamp_open': ('plunger clamp opened', {}),
     'motor_stall': ('the motor driver emits no steps (stalled or disconnected)', {}),
     'arterial_step': ('patient blood pressure shifts by offset_mmhg', {'offset_mmhg': 15.0}),
+    'arrhythmia': ('irregular heart beats (atrial-fibrillation-like): each beat lasts the mean RR '
+                   'times 1 +- irregularity (uniform), pulse pressure in proportion',
+                   {'irregularity': 0.3}),
     'arterial_drift': ('patient blood pressure drifts at mmhg_per_h until cleared '
                        '(slow hypertension, or recovery when negative)', {'mmhg_per_h': 5.0}),
     'power_loss': ('the power goes now and comes back after off_s: the motor stops, RAM is '
@@ -148,6 +151,10 @@ def inject(plant, name, **params):
         plant.stalled = True
     elif name == 'arterial_step':
         plant.arterial.offset_mmhg += p['offset_mmhg']
+    elif name == 'arrhythmia':
+        if not 0 < p['irregularity'] <= 0.6:
+            raise FaultError('arrhythmia irregularity=%r must be in (0, 0.6]' % p['irregularity'])
+        plant.arterial.start_arrhythmia(plant.rng, p['irregularity'])
     elif name == 'arterial_drift':
         plant.arterial.drift_mmhg_s = p['mmhg_per_h'] / 3600.0
     elif name == 'air_bubble':
@@ -177,6 +184,8 @@ def clear(plant, name, **params):
         plant.stalled = False
     elif name == 'arterial_step':
         plant.arterial.offset_mmhg -= p['offset_mmhg']
+    elif name == 'arrhythmia':
+        plant.arterial.stop_arrhythmia()
     elif name == 'arterial_drift':
         plant.arterial.drift_mmhg_s = 0.0
     elif name == 'air_bubble':

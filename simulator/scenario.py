@@ -27,6 +27,7 @@ EVENT_FIELDS = {
         'diameter_mm': N('number', required=False, lo=3, hi=40),
         'severity': N('number', required=False, lo=0.01, hi=1),
         'offset_mmhg': N('number', required=False, lo=-100, hi=100),
+        'irregularity': N('number', required=False, lo=0.01, hi=0.6),
         'mmhg_per_h': N('number', required=False, lo=-100, hi=100),
         'volume_ul': N('number', required=False, lo=0.1, hi=5000),
         'count': N('int', required=False, lo=1, hi=100000),
