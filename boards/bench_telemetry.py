@@ -1,10 +1,12 @@
 """How fast the device's link can stream TELEMETRY (MicroPython or CPython).
 
-The firmware's Link on the fake HAL, telemetry period forced to 1 ms (the
-protocol's own minimum is 100 ms), the clock moved
-1 ms per poll and a control tick every 100 ms: every poll encodes and
-writes one STATUS frame, as a board does when asked to stream as fast as
-it can. Prints one JSON line: frames, bytes, microseconds, frames/s, bytes/s.
+The firmware's Link on the fake HAL, TELEMETRY_STREAM period 0 (as fast as
+the line takes), on a serial that takes everything (no line limit), the
+clock moved 1 ms per poll and a control tick every 100 ms: every poll
+encodes and writes a burst of telemetry frames (firmware.link.TELE_BURST),
+as a board does when asked to stream as fast as it can and the line keeps
+up. What a real 115200 line allows is measured on a paced UART model by
+`pumpsim bench link` (telemetry_paced). Prints one JSON line: frames, bytes, microseconds, frames/s, bytes/s.
 
   micropython -X heapsize=256k -m bench_telemetry [frames]   (in the .mpy dir)
 """
@@ -20,7 +22,6 @@ from firmware.link import Link
 from protocol.frame import encode_frame
 from protocol import messages as M
 from protocol import codes as C
-from protocol.catalogue import TELEMETRY_MIN_PERIOD_MS
 
 if hasattr(time, 'ticks_us'):
     def _now():
@@ -69,12 +70,8 @@ def main(n):
     loop.poll()                               # POST
     link = Link(pump, ser, b'k' * 32, link_timeout_ms=1000000)
     ser.rx.extend(encode_frame(C.TELEMETRY_STREAM, 1, 0, M.pack(
-        C.TELEMETRY_STREAM, {'enable': 1, 'period_ms': TELEMETRY_MIN_PERIOD_MS})))
-    link.poll()                               # ACK, stream on at the protocol's minimum
-    # Capacity, not protocol: the wire format refuses periods under
-    # TELEMETRY_MIN_PERIOD_MS (100 ms, 10 frames/s); to see what the link
-    # could sustain, set the period the handler keeps to 1 ms.
-    link._tele_period = 1
+        C.TELEMETRY_STREAM, {'enable': 1, 'period_ms': 0})))
+    link.poll()                               # ACK, stream on as fast as the line takes
     ser.n = ser.frames = 0
     adv = hal.clock.advance
     poll = link.poll

@@ -50,13 +50,15 @@ A_ON_BATTERY = const(16)
 A_BATTERY_CRITICAL = const(17)
 A_PRESSURE_STUCK = const(18)
 A_PRESSURE_DRIFT = const(19)
-N_ALARMS = const(20)
+A_LINK_LOST = const(20)         # firmware.link: host link lost, paused as the program says
+N_ALARMS = const(21)
 
 ALARM_PRIORITY = (PRIO_NONE, PRIO_HIGH, PRIO_HIGH, PRIO_HIGH,
                   PRIO_HIGH, PRIO_HIGH, PRIO_HIGH, PRIO_HIGH,
                   PRIO_MEDIUM, PRIO_HIGH, PRIO_MEDIUM, PRIO_HIGH,
                   PRIO_HIGH, PRIO_MEDIUM, PRIO_HIGH, PRIO_HIGH,
-                  PRIO_LOW, PRIO_HIGH, PRIO_HIGH, PRIO_MEDIUM)
+                  PRIO_LOW, PRIO_HIGH, PRIO_HIGH, PRIO_MEDIUM,
+                  PRIO_MEDIUM)
 
 AUDIO_PAUSE_MAX_MS = const(120000)
 

@@ -13,7 +13,8 @@ ALARM_NAMES = ('none', 'occlusion_downstream', 'pressure_hard_limit', 'air_in_li
                'syringe_removed', 'motor_stall', 'pressure_sensor', 'loop_overrun',
                'infusion_complete', 'power_interrupted', 'low_battery', 'air_accumulated',
                'syringe_empty', 'syringe_near_empty', 'over_infusion', 'under_infusion',
-               'on_battery', 'battery_critical', 'pressure_sensor_stuck', 'pressure_sensor_drift')
+               'on_battery', 'battery_critical', 'pressure_sensor_stuck', 'pressure_sensor_drift',
+               'link_lost')
 
 
 def alarm_name(code):

@@ -10,7 +10,8 @@ concentrations and limits in milli-units (ug, mU), volumes in nL; products
 are big ints here, at load, never in the tick.
 """
 from firmware.program import (K_CONTINUOUS, K_RAMP, K_BOLUS, K_PAUSE, K_KVO, K_SYRINGE,
-                              K_CYCLE, FLAG_OVERRIDE, ramp_parts, ramp_sub)
+                              K_CYCLE, FLAG_OVERRIDE, FLAG_STOP_ON_LINK_LOSS, ramp_parts,
+                              ramp_sub)
 
 N_KINDS = 8
 MAX_STEPS = 32
@@ -78,8 +79,9 @@ def check(p, st):
         return 'steps has %d entries (at most %d)' % (ns, MAX_STEPS)
     if nd > MAX_DRUGS:
         return 'drugs has %d entries (at most %d)' % (nd, MAX_DRUGS)
-    if type(p.flags) is not int or p.flags & ~FLAG_OVERRIDE:
-        return 'flags=%r not allowed (0, or 1 = soft limit override)' % (p.flags,)
+    if type(p.flags) is not int or p.flags & ~(FLAG_OVERRIDE | FLAG_STOP_ON_LINK_LOSS):
+        return ('flags=%r not allowed (0..3: 1 = soft limit override, 2 = stop on link loss)'
+                % (p.flags,))
     lib = []
     for k in range(nd):
         d = drugs[k]

@@ -7,6 +7,25 @@ RX_CHUNK bytes) into a preallocated buffer, feeds the streaming decoder,
 handles at most `max_frames` frames, sends due telemetry and checks for link
 loss. It never waits; unread bytes stay in the buffer for the next call.
 
+Transmit (a UART's write may accept fewer bytes than offered): the unsent
+tail of a frame is copied into a preallocated buffer and goes out first on
+the next poll; no new frame (reply or telemetry) is started until the
+previous one is fully out, and while one is pending the handler reads no
+new commands (their bytes wait in the receive buffers), so a reply is never
+dropped. Replies come before telemetry: frames received are handled before
+due telemetry is considered. A telemetry frame that falls due while the line
+is busy is skipped (counted in `tele_skipped`), never queued; its sequence
+number is not used, so a gap in the host's TELEMETRY seqs means bytes lost
+on the line. TELEMETRY_STREAM with period_ms 0: as fast as the line takes
+(up to TELE_BURST frames a poll, each started only when the last is out).
+
+Link loss (no valid frame for link_timeout_ms after a host was seen): the
+gap is journaled (EV_LINK_LOST) and the confirmed program carries on, unless
+it carries FLAG_STOP_ON_LINK_LOSS: then a running program is paused and the
+medium alarm A_LINK_LOST is raised (journaled); nothing resumes by itself,
+a RESUME from the host (authenticated) is needed. The alarm's condition
+ends when a valid frame arrives; it stays latched until acknowledged.
+
 Per frame (protocol/SPEC.md section 5):
   1. host frames only: REPLY/EVENT frames are dropped unanswered (no echo
      storms), a device or unknown type gets NAK unknown_type
@@ -35,10 +54,10 @@ import struct
 
 from firmware.compat import const
 from firmware import table as T
-from firmware.alarms import ALARM_PRIORITY, N_ALARMS
+from firmware.alarms import ALARM_PRIORITY, N_ALARMS, A_LINK_LOST
 from firmware.crc16 import crc16
 from firmware.journal import RECORD_SIZE
-from firmware.program import decode
+from firmware.program import decode, FLAG_STOP_ON_LINK_LOSS
 from firmware.reasons import FIRMWARE_VERSION, E_BAD_STATE, E_HASH, E_INVALID
 
 from protocol import codes as C
@@ -63,6 +82,7 @@ MAX_PROGRAM_BYTES = const(694)   # == firmware.program.MAX_BYTES (encoding v2)
 _K_RAMP = const(2)               # step kinds whose duration is a field
 _K_PAUSE = const(4)
 JOURNAL_PER_REPLY = const(12)   # 12 * 20 = 240 <= 247 bytes
+TELE_BURST = const(4)           # period 0: at most this many frames per poll
 
 # firmware state -> wire state (PROGRAMMED splits into review / ready)
 _WIRE_STATE = (C.STATE_IDLE, C.STATE_IDLE, C.STATE_REVIEW, C.STATE_RUNNING,
@@ -85,6 +105,12 @@ class Link:
         self.enc = Encoder()
         self._tx = self.enc.buf
         self._txv = memoryview(self._tx)
+        self._out = bytearray(MAX_WIRE)     # unsent tail of the frame on the line
+        self._outv = memoryview(self._out)
+        self._out_pos = 0
+        self._out_n = 0
+        self.tele_sent = 0
+        self.tele_skipped = 0
         self._pl = bytearray(MAX_PAYLOAD)
         self._rx = bytearray(RX_CHUNK)
         self._rx_pos = 0
@@ -95,6 +121,7 @@ class Link:
         self._prog_next = 0       # next chunk index expected; 0 = none in progress
         self._prog_total = 0
         self._event_seq = 0
+        self._tele_on = False
         self._tele_period = 0
         self._tele_due = 0
         self.host_seen = False
@@ -114,7 +141,7 @@ class Link:
         """Service the link once; bounded, never blocks. Returns frames handled."""
         handled = 0
         feed = self.decoder.feed_byte
-        while handled < self.max_frames:
+        while handled < self.max_frames and self._flush():
             if self._rx_pos >= self._rx_n:
                 n = self.serial.readinto(self._rx)
                 if not n:
@@ -129,7 +156,7 @@ class Link:
                 if f is not None:
                     self._frame(f)
                     handled += 1
-                    if handled >= self.max_frames:
+                    if handled >= self.max_frames or self._out_n:
                         break
         self._housekeeping()
         return handled
@@ -137,19 +164,71 @@ class Link:
     def _housekeeping(self):
         clock = self.clock
         now = clock.ticks_ms()
-        if self._tele_period and clock.ticks_diff(now, self._tele_due) >= 0:
-            self._tele_due = clock.ticks_add(now, self._tele_period)
-            self._send_status(C.TELEMETRY, self._event_seq, FLAG_EVENT)
-            self._event_seq = (self._event_seq + 1) & 0xFFFF
+        if self._tele_on:
+            if self._tele_period == 0:
+                n = TELE_BURST
+                while n and self._flush():
+                    self._telemetry()
+                    n -= 1
+            elif clock.ticks_diff(now, self._tele_due) >= 0:
+                self._tele_due = clock.ticks_add(now, self._tele_period)
+                if self._flush():
+                    self._telemetry()
+                else:
+                    self.tele_skipped += 1   # the line is busy: skipped, not queued
         if self.host_seen and not self.link_lost:
             gap = clock.ticks_diff(now, self._last_rx)
             if gap > self.link_timeout_ms:
-                self.link_lost = True
-                p = self.pump
-                p.journal.log(p.uptime_s, EV_LINK_LOST, self._wire_state(), gap // 1000)
+                self._lost(gap)
         j = self.pump.journal
         if j.next_seq - self._mark_seq > (j.capacity >> 1):
             self._log_mark(self._mark)   # keep the mark inside the ring
+
+    def _telemetry(self):
+        self._send_status(C.TELEMETRY, self._event_seq, FLAG_EVENT)
+        self._event_seq = (self._event_seq + 1) & 0xFFFF
+        self.tele_sent += 1
+
+    def _lost(self, gap):
+        self.link_lost = True
+        p = self.pump
+        p.journal.log(p.uptime_s, EV_LINK_LOST, self._wire_state(), gap // 1000)
+        prog = p.program
+        if (prog is not None and prog.flags & FLAG_STOP_ON_LINK_LOSS
+                and p.fsm.state in T.IN_PROGRAM):
+            # the program says stop: pause (motor stops first), then the
+            # medium alarm; only the host's authenticated RESUME restarts
+            p.pause()
+            p.advise(A_LINK_LOST)
+
+    # ------------------------------------------------------------ transmit
+    def _write(self, buf, n):
+        """Start a frame buf[0:n] (a memoryview) on a free line; keep what
+        the serial did not accept for _flush."""
+        w = self.serial.write(buf[:n])
+        if w is None or w < 0:
+            w = 0
+        if w < n:
+            m = n - w
+            self._out[0:m] = buf[w:n]
+            self._out_pos = 0
+            self._out_n = m
+
+    def _flush(self):
+        """Send the pending tail; True when the line is free for a new frame."""
+        n = self._out_n
+        if not n:
+            return True
+        pos = self._out_pos
+        w = self.serial.write(self._outv[pos:n])
+        if w is None or w < 0:
+            w = 0
+        pos += w
+        if pos >= n:
+            self._out_pos = self._out_n = 0
+            return True
+        self._out_pos = pos
+        return False
 
     # ------------------------------------------------------------ frames
     def _frame(self, f):
@@ -160,6 +239,8 @@ class Link:
             self.link_lost = False
             p = self.pump
             p.journal.log(p.uptime_s, EV_LINK_BACK, clock.ticks_diff(now, self._last_rx) // 1000, 0)
+            if p.alarms.condition[A_LINK_LOST]:
+                p.alarms.condition_gone(A_LINK_LOST)
         self.host_seen = True
         self._last_rx = now
         t = f.msg_type
@@ -171,7 +252,7 @@ class Link:
         if (f.flags & FLAG_RETRY) or f.trailer is not None:
             cached = self.dedup.lookup(f)
             if cached is not None:
-                self.serial.write(cached)
+                self._write(cached, len(cached))
                 return
         if M.requires_auth(t):
             r = self.verifier.check(f)
@@ -234,7 +315,9 @@ class Link:
         elif t == C.JOURNAL_READ:
             self._journal(f, d['offset'], d['count'])
         elif t == C.TELEMETRY_STREAM:
-            self._tele_period = d['period_ms'] if d['enable'] else 0
+            # period 0 with enable 1: as fast as the line takes
+            self._tele_on = d['enable'] == 1
+            self._tele_period = d['period_ms']
             self._tele_due = self.clock.ticks_ms()
             self._ack(f)
         else:
@@ -398,7 +481,7 @@ class Link:
                                pr, p.uptime_s & 0xFFFFFFFF, alarms)
         if f is None:
             w = self.enc.encode(msg_type, seq, flags, memoryview(self._pl)[:n])
-            self.serial.write(self._txv[:w])
+            self._write(self._txv, w)
         else:
             self._send(f, msg_type, n)
 
@@ -418,7 +501,7 @@ class Link:
 
     def _send(self, f, msg_type, n):
         w = self.enc.encode(msg_type, f.seq, FLAG_REPLY, memoryview(self._pl)[:n])
-        self.serial.write(self._txv[:w])
+        self._write(self._txv, w)
         if M.is_command(f.msg_type):
             self.dedup.store(f, self._tx, w)
 

@@ -11,7 +11,8 @@ A step is (kind, rate_nl_h, volume_nl, duration_s, arg, drug_slot):
   CYCLE       repeat steps[first..here-1] `times` more: arg = first << 16 | times
 A program also carries its drugs (the library entries it was computed with:
 drug id, concentration, soft and hard limits) and flags (FLAG_OVERRIDE: soft
-limits knowingly exceeded). `validate()` (firmware.limits, imported only at
+limits knowingly exceeded; FLAG_STOP_ON_LINK_LOSS: pause, with a medium
+alarm, when the host link is lost, instead of carrying on; firmware.link). `validate()` (firmware.limits, imported only at
 load) re-checks everything against the device's own library and limits.
 
 Canonical encoding v2 (what the hash covers), little-endian:
@@ -30,6 +31,7 @@ _VERSION = const(2)
 EV_OVERRIDE = const(50)         # journal: soft limit overridden, a = drug id * 256 + limit code, b = value
 EV_SYRINGE_CHANGED = const(51)  # journal: syringe change confirmed, a = step index, b = delivered_nl
 FLAG_OVERRIDE = const(1)
+FLAG_STOP_ON_LINK_LOSS = const(2)
 
 K_CONTINUOUS = const(1)
 K_RAMP = const(2)

@@ -128,9 +128,14 @@ class FakeStorage:
 
 
 class FakeSerial:
-    def __init__(self):
+    """`write_limit`: accept at most this many bytes per write call (None: all),
+    as a UART with a full transmit buffer does; `writes` counts the calls."""
+
+    def __init__(self, write_limit=None):
         self.rx = bytearray()
         self.tx = bytearray()
+        self.write_limit = write_limit
+        self.writes = 0
 
     def readinto(self, buf):
         n = min(len(buf), len(self.rx))
@@ -140,8 +145,14 @@ class FakeSerial:
         return n
 
     def write(self, data):
+        self.writes += 1
+        n = len(data)
+        lim = self.write_limit
+        if lim is not None and n > lim:
+            n = lim
+            data = data[:n]
         self.tx.extend(data)
-        return len(data)
+        return n
 
 
 def make_fake_hal():

@@ -36,7 +36,7 @@ MAX_CHUNK = const(254)             # PROGRAM_LOAD data bytes per chunk
 MAX_JOURNAL_DATA = const(247)      # JOURNAL_DATA blob bytes
 MAX_JOURNAL_COUNT = const(64)      # records asked for by one JOURNAL_READ
 AUDIO_PAUSE_MAX_S = const(120)     # IEC 60601-1-8: audio pause at most 2 min
-TELEMETRY_MIN_PERIOD_MS = const(100)
+TELEMETRY_MIN_PERIOD_MS = const(100)   # enable=1, period 0: as fast as the line takes
 TELEMETRY_MAX_PERIOD_MS = const(60000)
 HASH_LEN = const(32)
 

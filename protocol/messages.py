@@ -62,8 +62,9 @@ def _cross_check(msg_type, d):
     if msg_type == _c.PROGRAM_LOAD and d["chunk_index"] >= d["total_chunks"]:
         raise _err(_c.NAK_BAD_PAYLOAD, "chunk_index %d >= total_chunks %d"
                    % (d["chunk_index"], d["total_chunks"]))
+    # enable=1 with period_ms 0: as fast as the line takes; 1..99 ms: refused
     if msg_type == _c.TELEMETRY_STREAM and d["enable"] and \
-            d["period_ms"] < _cat.TELEMETRY_MIN_PERIOD_MS:
+            0 < d["period_ms"] < _cat.TELEMETRY_MIN_PERIOD_MS:
         raise _err(_c.NAK_LIMIT, "period_ms %d < %d" % (d["period_ms"], _cat.TELEMETRY_MIN_PERIOD_MS))
     if msg_type == _c.PROGRAM_REVIEW and d["first_step"] + len(d["steps"]) > d["total_steps"]:
         raise _err(_c.NAK_BAD_PAYLOAD, "steps run past total_steps")

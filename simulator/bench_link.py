@@ -11,12 +11,18 @@
    the same way for comparison.
 2. Telemetry: (a) the protocol's own ceiling (TELEMETRY_MIN_PERIOD_MS) in
    frames/s and its share of a 115200 line; (b) what the device's link can
-   produce with the period forced to 1 ms (boards/bench_telemetry.py under
-   micropython and CPython, no line: frames/s and bytes/s against 11520
-   bytes/s); (c) end to end over the pty: serve --runtime micropython
+   produce with period 0 and no line limit (boards/bench_telemetry.py under
+   micropython and CPython: frames/s and bytes/s against 11520 bytes/s); (c) end to end over the pty: serve --runtime micropython
    streaming at the minimum period (one frame per tick), virtual time sped
    up so the stream carries as many bytes/s as a 115200 line, then flat
    out: frames received, sequence gaps (loss), decoder errors.
+   (d) the target (telemetry at 115200 baud uses >= 90% of the line without
+   loss when asked to stream as fast as it can): TELEMETRY_STREAM period 0
+   against a paced UART model (hal/host/sim.py SimSerial, 11,520 B/s and a
+   transmit buffer), in simulated time: line utilisation, seq gaps, decoder
+   errors, replies through the stream; plus a sweep over poll interval and
+   buffer size (`telemetry_paced`, `telemetry_paced_sweep`; --paced-only
+   runs just these, in seconds).
 3. Codec frames/s on CPython and MicroPython (protocol/tools/bench_codec.py).
 4. Lockstep ticks/s of the bridge, idle and infusing, and what a 46 h HAI
    course would take.
@@ -162,6 +168,108 @@ def telemetry_pty(seconds, speed):
             'serve_ticks_per_s': int(m.group(1)) if m else None}
 
 
+def telemetry_paced(seconds, poll_ms=1, tx_buffer=256, baud=115200, status_every_ms=500):
+    """Telemetry as fast as the line takes, against a paced UART, in simulated time.
+
+    The firmware (Pump, Loop, Link; this process, the demo scenario infusing)
+    on the simulated HAL, its serial a SimSerial paced at baud/10 bytes/s with
+    a `tx_buffer`-byte transmit buffer (hal/host/sim.py): write() takes only
+    what fits, as a UART driver does. Simulated time moves `poll_ms` per link
+    poll (a board's main loop polls between control ticks), a control tick
+    and the plant every tick_ms. The host asks TELEMETRY_STREAM enable=1,
+    period 0 (as fast as the line takes) and a STATUS_REQ every
+    `status_every_ms` (replies must get through the stream). Measured over
+    `seconds` of simulated time: line utilisation = bytes off the wire /
+    line capacity, loss = TELEMETRY seq gaps + decoder errors + missing or
+    cut replies. Deterministic: no wall clock involved."""
+    from hal.host.sim import SimSerial
+    from protocol import codes as C, messages as M
+    from protocol.decoder import Decoder
+    from protocol.frame import encode_frame, FLAG_EVENT, FLAG_REPLY
+    from protocol.host.client import TEST_KEY
+    from firmware.link import Link
+    from simulator.runner import Simulation
+    from simulator.scenario import load_scenario
+    from firmware.program import Program, K_CONTINUOUS
+    sim = Simulation(load_scenario('demo'))
+    hal, clock, plant = sim.hal, sim.hal.clock, sim.plant
+    tick_ms = sim.tick_ms
+    ser = SimSerial(baud=baud, now_ms=lambda: clock.elapsed_ms, tx_buffer=tx_buffer)
+    clock.advance(tick_ms)
+    sim.loop.poll()                                   # POST
+    pump = sim.pump
+    prog = Program([(K_CONTINUOUS, 2000000, 40000000)])   # 2 mL/h: telemetry of a running pump
+    if pump.load(prog) == 0 and pump.confirm(prog.digest()) == 0:
+        pump.start()
+    link = Link(pump, ser, TEST_KEY, pump_kind=C.PUMP_SIMULATED, link_timeout_ms=3600000)
+    dec = Decoder()
+    seq = [1]
+
+    def send(msg_type, fields):
+        seq[0] += 1
+        ser.to_device.extend(encode_frame(msg_type, seq[0], 0, M.pack(msg_type, fields)))
+        return seq[0]
+
+    want = {send(C.TELEMETRY_STREAM, {'enable': 1, 'period_ms': 0}): C.ACK}
+    t_ms = 0
+    since_tick = 0
+    tele, replies, bad_replies = [], 0, 0
+    read = 0
+    started = None
+    end_ms = int(seconds * 1000)
+    next_status = status_every_ms
+    while True:
+        clock.advance(poll_ms)
+        t_ms += poll_ms
+        since_tick += poll_ms
+        if since_tick >= tick_ms:
+            since_tick -= tick_ms
+            plant.advance(tick_ms / 1000.0, hal.motor.take_pending())
+            sim.loop.poll()
+        if started is not None and t_ms - started >= next_status:
+            next_status += status_every_ms
+            want[send(C.STATUS_REQ, {})] = C.STATUS
+        link.poll()
+        buf = ser.from_device
+        if len(buf) > read:
+            for f in dec.feed(bytes(buf[read:])):
+                if f.flags & FLAG_EVENT and f.msg_type == C.TELEMETRY:
+                    if started is not None:
+                        M.unpack(C.TELEMETRY, f.payload)
+                        tele.append(f.seq)
+                elif f.flags & FLAG_REPLY:
+                    if want.pop(f.seq, None) == f.msg_type:
+                        replies += 1
+                        if started is None:       # the ACK: measure from here
+                            started = t_ms
+                            d0 = ser.delivered()
+                            tele_sent0 = link.tele_sent
+                    else:
+                        bad_replies += 1
+            read = len(buf)
+        if started is not None and t_ms - started >= end_ms:
+            break
+        if t_ms > end_ms + 60000:
+            raise RuntimeError('telemetry_paced: no ACK to TELEMETRY_STREAM')
+    delivered = ser.delivered() - d0
+    capacity = ser.bytes_per_s * end_ms / 1000.0
+    gaps = sum(((b - a) & 0xFFFF) - 1 for a, b in zip(tele, tele[1:]))
+    pending = len(want)   # requests sent in the last poll or two may still be unanswered
+    return {'baud': baud, 'line_bytes_per_s': ser.bytes_per_s, 'tx_buffer_bytes': tx_buffer,
+            'poll_ms': poll_ms, 'simulated_s': end_ms / 1000.0, 'period_ms': 0,
+            'state': pump.state_name(),
+            'bytes_delivered': delivered, 'line_capacity_bytes': int(capacity),
+            'line_utilisation': round(delivered / capacity, 4),
+            'telemetry_frames': len(tele), 'telemetry_sent': link.tele_sent - tele_sent0,
+            'frames_per_s': round(len(tele) * 1000.0 / end_ms, 1),
+            'seq_gaps': gaps, 'decoder_errors': dec.errors(),
+            'status_replies': replies - 1, 'replies_wrong_or_unexpected': bad_replies,
+            'requests_unanswered': pending,
+            'loss': gaps + dec.errors() + bad_replies,
+            'target': '>= 0.90 utilisation, zero loss',
+            'meets_target': delivered / capacity >= 0.9 and gaps + dec.errors() + bad_replies == 0}
+
+
 def _micropython_in(workdir, args, timeout=600):
     from simulator.bridge_host import _mpy_gate
     mp = _mpy_gate().tool('micropython')
@@ -238,11 +346,43 @@ def lockstep_ticks(ticks):
             'course_46h_ticks': course, 'course_46h_wall_min': round(course / running / 60.0, 1)}
 
 
+def paced_figures(seconds):
+    """The issue-5 telemetry target on the paced line, and how it depends on
+    the poll interval and the UART transmit buffer."""
+    main = telemetry_paced(seconds)
+    sweep = []
+    for poll_ms, tx_buffer in ((1, 64), (5, 64), (10, 64), (10, 128), (10, 256), (20, 256),
+                               (20, 512)):
+        r = telemetry_paced(min(seconds, 10.0), poll_ms=poll_ms, tx_buffer=tx_buffer)
+        sweep.append({k: r[k] for k in ('poll_ms', 'tx_buffer_bytes', 'line_utilisation',
+                                        'frames_per_s', 'seq_gaps', 'decoder_errors',
+                                        'replies_wrong_or_unexpected')})
+    return main, sweep
+
+
+def _print_paced(tp):
+    print('telemetry flat out on a paced %d-baud line (%d-byte tx buffer, poll every %d ms, '
+          '%g s simulated): utilisation %.1f%%, %.1f frames/s, %d seq gaps, %d decoder errors, '
+          '%d STATUS replies through the stream -> %s' % (
+              tp['baud'], tp['tx_buffer_bytes'], tp['poll_ms'], tp['simulated_s'],
+              100 * tp['line_utilisation'], tp['frames_per_s'], tp['seq_gaps'],
+              tp['decoder_errors'], tp['status_replies'],
+              'meets >= 90%, zero loss' if tp['meets_target'] else 'MISSES the target'))
+
+
 def cmd_bench_link(a):
     from simulator.bridge_host import compile_device
     out_dir = Path(a.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     res = {'line_bytes_per_s_115200': LINE_BYTES_S}
+    print('telemetry on a paced 115200 line, simulated time ...', flush=True)
+    res['telemetry_paced'], res['telemetry_paced_sweep'] = paced_figures(a.paced_seconds)
+    if a.paced_only:
+        path = out_dir / 'link-paced.json'
+        path.write_text(json.dumps(res, indent=1, sort_keys=True) + '\n')
+        _print_paced(res['telemetry_paced'])
+        print('wrote', path)
+        return 0
     with tempfile.TemporaryDirectory(prefix='bench-link-') as wd:
         compile_device(wd)
         print('codec ...', flush=True)
@@ -281,6 +421,7 @@ def cmd_bench_link(a):
               '%d seq gaps, %d decoder errors' % (
                   tp['serve_speed'], tp['frames_per_s'], 100 * (tp['line_share_if_115200'] or 0),
                   tp['seq_gaps'], tp['decoder_errors']))
+    _print_paced(res['telemetry_paced'])
     for k, v in res['telemetry_device'].items():
         if 'frames_per_s' in v:
             print('device link streaming capacity (%s): %d frames/s, %d bytes/s = %.1fx a 115200 line'
@@ -302,4 +443,8 @@ def register(bench, top):
     p.add_argument('--speed', type=float, default=1000.0,
                    help='serve speed during the telemetry run (ticks as fast as they go)')
     p.add_argument('--ticks', type=int, default=20000, help='lockstep ticks timed per state')
+    p.add_argument('--paced-seconds', type=float, default=60.0,
+                   help='simulated seconds of telemetry on the paced 115200 line')
+    p.add_argument('--paced-only', action='store_true',
+                   help='only the paced-line telemetry figures (out/.../link-paced.json)')
     p.set_defaults(func=cmd_bench_link)

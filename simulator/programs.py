@@ -12,6 +12,8 @@ matters for safety. A template lists steps with explicit units:
     - {kind: cycle, times: 3, steps: [...]}        # the body runs times + 1 times
   kvo: 0.1 mL/h                                   # optional, capped at the last rate
   override_soft_limits: false                     # soft limits knowingly exceeded
+  on_link_loss: continue                          # or stop: pause (medium alarm) when
+                                                  # the host link is lost
 
 Doses: mg/kg/day (needs weight), mg/m2 over the step (needs BSA, or height
 and weight: Mosteller), mg or U (absolute), mg/day. A step whose volume does
@@ -20,7 +22,7 @@ starts a new syringe. Every error is one line naming file, field, value and
 what is allowed (ConfigError: pumpsim and pumpctl exit 2).
 """
 from firmware.program import (Program, K_CONTINUOUS, K_RAMP, K_BOLUS, K_PAUSE, K_KVO, K_SYRINGE,
-                              K_CYCLE, FLAG_OVERRIDE)
+                              K_CYCLE, FLAG_OVERRIDE, FLAG_STOP_ON_LINK_LOSS)
 from firmware.settings import Settings
 from firmware.limits import ramp_volume_nl
 from simulator import units
@@ -55,6 +57,8 @@ TEMPLATE_SCHEMA = {
     'steps': N('list', item=N('map', fields=_STEP)),
     'kvo': N('str', required=False),
     'override_soft_limits': N('bool', required=False, default=False),
+    'on_link_loss': N('str', required=False, default='continue', choices={'continue', 'stop'},
+                      doc='stop: the pump pauses with a medium alarm when the host link is lost'),
 }
 
 
@@ -316,6 +320,8 @@ def compile_template(template, patient=None, pump=None, library=None, override=N
                   data['override_soft_limits'] if override is None else override)
     if not data['steps']:
         fail(path, 'steps', [], 'at least one step')
+    if data['on_link_loss'] == 'stop':
+        c.flags |= FLAG_STOP_ON_LINK_LOSS
     c.run(data['steps'], 'steps')
     if data['kvo']:
         c.kvo(data['kvo'])

@@ -12,6 +12,9 @@ the host loads, confirms and starts it with pumpctl.
 Link faults (both directions, seeded): --drop P (lose each byte with
 probability P), --flip P (flip one bit of each byte with probability P),
 --garbage P (insert 1..8 random bytes before a byte with probability P).
+--baud B (cpython runtime) paces the device's serial as a UART (SimSerial:
+B/10 bytes per simulated second, 1 KB transmit buffer), so the firmware sees
+backpressure; default unpaced.
 Lines on stdin act on the running simulation: `inject FAULT`, `clear FAULT`
 (plant faults, see simulator/faults.py), `disconnect S` (the link goes dead
 for S seconds), `quit`; with --runtime micropython also `speed X`.
@@ -160,7 +163,7 @@ class Server:
     """The simulated device plus its link; `run()` until stopped."""
 
     def __init__(self, scenario, transport, speed=1.0, key=TEST_KEY, link_faults=None,
-                 link_timeout_ms=10000, stdin=None, out=sys.stdout):
+                 link_timeout_ms=10000, stdin=None, out=sys.stdout, baud=0):
         from simulator.runner import Simulation
         self.sim = Simulation(scenario)
         self.transport = transport
@@ -170,6 +173,12 @@ class Server:
         self.out = out
         self.stop_flag = False
         hal = self.sim.hal
+        self.baud = baud
+        if baud:   # a paced UART: baud/10 bytes per second of simulated time (wall x speed)
+            from hal.host.sim import SimSerial
+            t0 = time.monotonic()
+            hal.serial = SimSerial(baud=baud, tx_buffer=1024, now_ms=lambda: int(
+                (time.monotonic() - t0) * 1000.0 * self.speed))
         self.serial = hal.serial
         clock = hal.clock
         clock.advance(self.sim.tick_ms)
@@ -244,6 +253,8 @@ class Server:
             while True:
                 fds = self.transport.fds() + ([self.stdin] if self.stdin else [])
                 wait = max(0.0, target - time.monotonic())
+                if self.baud:   # keep the paced line fed between ticks
+                    wait = min(wait, 0.005)
                 ready, _, _ = select.select(fds, [], [], wait)
                 if self.stdin is not None and self.stdin in ready:
                     self._stdin_line()
@@ -291,6 +302,10 @@ def cmd_serve(a):
         sys.stderr.write('pumpsim serve: --link=%r not allowed (pty or tcp:PORT, PORT 0..65535)\n'
                          % a.link)
         return 2
+    if a.baud and a.runtime == 'micropython':
+        sys.stderr.write('pumpsim serve: --baud=%d: paced serial is for --runtime cpython only\n'
+                         % a.baud)
+        return 2
     key = TEST_KEY
     if a.key_file:
         try:
@@ -311,7 +326,8 @@ def cmd_serve(a):
     try:
         srv = cls(sc, transport, speed=a.speed or 1.0, key=key, link_faults=lf,
                   link_timeout_ms=int(a.link_timeout * 1000),
-                  stdin=sys.stdin if not a.no_stdin else None)
+                  stdin=sys.stdin if not a.no_stdin else None,
+                  **({'baud': a.baud} if a.baud else {}))
     except Exception as e:
         if a.runtime == 'cpython' or not isinstance(e, (BridgeError, OSError)):
             raise
@@ -358,6 +374,9 @@ def register(bench, top):
     p.add_argument('--garbage', type=_prob, default=0.0,
                    help='probability per byte of a 1..8 byte garbage burst 0..1')
     p.add_argument('--fault-seed', type=int, default=1)
+    p.add_argument('--baud', type=int, default=0, choices=(0, 9600, 57600, 115200, 230400, 460800),
+                   help='cpython runtime: pace the device serial as a UART at this baud '
+                        '(baud/10 bytes per simulated second, 1 KB transmit buffer); 0 = unpaced')
     p.add_argument('--duration', type=float, default=None,
                    help='stop after this many simulated seconds (default: until Ctrl-C)')
     p.add_argument('--no-stdin', action='store_true', help='ignore stdin commands')

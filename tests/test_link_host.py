@@ -215,3 +215,23 @@ def test_pumpctl_nak_exit_1(capsys, monkeypatch):
     assert rc == 1 and 'RESUME refused by the pump: NAK bad_state' in err
     rc, out, err = run(capsys, '--port', 'x', 'status')
     assert rc == 0 and 'state IDLE' in out
+
+
+def test_pumpctl_on_link_loss_stop_reaches_the_device(tmp_path):
+    from firmware.program import FLAG_STOP_ON_LINK_LOSS
+    assert pumpctl.FLAG_STOP_ON_LINK_LOSS == FLAG_STOP_ON_LINK_LOSS
+    p = tmp_path / 'p.yaml'
+    p.write_text('on_link_loss: stop\nprogram: {rate_ml_h: 2, volume_ml: 1}\n')
+    steps, desc, flags = pumpctl.read_program_file(str(p))
+    assert flags == FLAG_STOP_ON_LINK_LOSS and 'stops on link loss' in desc
+    assert pumpctl.load_program_file(str(p)) == (steps, desc)
+    p.write_text('program: {rate_ml_h: 2, volume_ml: 1}\n')
+    assert pumpctl.read_program_file(str(p))[2] == 0
+    p.write_text('on_link_loss: maybe\nprogram: {rate_ml_h: 2, volume_ml: 1}\n')
+    with pytest.raises(pumpctl.UsageError):
+        pumpctl.read_program_file(str(p))
+    dev = DevicePort()
+    c = PumpClient(port=dev, key=TEST_KEY, timeout=1.0, retries=0)
+    c.hello()
+    c.load_program(steps, flags=FLAG_STOP_ON_LINK_LOSS)
+    assert dev.pump.program.flags == FLAG_STOP_ON_LINK_LOSS

@@ -9,7 +9,8 @@ from hypothesis import given, settings as hsettings, strategies as st, HealthChe
 
 from firmware.druglib import LIB
 from firmware.program import (Program, K_CONTINUOUS, K_RAMP, K_BOLUS, K_PAUSE, K_KVO, K_SYRINGE,
-                              K_CYCLE, FLAG_OVERRIDE, ramp_parts, ramp_sub)
+                              K_CYCLE, FLAG_OVERRIDE, FLAG_STOP_ON_LINK_LOSS, ramp_parts,
+                              ramp_sub)
 from firmware.settings import Settings
 from firmware.limits import walk, ramp_volume_nl
 from simulator import units
@@ -97,6 +98,20 @@ def test_soft_limit_override_is_carried_in_the_program(tmp_path):
                  '  - {drug: floxuridine, concentration: 5 mg/mL, dose: 0.5 mg/kg/day, duration: 1 d}\n')
     c = compile_template(path, {'weight_kg': 70})
     assert c.program.flags == FLAG_OVERRIDE and c.program.soft is not None
+
+
+
+def test_on_link_loss_stop_sets_the_program_flag(tmp_path):
+    step = '  - {drug: floxuridine, concentration: 5 mg/mL, dose: 0.3 mg/kg/day, duration: 1 d}\n'
+    stop = compile_template(write(tmp_path, 'name: t\non_link_loss: stop\nsteps:\n' + step),
+                            {'weight_kg': 70})
+    assert stop.program.flags == FLAG_STOP_ON_LINK_LOSS
+    plain = compile_template(write(tmp_path, 'name: t\nsteps:\n' + step), {'weight_kg': 70})
+    assert plain.program.flags == 0 and plain.program.digest() != stop.program.digest()
+    with pytest.raises(ConfigError) as e:
+        compile_template(write(tmp_path, 'name: t\non_link_loss: pause\nsteps:\n' + step),
+                         {'weight_kg': 70})
+    assert 'on_link_loss' in str(e.value) and 'stop' in str(e.value)
 
 
 # ------------------------------------------------------------ templates

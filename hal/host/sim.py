@@ -109,9 +109,28 @@ class SimStorage:
 
 
 class SimSerial:
-    def __init__(self):
+    """The device's serial port. Unpaced (default): write takes everything.
+
+    Paced (`baud` and `now_ms`, a callable giving milliseconds of simulated
+    or real time): a UART with a `tx_buffer`-byte transmit buffer that the
+    line drains at baud/10 bytes per second (8N1: 10 bits a byte; 115200
+    baud -> 11,520 B/s). write() accepts only what fits in the buffer and
+    returns that count, so the firmware sees backpressure as on a board.
+    Accepted bytes go to `from_device` at once (the host side reads them
+    from there); `delivered()` is what has left the wire by now."""
+
+    def __init__(self, baud=None, now_ms=None, tx_buffer=256):
         self.to_device = bytearray()
         self.from_device = bytearray()
+        self.bytes_per_s = baud // 10 if baud else 0
+        self.tx_buffer = tx_buffer
+        self._now = now_ms
+        self._t = None
+        self._queued_milli = 0     # bytes still in the transmit buffer, x1000
+        self.accepted = 0          # bytes taken by write()
+        self.offered = 0           # bytes offered to write()
+        if self.bytes_per_s and now_ms is None:
+            raise ValueError('a paced SimSerial needs now_ms')
 
     def readinto(self, buf):
         n = min(len(buf), len(self.to_device))
@@ -119,9 +138,34 @@ class SimSerial:
         del self.to_device[:n]
         return n
 
+    def _drain(self):
+        t = self._now()
+        if self._t is not None and t > self._t:
+            q = self._queued_milli - (t - self._t) * self.bytes_per_s   # ms x B/s = milli-bytes
+            self._queued_milli = q if q > 0 else 0
+        self._t = t
+
+    def queued(self):
+        """Bytes accepted but not yet on the wire."""
+        if not self.bytes_per_s:
+            return 0
+        self._drain()
+        return (self._queued_milli + 999) // 1000
+
+    def delivered(self):
+        return self.accepted - self.queued()
+
     def write(self, data):
-        self.from_device.extend(data)
-        return len(data)
+        n = len(data)
+        self.offered += n
+        if self.bytes_per_s:
+            room = self.tx_buffer - self.queued()
+            if n > room:
+                n = room if room > 0 else 0
+            self._queued_milli += n * 1000
+        self.from_device.extend(data[:n] if n < len(data) else data)
+        self.accepted += n
+        return n
 
 
 class SimIndicators:

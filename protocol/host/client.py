@@ -236,10 +236,12 @@ class PumpClient:
     def status(self):
         return self._expect(C.STATUS_REQ, None, C.STATUS)
 
-    def load_program(self, steps):
+    def load_program(self, steps, flags=0):
         """Send the program in chunks; return the device's full review.
-        steps: step tuples, or the program's canonical bytes."""
-        data = bytes(steps) if isinstance(steps, (bytes, bytearray)) else encode_program(steps)
+        steps: step tuples, or the program's canonical bytes; flags: the
+        program flags byte (step tuples only)."""
+        data = (bytes(steps) if isinstance(steps, (bytes, bytearray))
+                else encode_program(steps, flags=flags))
         chunks = [data[i:i + MAX_CHUNK] for i in range(0, len(data), MAX_CHUNK)]
         for i, chunk in enumerate(chunks):
             self._expect(C.PROGRAM_LOAD, {'chunk_index': i, 'total_chunks': len(chunks),
@@ -279,8 +281,11 @@ class PumpClient:
     def audio_pause(self, seconds):
         return self._expect(C.AUDIO_PAUSE, {'duration_s': seconds}, C.ACK)
 
-    def telemetry(self, period_ms):
-        """period_ms 0 stops the stream."""
+    def telemetry(self, period_ms, fastest=False):
+        """period_ms 0 stops the stream; fastest=True streams as fast as the
+        line takes (enable 1, period 0)."""
+        if fastest:
+            return self._expect(C.TELEMETRY_STREAM, {'enable': 1, 'period_ms': 0}, C.ACK)
         return self._expect(C.TELEMETRY_STREAM, {'enable': 1 if period_ms else 0,
                                                  'period_ms': period_ms}, C.ACK)
 

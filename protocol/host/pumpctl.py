@@ -11,6 +11,7 @@ Exit status: 0 ok; 1 the pump refused (NAK), did not answer (timeout) or
 the link failed; 2 bad argument or program file. Errors are one line.
 """
 import argparse
+import hashlib
 import os
 import statistics
 import sys
@@ -19,9 +20,10 @@ import time
 from protocol import codes as C
 from protocol.describe import state_name
 from protocol.host.client import (PumpClient, LinkError, read_key_file, TEST_KEY,
-                                  REVIEW_PAGE)  # noqa: F401
+                                  REVIEW_PAGE, encode_program)  # noqa: F401
 
 K_CONTINUOUS = 1
+FLAG_STOP_ON_LINK_LOSS = 2   # == firmware.program.FLAG_STOP_ON_LINK_LOSS (program flags byte)
 PROG = 'pumpctl'
 
 PRIORITY_NAMES = ('info', 'low', 'medium', 'high')
@@ -49,7 +51,13 @@ def _alarm(code):
 
 # --------------------------------------------------------------- program files
 def load_program_file(path):
-    """Program YAML -> (steps [(kind, rate_nl_h, volume_nl)], description).
+    """Program YAML -> (steps [(kind, rate_nl_h, volume_nl)], description)."""
+    steps, desc, _flags = read_program_file(path)
+    return steps, desc
+
+
+def read_program_file(path):
+    """Program YAML -> (steps [(kind, rate_nl_h, volume_nl)], description, flags).
 
     Forms (units in every key):
       program: {rate_ml_h: 2, volume_ml: 10}            # one continuous step
@@ -57,6 +65,9 @@ def load_program_file(path):
       steps: [{rate_ml_h: 2, volume_ml: 1}, ...]       # several steps
     Optional `pump: bd-plastipak-50` (configs/pumps name or path) checks the
     rates and volume against that pump's limits before anything is sent.
+    Optional `on_link_loss: continue` (default) or `stop`: with stop the pump
+    pauses, with a medium alarm, when the host link is lost, and only an
+    authenticated RESUME restarts it (program flag FLAG_STOP_ON_LINK_LOSS).
     """
     from simulator.schema import ConfigError, Field as N, check_map, load_yaml
     from simulator.scenario import SCENARIO_SCHEMA
@@ -65,6 +76,8 @@ def load_program_file(path):
     schema = {
         'name': N('str', required=False, default=''),
         'pump': N('str', required=False, doc='a configs/pumps name or a path'),
+        'on_link_loss': N('str', required=False, default='continue',
+                          choices={'continue', 'stop'}),
         'patient': SCENARIO_SCHEMA['patient'],
         'program': N('map', required=False, fields=SCENARIO_SCHEMA['program'].fields),
         'steps': N('list', required=False, item=N('map', fields={
@@ -126,7 +139,11 @@ def load_program_file(path):
         raise UsageError(str(e))
     if len(out) > 32:
         raise UsageError('%s: %d steps; the pump takes at most 32' % (path, len(out)))
-    return [(K_CONTINUOUS, int(round(r * 1e6)), int(round(v * 1e6))) for r, v in out], desc
+    flags = FLAG_STOP_ON_LINK_LOSS if data['on_link_loss'] == 'stop' else 0
+    if flags:
+        desc += ', stops on link loss'
+    return ([(K_CONTINUOUS, int(round(r * 1e6)), int(round(v * 1e6))) for r, v in out], desc,
+            flags)
 
 
 # --------------------------------------------------------------- printing
@@ -168,13 +185,14 @@ def cmd_status(c, a):
 
 
 def cmd_load(c, a):
-    steps, desc = load_program_file(a.program)
-    review = c.load_program(steps)
+    steps, desc, flags = read_program_file(a.program)
+    review = c.load_program(steps, flags=flags)
     sent = {(k, r, v) for k, r, v in steps}
     got = {(s['kind'], s['rate_nl_h'], s['volume_nl']) for s in review['steps']}
     print('loaded %s; the pump reviewed:' % desc)
     print(fmt_review(review))
-    if sent != got or len(review['steps']) != len(steps):
+    sent_hash = hashlib.sha256(encode_program(steps, flags=flags)).digest()
+    if sent != got or len(review['steps']) != len(steps) or review['program_hash'] != sent_hash:
         print('%s: the pump parsed a different program than was sent: do NOT confirm' % PROG,
               file=sys.stderr)
         return 1

@@ -8,7 +8,9 @@ import struct
 from helpers_device import make_pump, run_ticks
 from firmware.link import (Link, EV_LINK_REJECT, EV_LINK_LOST, EV_LINK_BACK,
                            EV_AUTH_MARK)
-from firmware.program import Program, K_CONTINUOUS
+from firmware.program import Program, K_CONTINUOUS, FLAG_STOP_ON_LINK_LOSS
+from firmware.alarms import A_LINK_LOST, ALARM_PRIORITY, PRIO_MEDIUM
+from firmware.journal import EV_ALARM
 from firmware.journal import EV_REJECT
 from protocol import codes as C
 from protocol import messages as M
@@ -61,15 +63,15 @@ class Host:
         assert f.seq == seq
         return f.msg_type, M.unpack(f.msg_type, f.payload)
 
-    def load(self, steps):
-        prog = Program(steps)
+    def load(self, steps, flags=0):
+        prog = Program(steps, (), flags)
         data = prog.encode()
         t, d = self.cmd(C.PROGRAM_LOAD, {'chunk_index': 0, 'total_chunks': 1, 'data': data})
         assert t == C.ACK, d
         return prog
 
-    def ready(self, rate=2000000, vol=1000000):
-        prog = self.load([(K_CONTINUOUS, rate, vol)])
+    def ready(self, rate=2000000, vol=1000000, flags=0):
+        prog = self.load([(K_CONTINUOUS, rate, vol)], flags)
         t, d = self.cmd(C.CONFIRM, {'program_hash': prog.digest()})
         assert t == C.ACK, d
         return prog
@@ -396,3 +398,159 @@ def test_auth_counter_survives_reboot():
     pump2 = Pump(h.hal, h.pump.settings)
     link2 = Link(pump2, h.hal.serial, KEY)
     assert link2.verifier.last_counter >= used
+
+
+# ---------------------------------------------------------------- partial writes
+def _run(h, polls, step_ms=5):
+    """Advance time step_ms per poll: control ticks when due, link every poll."""
+    for _ in range(polls):
+        h.hal.clock.advance(step_ms)
+        h.loop.poll()
+        h.link.poll()
+
+
+def test_partial_writes_every_frame_arrives_intact():
+    h = Host()
+    ser = h.hal.serial
+    ser.write_limit = 7        # a UART with a full transmit buffer: 7 bytes per call
+    cmds = ((C.TELEMETRY_STREAM, {'enable': 1, 'period_ms': 100}), (C.HELLO, None),
+            (C.JOURNAL_READ, {'offset': 0, 'count': 12}), (C.STATUS_REQ, None),
+            (C.PROGRAM_REVIEW_REQ, {'first_step': 0}), (C.STATUS_REQ, None))
+    wire = b''
+    seqs = []
+    for t, fields in cmds:
+        w, seq, _ = h.raw(t, fields)
+        wire += w
+        seqs.append(seq)
+    ser.rx.extend(wire)        # back to back, as a host pipelining them would
+    _run(h, 400)
+    frames = h.dec.feed(bytes(ser.tx))
+    assert h.dec.errors() == 0, h.dec.errors()
+    replies = [f for f in frames if f.flags & FLAG_REPLY]
+    assert [f.seq for f in replies] == seqs
+    assert [f.msg_type for f in replies] == [C.ACK, C.DEVICE_INFO, C.JOURNAL_DATA, C.STATUS,
+                                             C.NAK, C.STATUS]
+    for f in replies:
+        M.unpack(f.msg_type, f.payload)
+    j = M.unpack(C.JOURNAL_DATA, replies[2].payload)
+    assert j['count'] >= 2 and len(j['data']) == 20 * j['count']
+    tele = [f for f in frames if f.flags & FLAG_EVENT]
+    assert len(tele) >= 10
+    assert [f.seq for f in tele] == list(range(len(tele)))   # no frame lost or cut
+    for f in tele:
+        assert f.msg_type == C.TELEMETRY
+        M.unpack(C.TELEMETRY, f.payload)
+    assert h.link.tele_skipped >= 1   # the 265-byte journal page kept the line busy
+
+
+def test_blocked_line_skips_telemetry_and_keeps_the_reply():
+    h = Host()
+    ser = h.hal.serial
+    assert h.cmd(C.TELEMETRY_STREAM, {'enable': 1, 'period_ms': 100})[0] == C.ACK
+    ser.write_limit = 0        # the line takes nothing
+    w, seq, _ = h.raw(C.STATUS_REQ)
+    _run(h, 30)                # a telemetry frame is due and started: nothing goes out
+    assert h.link._out_n > 0
+    ser.rx.extend(w)
+    _run(h, 200)               # 1 s blocked: due telemetry frames are skipped
+    assert len(ser.tx) == 0
+    assert h.link.tele_skipped >= 9
+    assert h.link._out_n > 0 and len(ser.rx) > 0    # the command waits, unread
+    ser.write_limit = 5
+    _run(h, 300)
+    frames = h.dec.feed(bytes(ser.tx))
+    assert h.dec.errors() == 0
+    replies = [f for f in frames if f.flags & FLAG_REPLY]
+    assert len(replies) == 1 and replies[0].seq == seq and replies[0].msg_type == C.STATUS
+    tele = [f.seq for f in frames if f.flags & FLAG_EVENT]
+    # seq 0 went out before the line blocked; the blocked frame (seq 1) is
+    # completed, the skipped ones used no seq: no gap the host could see
+    assert tele == list(range(1, 1 + len(tele))) and len(tele) >= 5
+
+
+def test_period_zero_streams_as_fast_as_the_line_takes():
+    h = Host()
+    ser = h.hal.serial
+    ser.write_limit = 16
+    assert h.cmd(C.TELEMETRY_STREAM, {'enable': 1, 'period_ms': 0})[0] == C.ACK
+    w, seq, _ = h.raw(C.STATUS_REQ)
+    ser.tx = bytearray()
+    ser.writes = 0
+    _run(h, 100, step_ms=1)
+    ser.rx.extend(w)
+    _run(h, 100, step_ms=1)
+    frames = h.dec.feed(bytes(ser.tx))
+    assert h.dec.errors() == 0
+    tele = [f.seq for f in frames if f.flags & FLAG_EVENT]
+    assert len(tele) >= 50 and tele == list(range(tele[0], tele[0] + len(tele)))
+    assert [f.seq for f in frames if f.flags & FLAG_REPLY] == [seq]
+    # the line is never left idle: every poll hands the serial at least a
+    # full write's worth
+    idle = 0
+    for _ in range(100):
+        n0 = len(ser.tx)
+        _run(h, 1, step_ms=1)
+        idle += len(ser.tx) - n0 < 16
+    assert idle == 0
+    # without a limit, a burst of frames per poll (bounded), not one per period
+    ser.write_limit = None
+    ser.tx = bytearray()
+    h.link.poll()
+    n = len(h.dec.feed(bytes(ser.tx)))
+    assert 2 <= n <= 5    # the tail pending from before, then at most TELE_BURST new
+    assert h.cmd(C.TELEMETRY_STREAM, {'enable': 0, 'period_ms': 0})[0] == C.ACK
+    _run(h, 10)
+    assert h.exchange(b'') == []
+
+
+# ---------------------------------------------------------------- link loss, stop
+def test_link_loss_pauses_a_program_that_says_stop():
+    h = Host()
+    h.ready(rate=3600000, flags=FLAG_STOP_ON_LINK_LOSS)
+    assert h.cmd(C.START)[0] == C.ACK
+    run_ticks(h.hal, h.loop, 50)
+    assert h.pump.state_name() == 'RUNNING'
+    for _ in range(110):   # 11 s without a frame
+        run_ticks(h.hal, h.loop, 1)
+        h.link.poll()
+    assert h.link.link_lost
+    assert h.pump.state_name() == 'PAUSED'
+    assert h.pump.alarms.active[A_LINK_LOST] and ALARM_PRIORITY[A_LINK_LOST] == PRIO_MEDIUM
+    assert len(h.events(EV_LINK_LOST)) == 1
+    assert [r for r in h.events(EV_ALARM) if r[3] == A_LINK_LOST]
+    pos = h.hal.motor.pos
+    delivered = h.pump.delivered_nl
+    for _ in range(600):   # a minute more: nothing moves, nothing resumes by itself
+        run_ticks(h.hal, h.loop, 1)
+        h.link.poll()
+    assert h.hal.motor.pos == pos and h.pump.delivered_nl == delivered
+    assert h.pump.state_name() == 'PAUSED'
+    # the host comes back: the gap is journaled, still paused
+    t, d = h.cmd(C.STATUS_REQ)
+    assert d['state'] == C.STATE_PAUSED
+    assert [a['code'] for a in d['alarms']] == [A_LINK_LOST]
+    assert d['alarms'][0]['priority'] == C.PRIORITY_MEDIUM
+    assert len(h.events(EV_LINK_BACK)) == 1
+    assert not h.pump.alarms.condition[A_LINK_LOST]
+    run_ticks(h.hal, h.loop, 20)
+    assert h.pump.state_name() == 'PAUSED'
+    t, d = h.cmd(C.RESUME, sign=False)
+    assert t == C.NAK and d['reason'] == C.NAK_AUTH_REQUIRED
+    assert h.pump.state_name() == 'PAUSED'
+    assert h.cmd(C.RESUME)[0] == C.ACK
+    assert h.pump.state_name() == 'RUNNING'
+    run_ticks(h.hal, h.loop, 20)
+    assert h.hal.motor.pos > pos
+    assert h.cmd(C.ACK_ALARM, {'alarm_code': A_LINK_LOST})[0] == C.ACK
+    assert not h.pump.alarms.active[A_LINK_LOST]
+
+
+def test_link_loss_with_default_program_raises_no_alarm():
+    h = Host()
+    h.ready(rate=3600000)
+    assert h.cmd(C.START)[0] == C.ACK
+    for _ in range(150):
+        run_ticks(h.hal, h.loop, 1)
+        h.link.poll()
+    assert h.link.link_lost and h.pump.state_name() == 'RUNNING'
+    assert not h.pump.alarms.active[A_LINK_LOST]

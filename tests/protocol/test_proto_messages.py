@@ -37,7 +37,7 @@ def _fields_strategy(t):
     if t == codes.PROGRAM_LOAD:
         s = s.filter(lambda d: d["chunk_index"] < d["total_chunks"])
     if t == codes.TELEMETRY_STREAM:
-        s = s.filter(lambda d: not d["enable"] or d["period_ms"] >= 100)
+        s = s.filter(lambda d: not d["enable"] or d["period_ms"] == 0 or d["period_ms"] >= 100)
     if t == codes.JOURNAL_DATA:
         s = s.filter(lambda d: not d["count"] or d["data"])
     if t == codes.PROGRAM_REVIEW:
@@ -276,3 +276,12 @@ def test_spec_table_and_vectors_are_up_to_date():
     assert gen.VECTORS_PATH and open(gen.VECTORS_PATH).read() == gen.vectors_text()
     for t in ALL:
         assert "| 0x%02X | %s |" % (t, m.name(t)) in spec
+
+
+def test_telemetry_stream_period_zero_means_as_fast_as_the_line_takes():
+    # enable=1, period 0 is valid (stream flat out); 1..99 ms stays refused
+    d = {"enable": 1, "period_ms": 0}
+    assert m.unpack(codes.TELEMETRY_STREAM, m.pack(codes.TELEMETRY_STREAM, d)) == d
+    with pytest.raises(codes.ProtocolError) as e:
+        m.unpack(codes.TELEMETRY_STREAM, b"\x01\x01\x00")
+    assert e.value.reason == codes.NAK_LIMIT
