@@ -57,7 +57,6 @@ from firmware import table as T
 from firmware.alarms import ALARM_PRIORITY, N_ALARMS, A_LINK_LOST
 from firmware.crc16 import crc16
 from firmware.journal import RECORD_SIZE
-from firmware.program import decode, FLAG_STOP_ON_LINK_LOSS
 from firmware.reasons import FIRMWARE_VERSION, E_BAD_STATE, E_HASH, E_INVALID
 
 from protocol import codes as C
@@ -79,6 +78,10 @@ RX_CHUNK = const(64)
 MAX_FRAMES_PER_POLL = const(4)
 AUTH_MARK_STEP = const(16)
 MAX_PROGRAM_BYTES = const(694)   # == firmware.program.MAX_BYTES (encoding v2)
+_FLAG_STOP_ON_LINK_LOSS = const(2)  # == firmware.program.FLAG_STOP_ON_LINK_LOSS
+# (firmware.program is imported only when a program arrives, as Pump.load does,
+# so the link's resident heap stays small; tests/test_link_host.py checks both
+# copies of these constants against firmware.program)
 _K_RAMP = const(2)               # step kinds whose duration is a field
 _K_PAUSE = const(4)
 JOURNAL_PER_REPLY = const(12)   # 12 * 20 = 240 <= 247 bytes
@@ -194,7 +197,7 @@ class Link:
         p = self.pump
         p.journal.log(p.uptime_s, EV_LINK_LOST, self._wire_state(), gap // 1000)
         prog = p.program
-        if (prog is not None and prog.flags & FLAG_STOP_ON_LINK_LOSS
+        if (prog is not None and prog.flags & _FLAG_STOP_ON_LINK_LOSS
                 and p.fsm.state in T.IN_PROGRAM):
             # the program says stop: pause (motor stops first), then the
             # medium alarm; only the host's authenticated RESUME restarts
@@ -364,6 +367,7 @@ class Link:
         self._result(f, self.pump.load(prog))
 
     def _parse_program(self):
+        from firmware.program import decode   # load time only, as Pump.load does
         prog = decode(self._prog, self._prog_n)
         # the hash the host computed covers the bytes it sent; the device's
         # digest covers its own canonical encoding: they must be the same

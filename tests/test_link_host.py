@@ -235,3 +235,11 @@ def test_pumpctl_on_link_loss_stop_reaches_the_device(tmp_path):
     c.hello()
     c.load_program(steps, flags=FLAG_STOP_ON_LINK_LOSS)
     assert dev.pump.program.flags == FLAG_STOP_ON_LINK_LOSS
+
+
+def test_link_copies_of_program_constants_match():
+    # firmware.link keeps its own copies so it need not import firmware.program
+    # until a program arrives (heap): they must agree
+    from firmware import link, program
+    assert link._FLAG_STOP_ON_LINK_LOSS == program.FLAG_STOP_ON_LINK_LOSS
+    assert link.MAX_PROGRAM_BYTES == program.MAX_BYTES

@@ -105,9 +105,6 @@ TEST_HEAP = '256k'     # device test files, one process each
 # (about 80 KB resident; imports at 96k). Lowering a figure here is progress; raising one
 # needs a reason in the commit.
 IMPORT_HEAP_BUDGET = {
-    # the link pulls in the protocol codec and the program decoder: measured
-    # to import from 68k at 63be03f (it imported on 64k at 5126391)
-    'firmware.link': '80k',
 }
 
 # How a board's main.py boots: collect import garbage early, which keeps the
