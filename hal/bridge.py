@@ -36,6 +36,7 @@ import struct
 
 from hal import Hal
 from hal.pending_motor import PendingStepMotor
+from hal.board_state import BoardState
 
 _TICKS_MAX = 0x3FFFFFFF
 _TICKS_HALF = 0x20000000
@@ -82,57 +83,9 @@ class BridgeMotor(PendingStepMotor):
         return self.pos
 
 
-class BridgeBoard:
-    """Pressure, air, syringe, power (snapshot), indicators and watchdog."""
-
-    def __init__(self):
-        self.raw = 0
-        self.air = False
-        self.is_present = True
-        self.clamp = True
-        self.travel_um = 0
-        self.mains = True
-        self.mv = 4100
-        self.leds = 0
-        self.buzzing = False
-        self.feeds = 0
-        self.timeout_ms = 0
-
-    def read_raw(self):
-        return self.raw
-
-    def air_present(self):
-        return self.air
-
-    def present(self):
-        return self.is_present
-
-    def clamp_closed(self):
-        return self.clamp
-
-    def plunger_travel_um(self):
-        return self.travel_um
-
-    def on_mains(self):
-        return self.mains
-
-    def battery_mv(self):
-        return self.mv
-
-    def led(self, color, on):
-        if on:
-            self.leds |= 1 << color
-        else:
-            self.leds &= ~(1 << color)
-
-    def buzzer(self, on):
-        self.buzzing = bool(on)
-
-    def start(self, timeout_ms):
-        self.timeout_ms = timeout_ms
-
-    def feed(self):
-        self.feeds += 1
+class BridgeBoard(BoardState):
+    """Pressure, air, syringe, power (snapshot from the host each tick),
+    indicators (LED bits sent back) and watchdog."""
 
 
 class FileStorage:

@@ -7,6 +7,7 @@ sensors and panel share one `FakeBoard` object (their method names do not
 collide) to keep the small test heap free for the firmware.
 """
 from hal import Hal
+from hal.board_state import BoardState
 
 _TICKS_MAX = 0x3FFFFFFF
 _TICKS_HALF = 0x20000000
@@ -56,56 +57,26 @@ class FakeMotor:
         return False
 
 
-class FakeBoard:
-    """Pressure, air, syringe, indicators, watchdog and power in one."""
+class FakeBoard(BoardState):
+    """Pressure, air, syringe, indicators, watchdog and power in one; the
+    plunger follows the motor and the pressure dithers by one count."""
 
     def __init__(self):
-        self.raw = 3000 + 4000 * 90 // 100   # 90 mmHg with default calibration
-        self.air = False
-        self.is_present = True
-        self.clamp = True
-        self.travel_um = 100000   # at motor position 0; the plunger follows the motor
+        BoardState.__init__(self, raw=3000 + 4000 * 90 // 100,   # 90 mmHg, default calibration
+                            travel_um=100000)                     # at motor position 0
         self.motor = None
         self.dither = 0           # a live sensor is never perfectly still: +-1 count
-        self.leds = bytearray(4)
-        self.buzzing = False
-        self.feeds = 0
-        self.mains = True
-        self.mv = 4100
+        self.leds = bytearray(4)  # one entry per colour, for the tests to read
 
     def read_raw(self):
         self.dither ^= 1
         return self.raw + self.dither
-
-    def air_present(self):
-        return self.air
-
-    def present(self):
-        return self.is_present
-
-    def clamp_closed(self):
-        return self.clamp
 
     def plunger_travel_um(self):
         return self.travel_um - (self.motor.pos * 25 >> 6)   # 0.390625 um per microstep
 
     def led(self, color, on):
         self.leds[color] = 1 if on else 0
-
-    def buzzer(self, on):
-        self.buzzing = on
-
-    def start(self, timeout_ms):
-        self.timeout_ms = timeout_ms
-
-    def feed(self):
-        self.feeds += 1
-
-    def on_mains(self):
-        return self.mains
-
-    def battery_mv(self):
-        return self.mv
 
 
 class FakeStorage:
