@@ -53,10 +53,14 @@ def _stats(ms):
             'min_ms': round(ms[0], 3)}
 
 
-def start_serve(runtime, *extra):
-    p = subprocess.Popen([sys.executable, '-m', 'simulator.cli', 'serve', '--runtime', runtime,
-                          '--link', 'pty', '--no-stdin'] + list(extra),
-                         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+def start_serve(runtime, *extra, stdin=False):
+    """`pumpsim serve` in a subprocess on a pty; returns (process, port, the
+    lines it printed up to the port). With stdin=True its stdin is a pipe for
+    serve's commands (inject, clear, quit, ...). Used by the e2e tests too."""
+    args = [sys.executable, '-m', 'simulator.cli', 'serve', '--runtime', runtime, '--link', 'pty']
+    p = subprocess.Popen(args + ([] if stdin else ['--no-stdin']) + list(extra),
+                         cwd=ROOT, stdin=subprocess.PIPE if stdin else None,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines = []
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -65,16 +69,21 @@ def start_serve(runtime, *extra):
             break
         lines.append(line)
         if line.startswith('port: '):
-            return p, line.split(None, 1)[1].strip()
+            return p, line.split(None, 1)[1].strip(), lines
     p.kill()
     raise RuntimeError('serve printed no port: %r' % ''.join(lines))
 
 
 def stop_serve(p):
-    p.terminate()
+    """Stop serve (`quit` on its stdin if piped, else SIGTERM); its output."""
     try:
+        if p.stdin:
+            p.stdin.write('quit\n')
+            p.stdin.flush()
+        else:
+            p.terminate()
         return p.communicate(timeout=20)[0]
-    except subprocess.TimeoutExpired:
+    except (subprocess.TimeoutExpired, OSError):
         p.kill()
         return p.communicate()[0]
 
@@ -91,7 +100,7 @@ def _wire_sizes():
 
 def round_trip(runtime, count):
     from protocol.host.client import PumpClient, TEST_KEY
-    p, port = start_serve(runtime, '--speed', '1')
+    p, port, _ = start_serve(runtime, '--speed', '1')
     try:
         c = PumpClient(port, key=TEST_KEY, timeout=1.0, retries=2)
         c.hello()
@@ -132,7 +141,7 @@ def telemetry_pty(seconds, speed):
     from protocol.decoder import Decoder
     from protocol.frame import FLAG_EVENT
     from protocol.host.client import PumpClient, TEST_KEY
-    p, port = start_serve('micropython', '--speed', str(speed))
+    p, port, _ = start_serve('micropython', '--speed', str(speed))
     try:
         c = PumpClient(port, key=TEST_KEY, timeout=1.0, retries=2)
         c.telemetry(TELEMETRY_MIN_PERIOD_MS)

@@ -5,55 +5,15 @@ info, load an HAI program, confirm, start, status RUNNING, telemetry,
 occlusion injected on serve's stdin, the alarm in status and telemetry,
 acknowledge, journal download."""
 import re
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-KEY = b'hai-pump-test-key-do-not-deploy!'
+from e2e_helpers import pumpctl, say, start_serve as _start, stop_serve, write_key
 
 
 def start_serve(*extra):
-    p = subprocess.Popen([sys.executable, '-m', 'simulator.cli', 'serve', '--runtime', 'micropython',
-                          '--link', 'pty', '--speed', '5'] + list(extra),
-                         cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT, text=True)
-    deadline = time.monotonic() + 60
-    lines = []
-    while time.monotonic() < deadline:
-        line = p.stdout.readline()
-        if not line:
-            break
-        lines.append(line)
-        if line.startswith('port: '):
-            return p, line.split(None, 1)[1].strip(), lines
-    p.kill()
-    pytest.fail('serve printed no port: %r' % lines)
-
-
-def say(p, line):
-    p.stdin.write(line + '\n')
-    p.stdin.flush()
-
-
-def stop_serve(p):
-    try:
-        say(p, 'quit')
-        out = p.communicate(timeout=20)[0]
-    except (subprocess.TimeoutExpired, OSError):
-        p.kill()
-        out = p.communicate()[0]
-    return out
-
-
-def pumpctl(port, key_file, *args):
-    r = subprocess.run([sys.executable, '-m', 'protocol.host.pumpctl', '--port', port,
-                        '--key-file', key_file] + list(args),
-                       cwd=ROOT, capture_output=True, text=True, timeout=30)
-    return r.returncode, r.stdout, r.stderr
+    return _start('micropython', '--speed', '5', *extra, stdin=True)
 
 
 def _uptime(status_line):
@@ -62,9 +22,7 @@ def _uptime(status_line):
 
 @pytest.fixture
 def key_file(tmp_path):
-    k = tmp_path / 'pump.key'
-    k.write_bytes(KEY)
-    return str(k)
+    return write_key(tmp_path)
 
 
 def test_micropython_firmware_over_pty(tmp_path, key_file):
@@ -119,15 +77,4 @@ def test_micropython_firmware_over_pty(tmp_path, key_file):
     assert m and int(m.group(4)) >= 10, out
     assert 'runtime micropython' in out
 
-
-def test_micropython_serve_survives_noisy_link(key_file):
-    p, port, _ = start_serve('--flip', '0.004', '--garbage', '0.004', '--drop', '0.004')
-    try:
-        for _ in range(5):
-            rc, out, err = pumpctl(port, key_file, '--retries', '10', '--timeout', '0.2', 'status')
-            assert rc == 0 and 'state IDLE' in out, err
-    finally:
-        out = stop_serve(p)
-    assert 'Traceback' not in out
-    m = re.search(r"'dropped': (\d+), 'flipped': (\d+), 'garbage': (\d+)", out)
-    assert m and sum(int(x) for x in m.groups()) > 0, out
+# the noisy-link test runs for both runtimes in tests/test_link_e2e.py

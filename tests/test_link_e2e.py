@@ -1,55 +1,20 @@
 """End to end: `pumpsim serve` in a subprocess over a pty, driven by pumpctl."""
-import os
-import subprocess
-import sys
-import time
+import re
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-KEY = b'hai-pump-test-key-do-not-deploy!'
+from e2e_helpers import pumpctl, start_serve as _start, stop_serve, write_key
 
 
 def start_serve(*extra):
-    p = subprocess.Popen([sys.executable, '-m', 'simulator.cli', 'serve', '--link', 'pty',
-                          '--speed', '5', '--no-stdin'] + list(extra),
-                         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.monotonic() + 20
-    lines = []
-    while time.monotonic() < deadline:
-        line = p.stdout.readline()
-        if not line:
-            break
-        lines.append(line)
-        if line.startswith('port: '):
-            return p, line.split(None, 1)[1].strip()
-    p.kill()
-    pytest.fail('serve printed no port: %r' % lines)
-
-
-def stop_serve(p):
-    p.terminate()
-    try:
-        out = p.communicate(timeout=10)[0]
-    except subprocess.TimeoutExpired:
-        p.kill()
-        out = p.communicate()[0]
-    return out
+    p, port, _ = _start('cpython', '--speed', '5', *extra)
+    return p, port
 
 
 @pytest.fixture
 def key_file(tmp_path):
-    k = tmp_path / 'pump.key'
-    k.write_bytes(KEY)
-    return str(k)
-
-
-def pumpctl(port, key_file, *args):
-    r = subprocess.run([sys.executable, '-m', 'protocol.host.pumpctl', '--port', port,
-                        '--key-file', key_file] + list(args),
-                       cwd=ROOT, capture_output=True, text=True, timeout=30)
-    return r.returncode, r.stdout, r.stderr
+    return write_key(tmp_path)
 
 
 def test_serve_pumpctl_session(tmp_path, key_file):
@@ -85,8 +50,10 @@ def test_serve_pumpctl_session(tmp_path, key_file):
     assert 'frames handled' in out and 'Traceback' not in out
 
 
-def test_serve_survives_noisy_link(key_file):
-    p, port = start_serve('--flip', '0.004', '--garbage', '0.004', '--drop', '0.004')
+@pytest.mark.parametrize('runtime', ['cpython', 'micropython'])
+def test_serve_survives_noisy_link(key_file, runtime):
+    p, port, _ = _start(runtime, '--speed', '5', '--flip', '0.004', '--garbage', '0.004',
+                        '--drop', '0.004')
     try:
         for _ in range(5):
             rc, out, err = pumpctl(port, key_file, '--retries', '10', '--timeout', '0.2', 'status')
@@ -94,6 +61,6 @@ def test_serve_survives_noisy_link(key_file):
     finally:
         out = stop_serve(p)
     assert 'Traceback' not in out
-    import re
     m = re.search(r"'dropped': (\d+), 'flipped': (\d+), 'garbage': (\d+)", out)
     assert m and sum(int(x) for x in m.groups()) > 0, out
+    assert 'frames handled' in out and 'Traceback' not in out
