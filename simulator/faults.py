@@ -123,6 +123,8 @@ def check_params(name, params):
         raise FaultError('lead_screw_slip slip=%r must be in [-0.5, 1]' % full['slip'])
     if name == 'power' and not (full['battery_mv'] == 0 or 2500 <= full['battery_mv'] <= 4500):
         raise FaultError('power battery_mv=%r must be 0 (keep) or 2500..4500' % full['battery_mv'])
+    if name == 'arrhythmia' and not 0 < full['irregularity'] <= 0.6:
+        raise FaultError('arrhythmia irregularity=%r must be in (0, 0.6]' % full['irregularity'])
     if name == 'syringe_diameter' and not 3 <= full['diameter_mm'] <= 40:
         raise FaultError('syringe_diameter diameter_mm=%r must be in 3..40' % full['diameter_mm'])
     return full
@@ -152,8 +154,6 @@ def inject(plant, name, **params):
     elif name == 'arterial_step':
         plant.arterial.offset_mmhg += p['offset_mmhg']
     elif name == 'arrhythmia':
-        if not 0 < p['irregularity'] <= 0.6:
-            raise FaultError('arrhythmia irregularity=%r must be in (0, 0.6]' % p['irregularity'])
         plant.arterial.start_arrhythmia(plant.rng, p['irregularity'])
     elif name == 'arterial_drift':
         plant.arterial.drift_mmhg_s = p['mmhg_per_h'] / 3600.0
