@@ -36,7 +36,7 @@ from pathlib import Path
 from protocol.codes import PUMP_SIMULATED
 from protocol.host.client import TEST_KEY
 from simulator import faults
-from simulator.serve import LinkFaults, Server
+from simulator.serve import Server
 
 ROOT = Path(__file__).resolve().parent.parent
 ENTRY = ROOT / 'boards' / 'bridge_main.py'
@@ -309,12 +309,7 @@ class BridgeServer(Server):
         self.device = BridgeDevice(scenario, key=key, link_timeout_ms=link_timeout_ms,
                                    heap=heap)
         self.sim = self.device.sim
-        self.transport = transport
-        self.speed = speed
-        self.faults = link_faults or LinkFaults()
-        self.stdin = stdin
-        self.out = out
-        self.stop_flag = False
+        self._attach(transport, speed, link_faults, stdin, out)
         self.k = 0
         self._rebase = False
         self.wall_s = 0.0

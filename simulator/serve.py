@@ -166,12 +166,7 @@ class Server:
                  link_timeout_ms=10000, stdin=None, out=sys.stdout, baud=0):
         from simulator.runner import Simulation
         self.sim = Simulation(scenario)
-        self.transport = transport
-        self.speed = speed
-        self.faults = link_faults or LinkFaults()
-        self.stdin = stdin
-        self.out = out
-        self.stop_flag = False
+        self._attach(transport, speed, link_faults, stdin, out)
         hal = self.sim.hal
         self.baud = baud
         if baud:   # a paced UART: baud/10 bytes per second of simulated time (wall x speed)
@@ -186,6 +181,15 @@ class Server:
         self.link = Link(self.sim.pump, hal.serial, key, serial_no='SIM-%04d' % (scenario.seed % 10000),
                          pump_kind=PUMP_SIMULATED, link_timeout_ms=link_timeout_ms)
         self.k = 0
+
+    def _attach(self, transport, speed, link_faults, stdin, out):
+        """What every runtime's server holds besides its device."""
+        self.transport = transport
+        self.speed = speed
+        self.faults = link_faults or LinkFaults()
+        self.stdin = stdin
+        self.out = out
+        self.stop_flag = False
 
     def _say(self, text):
         self.out.write(text + '\n')
