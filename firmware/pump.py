@@ -80,7 +80,7 @@ class Pump:
         self.air = AirMonitor(hal, settings)
         self.monitors = Monitors(settings)
         self.fsm = Machine(self, len(T.STATE_NAMES), len(T.TRIGGER_NAMES),
-                           T.TRANSITIONS, T.INITIAL)
+                           T.transitions(), T.INITIAL)
         self.fsm.on_change = self._on_change
         # time since boot, without big ints: seconds plus ms within the second
         self.uptime_s = 0

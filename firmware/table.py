@@ -1,6 +1,6 @@
 """The pump's behaviour as ONE declarative table.
 
-Rows are (sources, trigger, dest, guard, action). `sources` is a tuple of state
+`transitions()` returns the rows (sources, trigger, dest, guard, action). `sources` is a tuple of state
 codes or ANY. Rows for the same (state, trigger) are tried in table order; the
 first whose guard passes fires. A guard/action is the name of a method on the
 model (the `Pump`), or None. The action runs after the guard passed and
@@ -59,30 +59,35 @@ DELIVERING = (S_RUNNING, S_BOLUS, S_KVO)
 # States of a running program (delivering, or between steps of it)
 IN_PROGRAM = (S_RUNNING, S_BOLUS, S_KVO, S_DWELL)
 
-TRANSITIONS = (
-    # sources                                   trigger      dest          guard              action
-    ((S_POST,),                                 T_POST_OK,   S_IDLE,       None,              'on_post_ok'),
-    ((S_POST,),                                 T_POST_FAIL, S_FAULT,      None,              'on_fault'),
-    ((S_POST,),                                 T_RECOVERED, S_ALARM,      None,              'on_recovered'),
-    ((S_IDLE, S_PROGRAMMED, S_COMPLETE),        T_LOAD,      S_PROGRAMMED, 'program_valid',   'on_load'),
-    ((S_PROGRAMMED,),                           T_CONFIRM,   S_PROGRAMMED, 'hash_matches',    'on_confirm'),
-    ((S_PROGRAMMED,),                           T_START,     S_RUNNING,    'can_start',       'on_start'),
-    (IN_PROGRAM,                                T_PAUSE,     S_PAUSED,     None,              'on_pause'),
-    ((S_PAUSED,),                               T_RESUME,    S_RUNNING,    'can_resume',      'on_resume'),
-    ((S_SYRINGE_CHANGE,),                       T_RESUME,    S_RUNNING,    'syringe_ready',   'on_syringe_changed'),
-    ((S_PROGRAMMED, S_RUNNING, S_PAUSED, S_COMPLETE,
-      S_BOLUS, S_KVO, S_DWELL, S_SYRINGE_CHANGE), T_STOP,    S_IDLE,       None,              'on_stop'),
-    (IN_PROGRAM,                                T_COMPLETE,  S_COMPLETE,   None,              'on_complete'),
-    (IN_PROGRAM,                                T_TO_RUN,    S_RUNNING,    None,              None),
-    (IN_PROGRAM,                                T_TO_BOLUS,  S_BOLUS,      None,              None),
-    (IN_PROGRAM,                                T_TO_KVO,    S_KVO,        None,              'on_kvo'),
-    (IN_PROGRAM,                                T_TO_DWELL,  S_DWELL,      None,              'on_hold'),
-    (IN_PROGRAM,                                T_TO_SYRINGE, S_SYRINGE_CHANGE, None,         'on_hold'),
-    ((S_PROGRAMMED, S_RUNNING, S_PAUSED, S_COMPLETE, S_ALARM,
-      S_BOLUS, S_KVO, S_DWELL, S_SYRINGE_CHANGE), T_ALARM,   S_ALARM,      None,              'on_alarm'),
-    ((S_ALARM,),                                T_ACK,       S_PAUSED,     'alarms_cleared',  'on_ack'),
-    ((S_ALARM,),                                T_ACK,       S_ALARM,      None,              'on_ack'),
-    (ANY,                                       T_FAULT,     S_FAULT,      None,              'on_fault'),
-)
+
+def transitions():
+    """The rows, built on demand: the device compiles them once into its
+    engine (firmware.fsm) and lets the tuple go (about 2 KB of heap on the
+    64-bit unix port), the host loads them into `transitions`."""
+    return (
+        # sources                                   trigger      dest          guard              action
+        ((S_POST,),                                 T_POST_OK,   S_IDLE,       None,              'on_post_ok'),
+        ((S_POST,),                                 T_POST_FAIL, S_FAULT,      None,              'on_fault'),
+        ((S_POST,),                                 T_RECOVERED, S_ALARM,      None,              'on_recovered'),
+        ((S_IDLE, S_PROGRAMMED, S_COMPLETE),        T_LOAD,      S_PROGRAMMED, 'program_valid',   'on_load'),
+        ((S_PROGRAMMED,),                           T_CONFIRM,   S_PROGRAMMED, 'hash_matches',    'on_confirm'),
+        ((S_PROGRAMMED,),                           T_START,     S_RUNNING,    'can_start',       'on_start'),
+        (IN_PROGRAM,                                T_PAUSE,     S_PAUSED,     None,              'on_pause'),
+        ((S_PAUSED,),                               T_RESUME,    S_RUNNING,    'can_resume',      'on_resume'),
+        ((S_SYRINGE_CHANGE,),                       T_RESUME,    S_RUNNING,    'syringe_ready',   'on_syringe_changed'),
+        ((S_PROGRAMMED, S_RUNNING, S_PAUSED, S_COMPLETE,
+          S_BOLUS, S_KVO, S_DWELL, S_SYRINGE_CHANGE), T_STOP,    S_IDLE,       None,              'on_stop'),
+        (IN_PROGRAM,                                T_COMPLETE,  S_COMPLETE,   None,              'on_complete'),
+        (IN_PROGRAM,                                T_TO_RUN,    S_RUNNING,    None,              None),
+        (IN_PROGRAM,                                T_TO_BOLUS,  S_BOLUS,      None,              None),
+        (IN_PROGRAM,                                T_TO_KVO,    S_KVO,        None,              'on_kvo'),
+        (IN_PROGRAM,                                T_TO_DWELL,  S_DWELL,      None,              'on_hold'),
+        (IN_PROGRAM,                                T_TO_SYRINGE, S_SYRINGE_CHANGE, None,         'on_hold'),
+        ((S_PROGRAMMED, S_RUNNING, S_PAUSED, S_COMPLETE, S_ALARM,
+          S_BOLUS, S_KVO, S_DWELL, S_SYRINGE_CHANGE), T_ALARM,   S_ALARM,      None,              'on_alarm'),
+        ((S_ALARM,),                                T_ACK,       S_PAUSED,     'alarms_cleared',  'on_ack'),
+        ((S_ALARM,),                                T_ACK,       S_ALARM,      None,              'on_ack'),
+        (ANY,                                       T_FAULT,     S_FAULT,      None,              'on_fault'),
+    )
 
 INITIAL = S_POST

@@ -13,34 +13,40 @@ from firmware import table as T
 
 
 class GuardModel:
-    """A model whose guards all return `verdict` and whose actions record."""
+    """A model whose guards all return `verdict` and whose actions record.
+
+    Guards and actions are methods of the class, as on the Pump: the device
+    engine resolves them on the model's class and calls them with the model."""
 
     def __init__(self, verdict=True):
         self.verdict = verdict
         self.calls = []
-        guards = {row[3] for row in T.TRANSITIONS if row[3]}
-        actions = {row[4] for row in T.TRANSITIONS if row[4]}
-        for g in guards:
-            setattr(self, g, self._guard(g))
-        for a in actions:
-            setattr(self, a, self._action(a))
 
-    def _guard(self, name):
-        def guard(*_args, **_kw):
-            self.calls.append(('guard', name))
-            return self.verdict
-        return guard
 
-    def _action(self, name):
-        def action(*_args, **_kw):
-            self.calls.append(('action', name))
-        return action
+def _guard(name):
+    def guard(self, *_args, **_kw):
+        self.calls.append(('guard', name))
+        return self.verdict
+    return guard
+
+
+def _action(name):
+    def action(self, *_args, **_kw):
+        self.calls.append(('action', name))
+    return action
+
+
+for _row in T.transitions():
+    if _row[3]:
+        setattr(GuardModel, _row[3], _guard(_row[3]))
+    if _row[4]:
+        setattr(GuardModel, _row[4], _action(_row[4]))
 
 
 def transitions_rows():
     """The table as `transitions` dicts, in table order."""
     rows = []
-    for sources, trigger, dest, guard, action in T.TRANSITIONS:
+    for sources, trigger, dest, guard, action in T.transitions():
         src = '*' if sources is None else [T.STATE_NAMES[s] for s in sources]
         row = {'trigger': T.TRIGGER_NAMES[trigger], 'source': src, 'dest': T.STATE_NAMES[dest]}
         if guard:

@@ -28,7 +28,7 @@ def test_engines_agree_on_every_pair(verdict):
     for s in range(len(T.STATE_NAMES)):
         for t in range(len(T.TRIGGER_NAMES)):
             dev_model = GuardModel(verdict)
-            dev = Machine(dev_model, len(T.STATE_NAMES), len(T.TRIGGER_NAMES), T.TRANSITIONS, s)
+            dev = Machine(dev_model, len(T.STATE_NAMES), len(T.TRIGGER_NAMES), T.transitions(), s)
             fired = dev.fire(t)
             host_model = GuardModel(verdict)
             build_machine(host_model, initial=T.STATE_NAMES[s])
@@ -46,7 +46,7 @@ def test_engines_agree_on_every_pair(verdict):
 def test_the_motor_never_runs_outside_delivering_states():
     # only rows into a DELIVERING state may start motion
     starters = {'on_start', 'on_resume', 'on_syringe_changed'}
-    for sources, trigger, dest, guard, action in T.TRANSITIONS:
+    for sources, trigger, dest, guard, action in T.transitions():
         if action in starters:
             assert dest in T.DELIVERING
         if dest not in T.DELIVERING:
