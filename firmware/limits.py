@@ -1,6 +1,11 @@
-"""Program checks at load (device side): every step, every drug, every limit.
+"""Program checks at load, stage 1 (device side): every field of every step
+and drug against the device's limits and its own drug library. Stage 2,
+firmware.dose_limits, then walks the program in time (syringe volume, drug
+doses per day and per cycle).
 
-Imported by Program.validate only, so the control tick never carries it.
+Imported by Program.validate only, so the control tick never carries it, and
+dropped before stage 2 loads: the load-time peak on the device heap is the
+larger stage, not both.
 The drug limits come from the device's own library (firmware.druglib,
 generated from configs/drugs by tools/gen_druglib.py): a program's carried
 library entry must equal it, so a host that is bypassed or lies cannot raise
@@ -17,12 +22,9 @@ N_KINDS = 8
 MAX_STEPS = 32
 MAX_DRUGS = 3
 
-LIMIT_NAMES = ('rate_nl_h', 'dose_day', 'dose_cycle', 'vtbi_nl')
 KVO_MIN_NL_H = 100000      # 0.1 mL/h
 KVO_MAX_NL_H = 20000000    # 20 mL/h
 MAX_PAUSE_S = 30 * 86400
-MAX_SEGMENTS = 512
-DAY_MS = 86400000
 
 
 def ramp_volume_nl(step):
@@ -41,34 +43,10 @@ def lib_entry(drug_id):
     return None
 
 
-def walk(steps):
-    """Yield (step index, sub-step) in execution order, cycles expanded
-    (the pump runs the same order)."""
-    i = 0
-    cyc_at = -1
-    left = 0
-    n = len(steps)
-    while i < n:
-        s = steps[i]
-        k = s[0]
-        if k == K_CYCLE:
-            if cyc_at != i:
-                cyc_at = i
-                left = s[4] & 0xFFFF
-            if left:
-                left -= 1
-                i = s[4] >> 16
-                continue
-        elif k == K_RAMP:
-            for j in range(ramp_parts(s[3])):
-                yield i, j
-        else:
-            yield i, 0
-        i += 1
-
-
-def check(p, st):
-    """None if the program may be loaded, else one line naming field and limit."""
+def check(p, st, lib):
+    """Stage 1: each field of each step and drug. None if they pass (the
+    drugs' library entries appended to `lib`), else one line naming the field
+    and the limit."""
     steps = p.steps
     drugs = p.drugs
     ns = len(steps)
@@ -82,7 +60,6 @@ def check(p, st):
     if type(p.flags) is not int or p.flags & ~(FLAG_OVERRIDE | FLAG_STOP_ON_LINK_LOSS):
         return ('flags=%r not allowed (0..3: 1 = soft limit override, 2 = stop on link loss)'
                 % (p.flags,))
-    lib = []
     for k in range(nd):
         d = drugs[k]
         if len(d) != 10:
@@ -160,105 +137,4 @@ def check(p, st):
             for j in range(first, i):
                 if steps[j][0] == K_CYCLE or steps[j][0] == K_KVO:
                     return 'steps[%d] cycle not allowed around steps[%d] (no nested cycles or kvo)' % (i, j)
-    return _timeline(p, st, lib)
-
-
-def _timeline(p, st, lib):
-    """Expand the program in time; check syringe volume and drug limits."""
-    steps = p.steps
-    segs = []
-    t = 0
-    in_syringe = 0
-    total = 0
-    nd = len(lib)
-    vol_by = [0] * nd
-    amt_by = [0] * nd       # 1e-6 milli-units
-    p.soft = None
-    for i, j in walk(steps):
-        s = steps[i]
-        kind = s[0]
-        if kind == K_SYRINGE:
-            in_syringe = 0
-            continue
-        if kind == K_PAUSE:
-            t += s[3] * 1000
-            continue
-        if kind == K_RAMP:
-            rate, vol = ramp_sub(s, j)
-        else:
-            rate, vol = s[1], s[2]
-        if len(segs) >= MAX_SEGMENTS:
-            return 'program expands to more than %d delivering steps (cycles)' % MAX_SEGMENTS
-        d = vol * 3600000 // rate
-        in_syringe += vol
-        total += vol
-        if in_syringe > st.syringe_volume_nl:
-            return 'steps[%d]: %d nL since the last syringe change not allowed (the syringe holds %d)' % (
-                i, in_syringe, st.syringe_volume_nl)
-        sl = s[5]
-        if nd:
-            vol_by[sl] += vol
-            a = vol * p.drugs[sl][1]
-            amt_by[sl] += a
-            segs.append((t, t + d, a, sl))
-            e = lib[sl]
-            r = rate if kind != K_RAMP else (s[1] if s[1] > s[4] else s[4])
-            err = _limit(p, sl, e, 0, r, 1, 'steps[%d].rate_nl_h' % i)
-            if err:
-                return err
-        t += d
-    p.total_nl = total
-    p.total_s = t // 1000
-    for k in range(nd):
-        e = lib[k]
-        # same drug in two slots (two concentrations): judge the drug's sum
-        vol = 0
-        amt = 0
-        for m in range(nd):
-            if lib[m][0] == e[0]:
-                vol += vol_by[m]
-                amt += amt_by[m]
-        err = (_limit(p, k, e, 3, vol, 1, 'drugs[%d] volume_nl' % k)
-               or _limit(p, k, e, 2, amt, 1000000, 'drugs[%d] dose per cycle' % k)
-               or _limit(p, k, e, 1, _max_day(segs, lib, e[0]), 1000000, 'drugs[%d] dose in 24 h' % k))
-        if err:
-            return err
     return None
-
-
-def _limit(p, slot, e, code, value, scale, what):
-    """Check value (scaled by `scale` against limits in milli-units)."""
-    hard = e[7 + code] * scale
-    if value > hard:
-        return '%s=%d not allowed (hard limit %s %d for drug %d)' % (
-            what, value // scale, LIMIT_NAMES[code], e[7 + code], e[0])
-    if value > e[3 + code] * scale:
-        if not p.flags & FLAG_OVERRIDE:
-            return '%s=%d not allowed (soft limit %s %d for drug %d; needs the override flag)' % (
-                what, value // scale, LIMIT_NAMES[code], e[3 + code], e[0])
-        if p.soft is None:
-            p.soft = (e[0], code, value // scale)
-    return None
-
-
-def _max_day(segs, lib, drug_id):
-    """Most of drug_id given in any 24 h window (1e-6 milli-units), rounded up.
-    Durations are floored at load, so this errs high."""
-    best = 0
-    for w0 in segs:
-        for w in (w0[0], w0[1] - DAY_MS):
-            end = w + DAY_MS
-            tot = 0
-            for t0, t1, a, sl in segs:
-                if lib[sl][0] != drug_id or not a:
-                    continue
-                lo = t0 if t0 > w else w
-                hi = t1 if t1 < end else end
-                if t1 == t0:
-                    if w <= t0 <= end:
-                        tot += a
-                elif hi > lo:
-                    tot += (a * (hi - lo) + (t1 - t0) - 1) // (t1 - t0)
-            if tot > best:
-                best = tot
-    return best

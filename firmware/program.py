@@ -12,7 +12,8 @@ A step is (kind, rate_nl_h, volume_nl, duration_s, arg, drug_slot):
 A program also carries its drugs (the library entries it was computed with:
 drug id, concentration, soft and hard limits) and flags (FLAG_OVERRIDE: soft
 limits knowingly exceeded; FLAG_STOP_ON_LINK_LOSS: pause, with a medium
-alarm, when the host link is lost, instead of carrying on; firmware.link). `validate()` (firmware.limits, imported only at
+alarm, when the host link is lost, instead of carrying on; firmware.link).
+`validate()` (firmware.limits and firmware.dose_limits, imported only at
 load) re-checks everything against the device's own library and limits.
 
 Canonical encoding v2 (what the hash covers), little-endian:
@@ -89,18 +90,12 @@ class Program:
 
     def validate(self, settings):
         """None if acceptable, else 'field=value not allowed (allowed ...)'.
-        On MicroPython the checker and the drug table leave the heap again."""
-        import sys
-        from firmware import limits
-        try:
-            return limits.check(self, settings)
-        finally:
-            if sys.implementation.name == 'micropython':
-                import firmware
-                for m in ('limits', 'druglib'):
-                    sys.modules.pop('firmware.' + m, None)
-                    if hasattr(firmware, m):
-                        delattr(firmware, m)
+        Two stages (firmware.limits, then firmware.dose_limits), imported
+        one after the other; on MicroPython each checker, and the drug
+        table, leaves the heap again before the next loads."""
+        lib = []
+        err = _stage('limits', self, settings, lib)
+        return err or _stage('dose_limits', self, settings, lib)
 
     def encode(self):
         """Canonical bytes (what the hash covers). Call after validate()."""
@@ -131,6 +126,22 @@ class Program:
 
     def digest(self):
         return hashlib.sha256(self.encode()).digest()
+
+
+def _stage(name, program, settings, lib):
+    """Run firmware.<name>.check, then drop it (and the drug table) from
+    the heap on MicroPython: load-time code, not carried by the tick."""
+    import sys
+    mod = __import__('firmware.' + name, None, None, ('check',))
+    try:
+        return mod.check(program, settings, lib)
+    finally:
+        if sys.implementation.name == 'micropython':
+            import firmware
+            for m in (name, 'druglib'):
+                sys.modules.pop('firmware.' + m, None)
+                if hasattr(firmware, m):
+                    delattr(firmware, m)
 
 
 def decode(buf, n):

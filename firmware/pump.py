@@ -212,7 +212,7 @@ class Pump:
 
     def _next_step(self):
         """Current step (or ramp sub-step) done: go to the next one, through
-        cycles (firmware.limits.walk checks the same order), or complete.
+        cycles (firmware.dose_limits.walk checks the same order), or complete.
         A transition: big ints allowed here, not in the steady tick."""
         from firmware import program as _prog
         steps = self.program.steps

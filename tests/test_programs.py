@@ -12,7 +12,8 @@ from firmware.program import (Program, K_CONTINUOUS, K_RAMP, K_BOLUS, K_PAUSE, K
                               K_CYCLE, FLAG_OVERRIDE, FLAG_STOP_ON_LINK_LOSS, ramp_parts,
                               ramp_sub)
 from firmware.settings import Settings
-from firmware.limits import walk, ramp_volume_nl
+from firmware.limits import ramp_volume_nl
+from firmware.dose_limits import walk
 from simulator import units
 from simulator.drugs import load_library
 from simulator.programs import compile_template
