@@ -19,7 +19,11 @@ stopped with air at the sensor does not re-alarm while stopped, but resuming
 with the bubble still there alarms again after one tick's volume. The bubble
 measure restarts when the sensor reads liquid. Allocation-free.
 """
-from firmware.alarms import A_AIR_IN_LINE, A_AIR_ACCUMULATED
+
+from firmware.compat import const
+# codes from firmware.codes (private: no heap; tests/test_device_codes.py checks them)
+_A_AIR_ACCUMULATED = const(11)
+_A_AIR_IN_LINE = const(3)
 
 
 class AirMonitor:
@@ -64,12 +68,12 @@ class AirMonitor:
         if air or self._was_air:
             self.bubble_nl += v
             if v and self.bubble_nl >= self.limit_nl:
-                code = A_AIR_IN_LINE
+                code = _A_AIR_IN_LINE
         if air:
             self.bins[self._bin] += v
             self.window_nl += v
             if v and not code and self.window_nl >= self.acc_limit_nl:
-                code = A_AIR_ACCUMULATED
+                code = _A_AIR_ACCUMULATED
         else:
             self.bubble_nl = 0
         self._was_air = air

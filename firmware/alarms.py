@@ -23,44 +23,44 @@ Signals (IEC 60601-1-8 tables 2 and 3; 100 ms slots, the longest tick):
 from firmware.compat import const
 from hal import LED_RED, LED_YELLOW, LED_CYAN, LED_GREEN
 
-PRIO_NONE = const(0)
-PRIO_LOW = const(1)
-PRIO_MEDIUM = const(2)
-PRIO_HIGH = const(3)
+_PRIO_NONE = const(0)
+_PRIO_LOW = const(1)
+_PRIO_MEDIUM = const(2)
+_PRIO_HIGH = const(3)
 
 # Codes are stable: they go on the wire and in the journal. Their names live
 # in firmware.catalog (host side) to keep the device heap small.
-A_OCCLUSION_DOWNSTREAM = const(1)
-A_PRESSURE_HARD_LIMIT = const(2)
-A_AIR_IN_LINE = const(3)
-A_SYRINGE_REMOVED = const(4)
-A_MOTOR_STALL = const(5)
-A_PRESSURE_SENSOR = const(6)
-A_LOOP_OVERRUN = const(7)
-A_INFUSION_COMPLETE = const(8)
-A_POWER_INTERRUPTED = const(9)
-A_LOW_BATTERY = const(10)
-A_AIR_ACCUMULATED = const(11)   # air over a rolling window (firmware.air)
+_A_OCCLUSION_DOWNSTREAM = const(1)
+_A_PRESSURE_HARD_LIMIT = const(2)
+_A_AIR_IN_LINE = const(3)
+_A_SYRINGE_REMOVED = const(4)
+_A_MOTOR_STALL = const(5)
+_A_PRESSURE_SENSOR = const(6)
+_A_LOOP_OVERRUN = const(7)
+_A_INFUSION_COMPLETE = const(8)
+_A_POWER_INTERRUPTED = const(9)
+_A_LOW_BATTERY = const(10)
+_A_AIR_ACCUMULATED = const(11)   # air over a rolling window (firmware.air)
 # firmware.monitors
-A_SYRINGE_EMPTY = const(12)
-A_SYRINGE_NEAR_EMPTY = const(13)
-A_OVER_INFUSION = const(14)
-A_UNDER_INFUSION = const(15)
-A_ON_BATTERY = const(16)
-A_BATTERY_CRITICAL = const(17)
-A_PRESSURE_STUCK = const(18)
-A_PRESSURE_DRIFT = const(19)
-A_LINK_LOST = const(20)         # firmware.link: host link lost, paused as the program says
-N_ALARMS = const(21)
+_A_SYRINGE_EMPTY = const(12)
+_A_SYRINGE_NEAR_EMPTY = const(13)
+_A_OVER_INFUSION = const(14)
+_A_UNDER_INFUSION = const(15)
+_A_ON_BATTERY = const(16)
+_A_BATTERY_CRITICAL = const(17)
+_A_PRESSURE_STUCK = const(18)
+_A_PRESSURE_DRIFT = const(19)
+_A_LINK_LOST = const(20)         # firmware.link: host link lost, paused as the program says
+_N_ALARMS = const(21)
 
-ALARM_PRIORITY = (PRIO_NONE, PRIO_HIGH, PRIO_HIGH, PRIO_HIGH,
-                  PRIO_HIGH, PRIO_HIGH, PRIO_HIGH, PRIO_HIGH,
-                  PRIO_MEDIUM, PRIO_HIGH, PRIO_MEDIUM, PRIO_HIGH,
-                  PRIO_HIGH, PRIO_MEDIUM, PRIO_HIGH, PRIO_HIGH,
-                  PRIO_LOW, PRIO_HIGH, PRIO_HIGH, PRIO_MEDIUM,
-                  PRIO_MEDIUM)
+ALARM_PRIORITY = (_PRIO_NONE, _PRIO_HIGH, _PRIO_HIGH, _PRIO_HIGH,
+                  _PRIO_HIGH, _PRIO_HIGH, _PRIO_HIGH, _PRIO_HIGH,
+                  _PRIO_MEDIUM, _PRIO_HIGH, _PRIO_MEDIUM, _PRIO_HIGH,
+                  _PRIO_HIGH, _PRIO_MEDIUM, _PRIO_HIGH, _PRIO_HIGH,
+                  _PRIO_LOW, _PRIO_HIGH, _PRIO_HIGH, _PRIO_MEDIUM,
+                  _PRIO_MEDIUM)
 
-AUDIO_PAUSE_MAX_MS = const(120000)
+_AUDIO_PAUSE_MAX_MS = const(120000)
 
 # Patterns by priority (none, low, medium, high): LED, flash period and on
 # time (ms, 0 = steady), auditory burst as a bit mask of 100 ms slots (bit n:
@@ -77,11 +77,11 @@ class AlarmManager:
     def __init__(self, indicators, escalate_s=300):
         self.ind = indicators
         self.escalate_s = escalate_s
-        self.active = bytearray(N_ALARMS)      # latched
-        self.condition = bytearray(N_ALARMS)   # condition currently present
-        self.acked = bytearray(N_ALARMS)
-        self.escalated = bytearray(N_ALARMS)   # medium annunciated as high
-        self.since_s = [0] * N_ALARMS          # uptime when raised
+        self.active = bytearray(_N_ALARMS)      # latched
+        self.condition = bytearray(_N_ALARMS)   # condition currently present
+        self.acked = bytearray(_N_ALARMS)
+        self.escalated = bytearray(_N_ALARMS)   # medium annunciated as high
+        self.since_s = [0] * _N_ALARMS          # uptime when raised
         self.n_active = 0
         self.now_s = 0
         self.audio_paused_until_s = -1
@@ -110,7 +110,7 @@ class AlarmManager:
         """Acknowledge every active alarm; those whose condition is gone
         clear. Returns the number acknowledged."""
         n = 0
-        for code in range(1, N_ALARMS):
+        for code in range(1, _N_ALARMS):
             if self.active[code]:
                 if not self.acked[code]:
                     self.acked[code] = 1
@@ -121,15 +121,15 @@ class AlarmManager:
                     self.n_active -= 1
         return n
 
-    def any_condition_present(self, min_priority=PRIO_HIGH):
-        for code in range(1, N_ALARMS):
+    def any_condition_present(self, min_priority=_PRIO_HIGH):
+        for code in range(1, _N_ALARMS):
             if self.condition[code] and ALARM_PRIORITY[code] >= min_priority:
                 return True
         return False
 
     def audio_pause(self, now_s, seconds):
-        if seconds > AUDIO_PAUSE_MAX_MS // 1000:
-            seconds = AUDIO_PAUSE_MAX_MS // 1000
+        if seconds > _AUDIO_PAUSE_MAX_MS // 1000:
+            seconds = _AUDIO_PAUSE_MAX_MS // 1000
         self.audio_paused_until_s = now_s + seconds
 
     def tick(self, tick_ms, now_s):
@@ -138,26 +138,26 @@ class AlarmManager:
         Allocation-free."""
         self.now_s = now_s
         esc = 0
-        visual = PRIO_NONE
-        audible = PRIO_NONE
+        visual = _PRIO_NONE
+        audible = _PRIO_NONE
         if self.n_active:
-            for code in range(1, N_ALARMS):
+            for code in range(1, _N_ALARMS):
                 if self.active[code]:
                     if self.acked[code]:
                         p = ALARM_PRIORITY[code]
                     else:
-                        if (ALARM_PRIORITY[code] == PRIO_MEDIUM and not self.escalated[code]
+                        if (ALARM_PRIORITY[code] == _PRIO_MEDIUM and not self.escalated[code]
                                 and now_s - self.since_s[code] >= self.escalate_s):
                             self.escalated[code] = 1
                             esc = code
-                        p = PRIO_HIGH if self.escalated[code] else ALARM_PRIORITY[code]
+                        p = _PRIO_HIGH if self.escalated[code] else ALARM_PRIORITY[code]
                         if p > audible:
                             audible = p
                     if p > visual:
                         visual = p
         if self.audio_paused_until_s >= 0:
             if now_s < self.audio_paused_until_s:
-                audible = PRIO_NONE
+                audible = _PRIO_NONE
             else:
                 self.audio_paused_until_s = -1
         if visual != self._shown:

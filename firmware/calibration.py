@@ -4,10 +4,10 @@ Boot/calibration time only (never imported by the control tick): a board entry
 calls `boot_settings(settings, storage)` before it builds the Pump, so the Pump
 runs with the measured figures instead of the nominal ones; the Pump journals
 the record in use at POST (EV_CAL_APPLIED). A service tool measures and calls
-`store()`, which journals EV_CAL_STORED.
+`store()`, which journals _EV_CAL_STORED.
 
 Storage map (see firmware/journal.py): the journal ring owns
-[0, size - CAL_AREA); calibration owns the last CAL_AREA = 64 bytes as two
+[0, size - _CAL_AREA); calibration owns the last _CAL_AREA = 64 bytes as two
 32-byte slots, A at size - 64 and B at size - 32. A new record goes to the
 slot that does NOT hold the newest valid record, so a write torn by a power
 cut leaves the previous record intact. Record (26 bytes, little endian):
@@ -20,7 +20,10 @@ Integers only; values are range-checked before packing.
 import struct
 from firmware.compat import const
 from firmware.crc16 import crc16
-from firmware.journal import CAL_AREA, EV_CAL_STORED
+
+# codes from firmware.codes (private: no heap; tests/test_device_codes.py checks them)
+_CAL_AREA = const(64)
+_EV_CAL_STORED = const(30)
 
 SLOT = const(32)
 REC = const(26)
@@ -39,7 +42,7 @@ DENSITY_UG_PER_ML = const(998000)   # water at 20 C, what the balance weighs
 
 
 def _base(storage):
-    return storage.size() - CAL_AREA
+    return storage.size() - _CAL_AREA
 
 
 def _read_slot(storage, i, buf):
@@ -90,7 +93,7 @@ def check(settings, step_pl, zero, span):
 
 def store(storage, journal, time_s, settings, step_pl, zero, span, flags=3, steps=0, mass_ug=0):
     """Check against the NOMINAL `settings`, write a new record into the older
-    slot, read it back, journal EV_CAL_STORED. Returns (seq, None) or
+    slot, read it back, journal _EV_CAL_STORED. Returns (seq, None) or
     (0, message)."""
     err = check(settings, step_pl, zero, span)
     if err is None and not (0 <= steps <= 0xFFFFFFFF and 0 <= mass_ug <= 0xFFFFFFFF
@@ -111,7 +114,7 @@ def store(storage, journal, time_s, settings, step_pl, zero, span, flags=3, step
     if back is None or back['seq'] != seq or back['step_pl'] != step_pl:
         return 0, 'storage read-back failed at slot %d' % slot
     if journal is not None:
-        journal.log(time_s, EV_CAL_STORED, step_pl, zero * 65536 + span)
+        journal.log(time_s, _EV_CAL_STORED, step_pl, zero * 65536 + span)
     return seq, None
 
 

@@ -5,7 +5,7 @@ The device itself never imports this module (its heap is small); host code
 code the firmware defines has a name here.
 """
 from firmware import alarms as _a
-from firmware import journal as _j
+from firmware import codes
 
 PRIORITY_NAMES = ('none', 'low', 'medium', 'high')
 
@@ -25,17 +25,15 @@ def alarm_priority_name(code):
     return PRIORITY_NAMES[_a.ALARM_PRIORITY[code]]
 
 
-EVENT_NAMES = {_j.EV_BOOT: 'boot', _j.EV_STATE: 'state', _j.EV_ALARM: 'alarm',
-               _j.EV_ALARM_ACK: 'alarm_ack', _j.EV_ALARM_ESCALATE: 'alarm_escalated', _j.EV_PROGRAM: 'program',
-               _j.EV_CONFIRM: 'confirm', _j.EV_CHECKPOINT: 'checkpoint',
-               _j.EV_COMPLETE: 'complete', _j.EV_REJECT: 'reject',
-               _j.EV_ALARM_CLEAR: 'alarm_clear', _j.EV_FILL: 'startup_fill',
-               _j.EV_RELIEF: 'occlusion_relief',
-               _j.EV_CAL_STORED: 'calibration_stored', _j.EV_CAL_APPLIED: 'calibration_applied'}
+EVENT_NAMES = {codes.EV_BOOT: 'boot', codes.EV_STATE: 'state', codes.EV_ALARM: 'alarm',
+               codes.EV_ALARM_ACK: 'alarm_ack', codes.EV_ALARM_ESCALATE: 'alarm_escalated', codes.EV_PROGRAM: 'program',
+               codes.EV_CONFIRM: 'confirm', codes.EV_CHECKPOINT: 'checkpoint',
+               codes.EV_COMPLETE: 'complete', codes.EV_REJECT: 'reject',
+               codes.EV_ALARM_CLEAR: 'alarm_clear', codes.EV_FILL: 'startup_fill',
+               codes.EV_RELIEF: 'occlusion_relief',
+               codes.EV_CAL_STORED: 'calibration_stored', codes.EV_CAL_APPLIED: 'calibration_applied'}
 
 # program events (firmware/program.py owns 50..59)
-from firmware import program as _p  # noqa: E402
-EVENT_NAMES[_p.EV_OVERRIDE] = 'soft_limit_override'
-EVENT_NAMES[_p.EV_SYRINGE_CHANGED] = 'syringe_changed'
-from firmware import checkpoint as _c  # noqa: E402
-EVENT_NAMES[_c.EV_POWER_RECOVERED] = 'power_recovered'
+EVENT_NAMES[codes.EV_OVERRIDE] = 'soft_limit_override'
+EVENT_NAMES[codes.EV_SYRINGE_CHANGED] = 'syringe_changed'
+EVENT_NAMES[codes.EV_POWER_RECOVERED] = 'power_recovered'

@@ -1,13 +1,13 @@
 """Therapy checkpoints in non-volatile storage: where the therapy stands.
 
-Storage layout (the journal ring starts at AREA_SIZE; calibration keeps
+Storage layout (the journal ring starts at _AREA_SIZE; calibration keeps
 the last bytes, see firmware/journal.py):
 
-    0      slot 0   (SLOT_SIZE bytes)
+    0      slot 0   (_SLOT_SIZE bytes)
     66     slot 1
     132    program record: u16 length, u16 crc16, encoding (the started
            program's canonical bytes, what the confirm hash covers; at most
-           PROGRAM_MAX bytes: 4 + 3 drugs * 38 + 32 steps * 18 = 694)
+           _PROGRAM_MAX bytes: 4 + 3 drugs * 38 + 32 steps * 18 = 694)
 
 Slot: seq u32, uptime_s u32, state u8, flags u8, step_index u16,
 steps_commanded i32, delivered_nl i32, step_left i32, pl_rem u16,
@@ -48,23 +48,25 @@ the slot's fields. Few public names here: each costs device heap.
 import struct
 from firmware.compat import const
 from firmware.crc16 import crc16
-from firmware.alarms import N_ALARMS
 
-SLOT_SIZE = const(66)
-PROGRAM_AT = const(132)         # 2 * SLOT_SIZE
-PROGRAM_MAX = const(712)        # the largest program encoding (694), with room
-AREA_SIZE = const(848)          # slots + program record (4 + PROGRAM_MAX)
+# codes from firmware.codes (private: no heap; tests/test_device_codes.py checks them)
+_N_ALARMS = const(21)
+
+_SLOT_SIZE = const(66)
+_PROGRAM_AT = const(132)         # 2 * _SLOT_SIZE
+_PROGRAM_MAX = const(712)        # the largest program encoding (694), with room
+_AREA_SIZE = const(848)          # slots + program record (4 + _PROGRAM_MAX)
 FMT = '<IIBBHiiiHIIiiiHBBHii'   # 60 bytes, then crc16, then seq again
 _CRC_AT = const(60)
 _SEQ2_AT = const(62)
 _SEQ_MASK = const(0x3FFFFFFF)   # seq wraps at 2**30 (a small int everywhere)
 
-F_STARTED = const(1)    # a started therapy (not stopped, not complete)
-F_HOLDING = const(2)    # start-up fill repaying its overshoot
+_F_STARTED = const(1)    # a started therapy (not stopped, not complete)
+_F_HOLDING = const(2)    # start-up fill repaying its overshoot
 
 # journal event (journal.py owns 1..19, link 20..23, calibration 30..31):
 # a = delivered_nl restored, b = step index restored (-1: program lost)
-EV_POWER_RECOVERED = const(40)
+_EV_POWER_RECOVERED = const(40)
 
 _I32_MAX = const(0x7FFFFFFF)
 
@@ -81,14 +83,14 @@ class Checkpoint:
     def __init__(self, storage, base=0):
         self.storage = storage
         self.base = base
-        self._buf = bytearray(SLOT_SIZE)
+        self._buf = bytearray(_SLOT_SIZE)
         self.seq = 0          # seq of the newest valid slot (0: none)
         self.torn = 0         # slots found neither valid nor erased at boot
         self.newest = None    # decoded newest valid slot (FMT fields), or None
         self.prog_crc = 0     # crc16 of the started program's encoding
         buf = self._buf
         for slot in (0, 1):
-            storage.readinto(base + slot * SLOT_SIZE, buf)
+            storage.readinto(base + slot * _SLOT_SIZE, buf)
             seq = struct.unpack_from('<I', buf, 0)[0]
             if ((buf[_CRC_AT] | (buf[_CRC_AT + 1] << 8)) == crc16(buf, 0, _CRC_AT)
                     and struct.unpack_from('<I', buf, _SEQ2_AT)[0] == seq and seq):
@@ -96,7 +98,7 @@ class Checkpoint:
                 if self.newest is None or 0 < ((seq - self.seq) & _SEQ_MASK) < 0x20000000:
                     self.newest = struct.unpack_from(FMT, buf, 0)
                     self.seq = seq
-            elif buf != b'\xff' * SLOT_SIZE:
+            elif buf != b'\xff' * _SLOT_SIZE:
                 self.torn += 1
         if self.newest is not None:
             self.prog_crc = self.newest[14]
@@ -105,13 +107,13 @@ class Checkpoint:
         """Store a program's encoding (at start: a command, not the tick;
         allocates). The slots written afterwards name it by its crc16."""
         n = len(enc)
-        if n > PROGRAM_MAX:
+        if n > _PROGRAM_MAX:
             raise ValueError('program encoding too long for the checkpoint area')
         rec = bytearray(4 + n)
         c = crc16(enc)
         struct.pack_into('<HH', rec, 0, n, c)
         rec[4:] = enc
-        self.storage.write(self.base + PROGRAM_AT, rec)
+        self.storage.write(self.base + _PROGRAM_AT, rec)
         self.prog_crc = c
 
     def write(self, pump):
@@ -122,13 +124,13 @@ class Checkpoint:
             seq = 2        # 2**30 - 1 went to slot 1: keep alternating
         mask = 0
         active = pump.alarms.active
-        for code in range(1, N_ALARMS):
+        for code in range(1, _N_ALARMS):
             if active[code]:
                 mask |= 1 << code
         fill = pump.fill
         struct.pack_into(FMT, buf, 0, seq, pump.uptime_s & _SEQ_MASK,
                          pump.fsm.state & 0xFF,
-                         (F_STARTED if pump.started else 0) | (F_HOLDING if fill.holding else 0),
+                         (_F_STARTED if pump.started else 0) | (_F_HOLDING if fill.holding else 0),
                          pump.step_index & 0xFFFF, _i32(pump.steps_commanded),
                          _i32(pump.delivered_nl), _i32(pump._step_left),
                          pump._pl_rem & 0xFFFF, mask & _SEQ_MASK, pump.sched._acc & _SEQ_MASK,
@@ -140,5 +142,5 @@ class Checkpoint:
         buf[_CRC_AT] = crc & 0xFF
         buf[_CRC_AT + 1] = crc >> 8
         struct.pack_into('<I', buf, _SEQ2_AT, seq)
-        self.storage.write(self.base + (seq & 1) * SLOT_SIZE, buf)
+        self.storage.write(self.base + (seq & 1) * _SLOT_SIZE, buf)
         self.seq = seq

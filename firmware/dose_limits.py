@@ -7,7 +7,15 @@ per drug, the rate, the volume, the dose per cycle and the most given in any
 only, after stage 1 has left the heap. Amounts are integers (milli-units,
 nL, ms); products are big ints here, at load, never in the tick.
 """
-from firmware.program import K_RAMP, K_PAUSE, K_SYRINGE, K_CYCLE, FLAG_OVERRIDE, ramp_parts, ramp_sub
+from firmware.program import ramp_parts, ramp_sub
+
+from firmware.compat import const
+# codes from firmware.codes (private: no heap; tests/test_device_codes.py checks them)
+_FLAG_OVERRIDE = const(1)
+_K_CYCLE = const(7)
+_K_PAUSE = const(4)
+_K_RAMP = const(2)
+_K_SYRINGE = const(6)
 
 LIMIT_NAMES = ('rate_nl_h', 'dose_day', 'dose_cycle', 'vtbi_nl')
 MAX_SEGMENTS = 512
@@ -24,7 +32,7 @@ def walk(steps):
     while i < n:
         s = steps[i]
         k = s[0]
-        if k == K_CYCLE:
+        if k == _K_CYCLE:
             if cyc_at != i:
                 cyc_at = i
                 left = s[4] & 0xFFFF
@@ -32,7 +40,7 @@ def walk(steps):
                 left -= 1
                 i = s[4] >> 16
                 continue
-        elif k == K_RAMP:
+        elif k == _K_RAMP:
             for j in range(ramp_parts(s[3])):
                 yield i, j
         else:
@@ -55,13 +63,13 @@ def check(p, st, lib):
     for i, j in walk(steps):
         s = steps[i]
         kind = s[0]
-        if kind == K_SYRINGE:
+        if kind == _K_SYRINGE:
             in_syringe = 0
             continue
-        if kind == K_PAUSE:
+        if kind == _K_PAUSE:
             t += s[3] * 1000
             continue
-        if kind == K_RAMP:
+        if kind == _K_RAMP:
             rate, vol = ramp_sub(s, j)
         else:
             rate, vol = s[1], s[2]
@@ -80,7 +88,7 @@ def check(p, st, lib):
             amt_by[sl] += a
             segs.append((t, t + d, a, sl))
             e = lib[sl]
-            r = rate if kind != K_RAMP else (s[1] if s[1] > s[4] else s[4])
+            r = rate if kind != _K_RAMP else (s[1] if s[1] > s[4] else s[4])
             err = _limit(p, sl, e, 0, r, 1, 'steps[%d].rate_nl_h' % i)
             if err:
                 return err
@@ -111,7 +119,7 @@ def _limit(p, slot, e, code, value, scale, what):
         return '%s=%d not allowed (hard limit %s %d for drug %d)' % (
             what, value // scale, LIMIT_NAMES[code], e[7 + code], e[0])
     if value > e[3 + code] * scale:
-        if not p.flags & FLAG_OVERRIDE:
+        if not p.flags & _FLAG_OVERRIDE:
             return '%s=%d not allowed (soft limit %s %d for drug %d; needs the override flag)' % (
                 what, value // scale, LIMIT_NAMES[code], e[3 + code], e[0])
         if p.soft is None:

@@ -19,11 +19,13 @@ line does not open: occluded or clamped) ends with an occlusion alarm, so the
 volume it can store and later release as a bolus stays below 0.5 mL.
 
 Host tools read `pump.fill.nl` (the volume the last fill pushed). The end of a
-fill is journaled (EV_FILL: volume, pressure). Allocation-free per tick.
+fill is journaled (_EV_FILL: volume, pressure). Allocation-free per tick.
 """
 from firmware.compat import const
-from firmware.alarms import A_OCCLUSION_DOWNSTREAM
-from firmware.journal import EV_FILL
+
+# codes from firmware.codes (private: no heap; tests/test_device_codes.py checks them)
+_A_OCCLUSION_DOWNSTREAM = const(1)
+_EV_FILL = const(11)
 
 _MIN_RISE = const(10)     # mmHg x10 per 5 s block: less and the line is not filling
 _FLAT_NL = const(60000)   # no rise after this much (backlash taken up): nothing to fill
@@ -127,10 +129,10 @@ class StartupFill:
             self.nl = self.steps * pump.step_pl // 1000
             pump.sched.set_rate(pump.step_rate_nl_h)
             pump.sched.reset_phase()
-            pump.journal.log(pump.uptime_s, EV_FILL, self.nl, pump.pressure_x10)
+            pump.journal.log(pump.uptime_s, _EV_FILL, self.nl, pump.pressure_x10)
             self.left = self.ahead
             self.holding = self.ahead > 0
             if knee or flat:        # the line is open
                 pump.occlusion.opened()
             else:
-                pump.raise_alarm(A_OCCLUSION_DOWNSTREAM)
+                pump.raise_alarm(_A_OCCLUSION_DOWNSTREAM)

@@ -9,30 +9,30 @@ import struct
 from firmware.compat import const
 from firmware.crc16 import crc16
 
-RECORD_SIZE = const(20)
+_RECORD_SIZE = const(20)
 _FMT = '<IIHii'
 _I32_MAX = const(0x7FFFFFFF)
 _I32_MIN = -0x80000000
 
-EV_BOOT = const(1)
-EV_STATE = const(2)          # a = from state, b = to state * 256 + trigger
-EV_ALARM = const(3)          # a = alarm code, b = pressure_mmhg_x10
-EV_ALARM_ACK = const(4)      # a = count acknowledged
-EV_PROGRAM = const(5)        # a = rate_nl_h of first step, b = total volume_nl
-EV_CONFIRM = const(6)
-EV_CHECKPOINT = const(7)     # a = delivered_nl, b = motor steps commanded
-EV_COMPLETE = const(8)       # a = delivered_nl
-EV_REJECT = const(9)         # a = command/trigger, b = reason
-EV_ALARM_CLEAR = const(10)   # a = alarm code
-EV_FILL = const(11)          # start-up fill done: a = fill_nl, b = pressure_mmhg_x10
-EV_RELIEF = const(12)        # occlusion pressure relieved: a = steps backed off, b = pressure_mmhg_x10
-EV_ALARM_ESCALATE = const(16)  # medium alarm unacknowledged, now annunciated as high: a = alarm code
-EV_CAL_STORED = const(30)    # calibration record written: a = step_pl, b = zero_counts * 65536 + span_counts_per_100mmhg
-EV_CAL_APPLIED = const(31)   # at POST, stored calibration in use: a = step_pl, b = record seq
+_EV_BOOT = const(1)
+_EV_STATE = const(2)          # a = from state, b = to state * 256 + trigger
+_EV_ALARM = const(3)          # a = alarm code, b = pressure_mmhg_x10
+_EV_ALARM_ACK = const(4)      # a = count acknowledged
+_EV_PROGRAM = const(5)        # a = rate_nl_h of first step, b = total volume_nl
+_EV_CONFIRM = const(6)
+_EV_CHECKPOINT = const(7)     # a = delivered_nl, b = motor steps commanded
+_EV_COMPLETE = const(8)       # a = delivered_nl
+_EV_REJECT = const(9)         # a = command/trigger, b = reason
+_EV_ALARM_CLEAR = const(10)   # a = alarm code
+_EV_FILL = const(11)          # start-up fill done: a = fill_nl, b = pressure_mmhg_x10
+_EV_RELIEF = const(12)        # occlusion pressure relieved: a = steps backed off, b = pressure_mmhg_x10
+_EV_ALARM_ESCALATE = const(16)  # medium alarm unacknowledged, now annunciated as high: a = alarm code
+_EV_CAL_STORED = const(30)    # calibration record written: a = step_pl, b = zero_counts * 65536 + span_counts_per_100mmhg
+_EV_CAL_APPLIED = const(31)   # at POST, stored calibration in use: a = step_pl, b = record seq
 
-# Storage map: the journal ring owns [base, size - CAL_AREA); the last
-# CAL_AREA bytes hold the calibration record (firmware/calibration.py).
-CAL_AREA = const(64)
+# Storage map: the journal ring owns [base, size - _CAL_AREA); the last
+# _CAL_AREA bytes hold the calibration record (firmware/calibration.py).
+_CAL_AREA = const(64)
 
 
 
@@ -49,9 +49,9 @@ class Journal:
         self.storage = storage
         self.base = base
         if capacity is None:
-            capacity = (storage.size() - CAL_AREA - base) // RECORD_SIZE
+            capacity = (storage.size() - _CAL_AREA - base) // _RECORD_SIZE
         self.capacity = capacity
-        self._buf = bytearray(RECORD_SIZE)
+        self._buf = bytearray(_RECORD_SIZE)
         self.next_seq = 1
         self.next_slot = 0
         self.torn = 0
@@ -59,11 +59,11 @@ class Journal:
 
     def _read(self, slot, buf):
         """Decode slot into buf; returns seq, 0 if erased, -1 if torn."""
-        self.storage.readinto(self.base + slot * RECORD_SIZE, buf)
+        self.storage.readinto(self.base + slot * _RECORD_SIZE, buf)
         crc = buf[18] | (buf[19] << 8)
         if crc != crc16(buf, 0, 18):
             erased = True
-            for i in range(RECORD_SIZE):
+            for i in range(_RECORD_SIZE):
                 if buf[i] != 0 and buf[i] != 0xFF:
                     erased = False
                     break
@@ -94,7 +94,7 @@ class Journal:
         crc = crc16(buf, 0, 18)
         buf[18] = crc & 0xFF
         buf[19] = crc >> 8
-        self.storage.write(self.base + self.next_slot * RECORD_SIZE, buf)
+        self.storage.write(self.base + self.next_slot * _RECORD_SIZE, buf)
         self.next_seq += 1
         self.next_slot += 1
         if self.next_slot >= self.capacity:
@@ -104,7 +104,7 @@ class Journal:
         """All valid records oldest first, as tuples
         (seq, time_s, event, a, b). Host/diagnostic use: allocates."""
         out = []
-        buf = bytearray(RECORD_SIZE)
+        buf = bytearray(_RECORD_SIZE)
         for slot in range(self.capacity):
             if self._read(slot, buf) > 0:
                 out.append(struct.unpack_from(_FMT, buf, 0))

@@ -10,13 +10,23 @@ The drug limits come from the device's own library (firmware.druglib,
 generated from configs/drugs by tools/gen_druglib.py): a program's carried
 library entry must equal it, so a host that is bypassed or lies cannot raise
 a limit. Hard limits refuse; soft limits refuse unless the program carries
-FLAG_OVERRIDE (the pump journals the override). Amounts are integers:
+_FLAG_OVERRIDE (the pump journals the override). Amounts are integers:
 concentrations and limits in milli-units (ug, mU), volumes in nL; products
 are big ints here, at load, never in the tick.
 """
-from firmware.program import (K_CONTINUOUS, K_RAMP, K_BOLUS, K_PAUSE, K_KVO, K_SYRINGE,
-                              K_CYCLE, FLAG_OVERRIDE, FLAG_STOP_ON_LINK_LOSS, ramp_parts,
-                              ramp_sub)
+from firmware.program import ramp_parts, ramp_sub
+
+from firmware.compat import const
+# codes from firmware.codes (private: no heap; tests/test_device_codes.py checks them)
+_FLAG_OVERRIDE = const(1)
+_FLAG_STOP_ON_LINK_LOSS = const(2)
+_K_BOLUS = const(3)
+_K_CONTINUOUS = const(1)
+_K_CYCLE = const(7)
+_K_KVO = const(5)
+_K_PAUSE = const(4)
+_K_RAMP = const(2)
+_K_SYRINGE = const(6)
 
 N_KINDS = 8
 MAX_STEPS = 32
@@ -57,7 +67,7 @@ def check(p, st, lib):
         return 'steps has %d entries (at most %d)' % (ns, MAX_STEPS)
     if nd > MAX_DRUGS:
         return 'drugs has %d entries (at most %d)' % (nd, MAX_DRUGS)
-    if type(p.flags) is not int or p.flags & ~(FLAG_OVERRIDE | FLAG_STOP_ON_LINK_LOSS):
+    if type(p.flags) is not int or p.flags & ~(_FLAG_OVERRIDE | _FLAG_STOP_ON_LINK_LOSS):
         return ('flags=%r not allowed (0..3: 1 = soft limit override, 2 = stop on link loss)'
                 % (p.flags,))
     for k in range(nd):
@@ -87,10 +97,10 @@ def check(p, st, lib):
         kind, rate, vol, dur, arg, sl = s
         if kind < 1 or kind >= N_KINDS:
             return 'steps[%d].kind=%d not allowed (1..%d)' % (i, kind, N_KINDS - 1)
-        if kind in (K_CONTINUOUS, K_RAMP, K_BOLUS, K_KVO):
+        if kind in (_K_CONTINUOUS, _K_RAMP, _K_BOLUS, _K_KVO):
             if rate < lo_r or rate > hi_r:
                 return 'steps[%d].rate_nl_h=%d not allowed (device limit %d..%d)' % (i, rate, lo_r, hi_r)
-            if kind == K_RAMP:
+            if kind == _K_RAMP:
                 if arg < lo_r or arg > hi_r:
                     return 'steps[%d].arg=%d (ramp end rate_nl_h) not allowed (device limit %d..%d)' % (
                         i, arg, lo_r, hi_r)
@@ -114,18 +124,18 @@ def check(p, st, lib):
                 slot = sl
             elif sl:
                 return 'steps[%d].drug_slot=%d not allowed (no drugs)' % (i, sl)
-            if kind == K_KVO:
+            if kind == _K_KVO:
                 if i != ns - 1:
                     return 'steps[%d] kvo not allowed (only as the last step)' % i
                 if rate > last_rate or rate > KVO_MAX_NL_H or (rate < KVO_MIN_NL_H and rate != last_rate):
                     return 'steps[%d].rate_nl_h=%d not allowed (kvo %d..%d, at most the last rate %d)' % (
                         i, rate, KVO_MIN_NL_H, KVO_MAX_NL_H, last_rate)
-            last_rate = arg if kind == K_RAMP else rate
-        elif kind == K_PAUSE:
+            last_rate = arg if kind == _K_RAMP else rate
+        elif kind == _K_PAUSE:
             if dur < 1 or dur > MAX_PAUSE_S or rate or vol or arg or sl:
                 return 'steps[%d] pause duration_s=%d not allowed (1..%d, other fields 0)' % (
                     i, dur, MAX_PAUSE_S)
-        elif kind == K_SYRINGE:
+        elif kind == _K_SYRINGE:
             if rate or vol or dur or arg or sl:
                 return 'steps[%d] syringe_change not allowed with values (all fields 0)' % i
             slot = -1
@@ -135,6 +145,6 @@ def check(p, st, lib):
             if rate or vol or dur or sl or first >= i or times < 1 or times > 1000:
                 return 'steps[%d] cycle arg=%d not allowed (first step < %d, 1..1000 repeats)' % (i, arg, i)
             for j in range(first, i):
-                if steps[j][0] == K_CYCLE or steps[j][0] == K_KVO:
+                if steps[j][0] == _K_CYCLE or steps[j][0] == _K_KVO:
                     return 'steps[%d] cycle not allowed around steps[%d] (no nested cycles or kvo)' % (i, j)
     return None

@@ -22,7 +22,7 @@ on the line. TELEMETRY_STREAM with period_ms 0: as fast as the line takes
 Link loss (no valid frame for link_timeout_ms after a host was seen): the
 gap is journaled (EV_LINK_LOST) and the confirmed program carries on, unless
 it carries FLAG_STOP_ON_LINK_LOSS: then a running program is paused and the
-medium alarm A_LINK_LOST is raised (journaled); nothing resumes by itself,
+medium alarm _A_LINK_LOST is raised (journaled); nothing resumes by itself,
 a RESUME from the host (authenticated) is needed. The alarm's condition
 ends when a valid frame arrives; it stays latched until acknowledged.
 
@@ -54,10 +54,9 @@ import struct
 
 from firmware.compat import const
 from firmware import table as T
-from firmware.alarms import ALARM_PRIORITY, N_ALARMS, A_LINK_LOST
+from firmware.alarms import ALARM_PRIORITY
 from firmware.crc16 import crc16
-from firmware.journal import RECORD_SIZE
-from firmware.reasons import FIRMWARE_VERSION, E_BAD_STATE, E_HASH, E_INVALID
+from firmware.reasons import FIRMWARE_VERSION
 
 from protocol import codes as C
 from protocol import messages as M
@@ -68,6 +67,16 @@ from protocol.decoder import Decoder
 from protocol.auth import Verifier
 from protocol.dedup import DuplicateFilter
 
+# codes from firmware.codes (private: no heap; tests/test_device_codes.py checks them)
+_A_LINK_LOST = const(20)
+_E_BAD_STATE = const(1)
+_E_HASH = const(3)
+_E_INVALID = const(2)
+_N_ALARMS = const(21)
+_RECORD_SIZE = const(20)
+_S_IDLE = const(1)
+_S_PROGRAMMED = const(2)
+
 # link events: 20.. (journal.py owns 1..19)
 EV_LINK_LOST = const(20)
 EV_LINK_BACK = const(21)
@@ -77,8 +86,8 @@ EV_AUTH_MARK = const(23)
 RX_CHUNK = const(64)
 MAX_FRAMES_PER_POLL = const(4)
 AUTH_MARK_STEP = const(16)
-MAX_PROGRAM_BYTES = const(694)   # == firmware.program.MAX_BYTES (encoding v2)
-_FLAG_STOP_ON_LINK_LOSS = const(2)  # == firmware.program.FLAG_STOP_ON_LINK_LOSS
+MAX_PROGRAM_BYTES = const(694)   # == firmware.codes.MAX_BYTES (encoding v2)
+_FLAG_STOP_ON_LINK_LOSS = const(2)
 # (firmware.program is imported only when a program arrives, as Pump.load does,
 # so the link's resident heap stays small; tests/test_link_host.py checks both
 # copies of these constants against firmware.program)
@@ -118,7 +127,7 @@ class Link:
         self._rx = bytearray(RX_CHUNK)
         self._rx_pos = 0
         self._rx_n = 0
-        self._rec = bytearray(RECORD_SIZE)
+        self._rec = bytearray(_RECORD_SIZE)
         self._prog = bytearray(MAX_PROGRAM_BYTES)
         self._prog_n = 0
         self._prog_next = 0       # next chunk index expected; 0 = none in progress
@@ -202,7 +211,7 @@ class Link:
             # the program says stop: pause (motor stops first), then the
             # medium alarm; only the host's authenticated RESUME restarts
             p.pause()
-            p.advise(A_LINK_LOST)
+            p.advise(_A_LINK_LOST)
 
     # ------------------------------------------------------------ transmit
     def _write(self, buf, n):
@@ -242,8 +251,8 @@ class Link:
             self.link_lost = False
             p = self.pump
             p.journal.log(p.uptime_s, EV_LINK_BACK, clock.ticks_diff(now, self._last_rx) // 1000, 0)
-            if p.alarms.condition[A_LINK_LOST]:
-                p.alarms.condition_gone(A_LINK_LOST)
+            if p.alarms.condition[_A_LINK_LOST]:
+                p.alarms.condition_gone(_A_LINK_LOST)
         self.host_seen = True
         self._last_rx = now
         t = f.msg_type
@@ -306,8 +315,8 @@ class Link:
             self._result(f, p.stop())
         elif t == C.ACK_ALARM:
             code = d['alarm_code']
-            if code >= N_ALARMS:
-                self._nak(f, C.NAK_LIMIT, N_ALARMS - 1)
+            if code >= _N_ALARMS:
+                self._nak(f, C.NAK_LIMIT, _N_ALARMS - 1)
             elif code and not p.alarms.active[code]:
                 self._nak(f, C.NAK_BAD_STATE, code)
             else:
@@ -329,9 +338,9 @@ class Link:
     def _result(self, f, r):
         if r == 0:
             self._ack(f)
-        elif r == E_HASH:
+        elif r == _E_HASH:
             self._nak(f, C.NAK_HASH_MISMATCH, r)
-        elif r == E_INVALID:
+        elif r == _E_INVALID:
             self._nak(f, C.NAK_BAD_PROGRAM, r)
         else:
             self._nak(f, C.NAK_BAD_STATE, r)
@@ -420,9 +429,9 @@ class Link:
         rec = self._rec
         for i in range(count):
             slot = (j.next_slot - (total - offset - i)) % j.capacity
-            j.storage.readinto(j.base + slot * RECORD_SIZE, rec)
-            pl[pos:pos + RECORD_SIZE] = rec
-            pos += RECORD_SIZE
+            j.storage.readinto(j.base + slot * _RECORD_SIZE, rec)
+            pl[pos:pos + _RECORD_SIZE] = rec
+            pos += _RECORD_SIZE
         struct.pack_into('<IIB', pl, 0, offset, total, count)
         self._send(f, C.JOURNAL_DATA, pos)
 
@@ -433,7 +442,7 @@ class Link:
         rec = self._rec
         best = 0
         for slot in range(j.capacity):
-            j.storage.readinto(j.base + slot * RECORD_SIZE, rec)
+            j.storage.readinto(j.base + slot * _RECORD_SIZE, rec)
             if (rec[18] | (rec[19] << 8)) != crc16(rec, 0, 18):
                 continue
             ev, a = struct.unpack_from('<Hi', rec, 8)
@@ -460,9 +469,9 @@ class Link:
     def _wire_state(self):
         p = self.pump
         s = p.fsm.state
-        if s == T.S_PROGRAMMED and p.confirmed:
+        if s == _S_PROGRAMMED and p.confirmed:
             return C.STATE_READY
-        if s == T.S_IDLE and self._prog_next:
+        if s == _S_IDLE and self._prog_next:
             return C.STATE_LOADING
         return _WIRE_STATE[s]
 
@@ -470,7 +479,7 @@ class Link:
         p = self.pump
         alarms = []
         act = p.alarms.active
-        for code in range(1, N_ALARMS):
+        for code in range(1, _N_ALARMS):
             if act[code] and len(alarms) < M.MAX_ALARMS:
                 alarms.append((code, ALARM_PRIORITY[code]))
         running = p.fsm.state in T.DELIVERING

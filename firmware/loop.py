@@ -6,7 +6,10 @@ drifts from the clock; ticks compare with the clock's ticks_diff, so wrap-around
 behind (something blocked), the pump raises a loop-overrun alarm and the
 schedule is re-based on now instead of bursting to catch up.
 """
-from firmware.alarms import A_LOOP_OVERRUN
+
+from firmware.compat import const
+# codes from firmware.codes (private: no heap; tests/test_device_codes.py checks them)
+_A_LOOP_OVERRUN = const(7)
 
 
 class Loop:
@@ -27,7 +30,7 @@ class Loop:
             return False
         if late > self.max_late_ms:
             self.overruns += 1
-            self.pump.raise_event_alarm(A_LOOP_OVERRUN)
+            self.pump.raise_event_alarm(_A_LOOP_OVERRUN)
             self.deadline = now
         self.pump.tick()
         self.deadline = clock.ticks_add(self.deadline, self.tick_ms)

@@ -53,7 +53,10 @@ while the pressure is more than `suspect` above the baseline.
 update() runs every tick and allocates nothing.
 """
 from firmware.compat import const
-from firmware.alarms import A_OCCLUSION_DOWNSTREAM, A_PRESSURE_HARD_LIMIT
+
+# codes from firmware.codes (private: no heap; tests/test_device_codes.py checks them)
+_A_OCCLUSION_DOWNSTREAM = const(1)
+_A_PRESSURE_HARD_LIMIT = const(2)
 
 _FAST = const(3)        # fast EMA, 1/8 per tick
 _SLOW = const(6)        # slow EMA, 1/64 per tick
@@ -166,7 +169,7 @@ class OcclusionCheck:
     def alarm(self, code, running):
         """An alarm was raised (motor already stopped): arm the pressure
         relief for a pressure alarm while infusing, cancel it for others."""
-        if code > A_PRESSURE_HARD_LIMIT:
+        if code > _A_PRESSURE_HARD_LIMIT:
             self.relief_left = 0
         elif running:
             self.relief_left = self.stored_steps + _RELIEF_SLACK
@@ -200,7 +203,7 @@ class OcclusionCheck:
         s = self._sa >> _SLOW
         if f > self.hard:
             self.tripped = True
-            return A_PRESSURE_HARD_LIMIT
+            return _A_PRESSURE_HARD_LIMIT
         base = self._ba >> _BASE
         ph = self.phase
         alarm = 0
@@ -209,7 +212,7 @@ class OcclusionCheck:
             if ph > 1:
                 self.phase = 1
             if self.tripped and f - base > self.suspect:
-                alarm = A_OCCLUSION_DOWNSTREAM
+                alarm = _A_OCCLUSION_DOWNSTREAM
             return alarm
         self._t += 1
         ms = self._t * self.tick_ms
@@ -223,7 +226,7 @@ class OcclusionCheck:
                     self.opened()
                 self._p1 = s
             if s > _SETTLE_MAX + self.q * self._flow:   # no open line sits there
-                alarm = A_OCCLUSION_DOWNSTREAM
+                alarm = _A_OCCLUSION_DOWNSTREAM
         elif ph == 2:   # probe: push until the pressure rose by `probe`
             if f - self._p1 >= self.probe or self._t >= _BURST_TICKS:
                 self.phase = 3
@@ -236,11 +239,11 @@ class OcclusionCheck:
                 self.burst = 0
                 self.phase = 1
                 if self._p1 - f < (self.probe >> 2):
-                    alarm = A_OCCLUSION_DOWNSTREAM
+                    alarm = _A_OCCLUSION_DOWNSTREAM
                 else:
                     self.opened()
         elif f - base > self.delta:
-            alarm = A_OCCLUSION_DOWNSTREAM
+            alarm = _A_OCCLUSION_DOWNSTREAM
         else:           # monitor
             r = s - base
             if r < _FREEZE:

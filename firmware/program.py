@@ -10,8 +10,8 @@ A step is (kind, rate_nl_h, volume_nl, duration_s, arg, drug_slot):
   SYRINGE     stop until the user confirms a new syringe (SYRINGE_CHANGE state)
   CYCLE       repeat steps[first..here-1] `times` more: arg = first << 16 | times
 A program also carries its drugs (the library entries it was computed with:
-drug id, concentration, soft and hard limits) and flags (FLAG_OVERRIDE: soft
-limits knowingly exceeded; FLAG_STOP_ON_LINK_LOSS: pause, with a medium
+drug id, concentration, soft and hard limits) and flags (_FLAG_OVERRIDE: soft
+limits knowingly exceeded; _FLAG_STOP_ON_LINK_LOSS: pause, with a medium
 alarm, when the host link is lost, instead of carrying on; firmware.link).
 `validate()` (firmware.limits and firmware.dose_limits, imported only at
 load) re-checks everything against the device's own library and limits.
@@ -29,24 +29,24 @@ import struct
 from firmware.compat import const
 
 _VERSION = const(2)
-EV_OVERRIDE = const(50)         # journal: soft limit overridden, a = drug id * 256 + limit code, b = value
-EV_SYRINGE_CHANGED = const(51)  # journal: syringe change confirmed, a = step index, b = delivered_nl
-FLAG_OVERRIDE = const(1)
-FLAG_STOP_ON_LINK_LOSS = const(2)
+_EV_OVERRIDE = const(50)         # journal: soft limit overridden, a = drug id * 256 + limit code, b = value
+_EV_SYRINGE_CHANGED = const(51)  # journal: syringe change confirmed, a = step index, b = delivered_nl
+_FLAG_OVERRIDE = const(1)
+_FLAG_STOP_ON_LINK_LOSS = const(2)
 
-K_CONTINUOUS = const(1)
-K_RAMP = const(2)
-K_BOLUS = const(3)
-K_PAUSE = const(4)
-K_KVO = const(5)
-K_SYRINGE = const(6)
-K_CYCLE = const(7)
+_K_CONTINUOUS = const(1)
+_K_RAMP = const(2)
+_K_BOLUS = const(3)
+_K_PAUSE = const(4)
+_K_KVO = const(5)
+_K_SYRINGE = const(6)
+_K_CYCLE = const(7)
 
 _DRUG_FMT = '<HIIIIIIIII'
 _STEP_FMT = '<BIIIIB'
 _DRUG_BYTES = const(38)
 _STEP_BYTES = const(18)
-MAX_BYTES = const(4 + 3 * 38 + 32 * 18)
+_MAX_BYTES = const(4 + 3 * 38 + 32 * 18)
 _U32_MAX = const(0xFFFFFFFF)
 
 

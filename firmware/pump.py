@@ -15,31 +15,77 @@ code: OK, or why nothing changed.
 """
 from firmware.compat import const
 from firmware import table as T
-from firmware.table import (S_POST, S_RUNNING, S_ALARM, S_FAULT, T_POST_OK,
-                            T_POST_FAIL, T_LOAD, T_CONFIRM, T_START, T_PAUSE,
-                            T_RESUME, T_STOP, T_COMPLETE, T_ALARM, T_ACK, T_FAULT,
-                            T_RECOVERED, S_PAUSED)
-from firmware.table import (S_BOLUS, S_KVO, S_DWELL, S_SYRINGE_CHANGE, T_TO_RUN,
-                            T_TO_BOLUS, T_TO_KVO, T_TO_DWELL, T_TO_SYRINGE, DELIVERING, IN_PROGRAM)
+from firmware.table import DELIVERING, IN_PROGRAM
 from firmware.fsm import Machine
-from firmware.alarms import (AlarmManager, ALARM_PRIORITY, PRIO_HIGH, A_SYRINGE_REMOVED,
-                             A_MOTOR_STALL, A_PRESSURE_SENSOR, A_INFUSION_COMPLETE,
-                             A_OCCLUSION_DOWNSTREAM, A_PRESSURE_HARD_LIMIT)
-from firmware.journal import (Journal, EV_ALARM_ESCALATE, EV_BOOT, EV_STATE, EV_ALARM, EV_ALARM_ACK,
-                              EV_PROGRAM, EV_CONFIRM, EV_CHECKPOINT, EV_COMPLETE,
-                              EV_REJECT, EV_ALARM_CLEAR, EV_RELIEF, EV_CAL_APPLIED)
+from firmware.alarms import AlarmManager, ALARM_PRIORITY
+from firmware.journal import Journal
 from firmware.delivery import StepScheduler
-from firmware.checkpoint import Checkpoint, AREA_SIZE, F_STARTED
+from firmware.checkpoint import Checkpoint
 from firmware.occlusion import OcclusionCheck
 from firmware.fill import StartupFill
 from firmware.air import AirMonitor
 from firmware.monitors import Monitors
 
-from firmware.reasons import (FIRMWARE_VERSION, OK, E_BAD_STATE, E_INVALID,  # noqa: F401
-                              E_HASH, E_NOT_READY, REASON_NAMES)
+from firmware.reasons import FIRMWARE_VERSION, REASON_NAMES
+
+# codes from firmware.codes (private: no heap; tests/test_device_codes.py checks them)
+_AREA_SIZE = const(848)
+_A_INFUSION_COMPLETE = const(8)
+_A_MOTOR_STALL = const(5)
+_A_OCCLUSION_DOWNSTREAM = const(1)
+_A_PRESSURE_HARD_LIMIT = const(2)
+_A_PRESSURE_SENSOR = const(6)
+_A_SYRINGE_REMOVED = const(4)
+_EV_ALARM = const(3)
+_EV_ALARM_ACK = const(4)
+_EV_ALARM_CLEAR = const(10)
+_EV_ALARM_ESCALATE = const(16)
+_EV_BOOT = const(1)
+_EV_CAL_APPLIED = const(31)
+_EV_CHECKPOINT = const(7)
+_EV_COMPLETE = const(8)
+_EV_CONFIRM = const(6)
+_EV_PROGRAM = const(5)
+_EV_REJECT = const(9)
+_EV_RELIEF = const(12)
+_EV_STATE = const(2)
+_E_BAD_STATE = const(1)
+_E_HASH = const(3)
+_E_INVALID = const(2)
+_E_NOT_READY = const(4)
+_F_STARTED = const(1)
+_OK = const(0)
+_PRIO_HIGH = const(3)
+_S_ALARM = const(5)
+_S_BOLUS = const(8)
+_S_DWELL = const(10)
+_S_FAULT = const(7)
+_S_KVO = const(9)
+_S_PAUSED = const(4)
+_S_POST = const(0)
+_S_RUNNING = const(3)
+_S_SYRINGE_CHANGE = const(11)
+_T_ACK = const(10)
+_T_ALARM = const(9)
+_T_COMPLETE = const(8)
+_T_CONFIRM = const(3)
+_T_FAULT = const(11)
+_T_LOAD = const(2)
+_T_PAUSE = const(5)
+_T_POST_FAIL = const(1)
+_T_POST_OK = const(0)
+_T_RECOVERED = const(17)
+_T_RESUME = const(6)
+_T_START = const(4)
+_T_STOP = const(7)
+_T_TO_BOLUS = const(13)
+_T_TO_DWELL = const(15)
+_T_TO_KVO = const(14)
+_T_TO_RUN = const(12)
+_T_TO_SYRINGE = const(16)
 
 # checkpoint states that mean a started therapy lost its power (or faulted)
-_INTERRUPTED = IN_PROGRAM + (S_PAUSED, S_ALARM, S_FAULT, S_SYRINGE_CHANGE)
+_INTERRUPTED = IN_PROGRAM + (_S_PAUSED, _S_ALARM, _S_FAULT, _S_SYRINGE_CHANGE)
 
 # step kinds and program journal events (firmware/program.py; private
 # consts here so they cost the device no globals)
@@ -51,8 +97,8 @@ _EV_OVERRIDE = const(50)
 _EV_SYRINGE_CHANGED = const(51)
 
 # state and trigger a step kind runs in (index = kind; 0 and CYCLE never run)
-_KIND_STATE = (S_RUNNING, S_RUNNING, S_RUNNING, S_BOLUS, S_DWELL, S_KVO, S_SYRINGE_CHANGE, S_RUNNING)
-_KIND_TRIG = (T_TO_RUN, T_TO_RUN, T_TO_RUN, T_TO_BOLUS, T_TO_DWELL, T_TO_KVO, T_TO_SYRINGE, T_TO_RUN)
+_KIND_STATE = (_S_RUNNING, _S_RUNNING, _S_RUNNING, _S_BOLUS, _S_DWELL, _S_KVO, _S_SYRINGE_CHANGE, _S_RUNNING)
+_KIND_TRIG = (_T_TO_RUN, _T_TO_RUN, _T_TO_RUN, _T_TO_BOLUS, _T_TO_DWELL, _T_TO_KVO, _T_TO_SYRINGE, _T_TO_RUN)
 
 _RAW_MIN = const(200)      # below: sensor disconnected / shorted
 _RAW_MAX = const(65300)    # above: saturated
@@ -72,7 +118,7 @@ class Pump:
         self.alarms = AlarmManager(hal.indicators, settings.alarm_escalate_s)
         # NV map: checkpoint slots + program record, then the journal ring
         self.ckpt = Checkpoint(hal.storage, 0)
-        self.journal = Journal(hal.storage, AREA_SIZE)
+        self.journal = Journal(hal.storage, _AREA_SIZE)
         self._ck_live = False    # no checkpoint writes until POST has decided
         self.sched = StepScheduler(settings.tick_ms, settings.step_pl)
         self.occlusion = OcclusionCheck(settings)
@@ -99,8 +145,8 @@ class Pump:
         self.step_rate_nl_h = 0
         self._step_left = 0          # motor steps left in the current step
         self.step_kind = 0
-        self._want = S_RUNNING       # the state the current step runs in
-        self._trig = T_TO_RUN
+        self._want = _S_RUNNING       # the state the current step runs in
+        self._trig = _T_TO_RUN
         self._sub = 0                # ramp sub-step
         self._cyc_at = -1            # the cycle step whose repeat count is loaded
         self._cyc_left = 0
@@ -122,11 +168,11 @@ class Pump:
             self.uptime_s += 1
         self.ticks += 1
         state = self.fsm.state
-        if state == S_POST:
+        if state == _S_POST:
             self._post()
             return
         hal = self.hal
-        if state == S_FAULT:
+        if state == _S_FAULT:
             hal.motor.stop()
             self.alarms.tick(self.tick_ms, self.uptime_s)
             hal.watchdog.feed()
@@ -138,35 +184,35 @@ class Pump:
         self.pressure_x10 = p
         # 2. monitor
         if raw < _RAW_MIN or raw > _RAW_MAX:
-            self.raise_alarm(A_PRESSURE_SENSOR)
+            self.raise_alarm(_A_PRESSURE_SENSOR)
         else:
-            self._clear_condition(A_PRESSURE_SENSOR)
+            self._clear_condition(_A_PRESSURE_SENSOR)
             code = self.occlusion.update(p, delivering)
             if code:
                 self.raise_alarm(code)
             else:
-                self._clear_condition(A_OCCLUSION_DOWNSTREAM)
-                self._clear_condition(A_PRESSURE_HARD_LIMIT)
+                self._clear_condition(_A_OCCLUSION_DOWNSTREAM)
+                self._clear_condition(_A_PRESSURE_HARD_LIMIT)
         if not (hal.syringe.present() and hal.syringe.clamp_closed()):
-            self.raise_alarm(A_SYRINGE_REMOVED)
+            self.raise_alarm(_A_SYRINGE_REMOVED)
         else:
-            self._clear_condition(A_SYRINGE_REMOVED)
+            self._clear_condition(_A_SYRINGE_REMOVED)
         self.air.check(self)
         self.monitors.check(self, raw, delivering)
         if delivering:
             lag = self._expected_pos - hal.motor.position()
             if lag > self._stall_tol or lag < -self._stall_tol:
-                self.raise_event_alarm(A_MOTOR_STALL)
+                self.raise_event_alarm(_A_MOTOR_STALL)
         # 3. deliver (the state may have changed in 2.)
         if self.fsm.state in IN_PROGRAM:
             self._deliver()
-        elif self.occlusion.relief_left and self.fsm.state == S_ALARM:
+        elif self.occlusion.relief_left and self.fsm.state == _S_ALARM:
             if self.occlusion.relieve(hal.motor, self.tick_ms):
-                self.journal.log(self.uptime_s, EV_RELIEF, self.occlusion.relieved, self.pressure_x10)
+                self.journal.log(self.uptime_s, _EV_RELIEF, self.occlusion.relieved, self.pressure_x10)
         # 4. annunciate, 5. watchdog
         code = self.alarms.tick(self.tick_ms, self.uptime_s)
         if code:
-            self.journal.log(self.uptime_s, EV_ALARM_ESCALATE, code, 0)
+            self.journal.log(self.uptime_s, _EV_ALARM_ESCALATE, code, 0)
         hal.watchdog.feed()
 
     def _deliver(self):
@@ -174,7 +220,7 @@ class Pump:
         if st != self._want:          # after a resume or a start: the step's state
             self.fsm.fire(self._trig)
             return
-        if st == S_DWELL:
+        if st == _S_DWELL:
             if self.uptime_s - self._dwell_end >= 0:
                 self._next_step()
             return
@@ -208,7 +254,7 @@ class Pump:
         self._checkpoint_left -= 1
         if self._checkpoint_left <= 0:
             self._checkpoint_left = self._checkpoint_ticks
-            self.journal.log(self.uptime_s, EV_CHECKPOINT, self.delivered_nl, self.steps_commanded)
+            self.journal.log(self.uptime_s, _EV_CHECKPOINT, self.delivered_nl, self.steps_commanded)
 
     def _next_step(self):
         """Current step (or ramp sub-step) done: go to the next one, through
@@ -238,7 +284,7 @@ class Pump:
         if i >= n:
             # not complete while the occlusion check is in doubt (it holds)
             if self.occlusion.clear():
-                self.fsm.fire(T_COMPLETE)
+                self.fsm.fire(_T_COMPLETE)
             return
         self.step_index = i
         self._enter_step()
@@ -279,27 +325,27 @@ class Pump:
         """Power-on self test: settings in range, pressure sensor plausible."""
         hal = self.hal
         hal.motor.stop()
-        self.journal.log(self.uptime_s, EV_BOOT, self.journal.torn, self.ckpt.torn)
+        self.journal.log(self.uptime_s, _EV_BOOT, self.journal.torn, self.ckpt.torn)
         if self.settings.calibration_seq:
-            self.journal.log(self.uptime_s, EV_CAL_APPLIED, self.step_pl, self.settings.calibration_seq)
+            self.journal.log(self.uptime_s, _EV_CAL_APPLIED, self.step_pl, self.settings.calibration_seq)
         raw = hal.pressure.read_raw()
         if self.settings_error is not None:
             self.last_error = 'settings: ' + self.settings_error
-            self.fsm.fire(T_POST_FAIL)
+            self.fsm.fire(_T_POST_FAIL)
         elif raw < _RAW_MIN or raw > _RAW_MAX:
             self.last_error = 'pressure sensor reads %d counts (expected %d..%d)' % (raw, _RAW_MIN, _RAW_MAX)
-            self.fsm.fire(T_POST_FAIL)
+            self.fsm.fire(_T_POST_FAIL)
         else:
             hal.watchdog.start(self.settings.watchdog_ms)
             self._expected_pos = hal.motor.position()
             ck = self.ckpt.newest
             # slot fields 3 = flags, 2 = state (firmware.checkpoint.FMT)
-            if ck is not None and ck[3] & F_STARTED and ck[2] in _INTERRUPTED:
+            if ck is not None and ck[3] & _F_STARTED and ck[2] in _INTERRUPTED:
                 from firmware.recovery import restore   # boot only
                 restore(self, ck)
-                self.fsm.fire(T_RECOVERED)
+                self.fsm.fire(_T_RECOVERED)
             else:
-                self.fsm.fire(T_POST_OK)
+                self.fsm.fire(_T_POST_OK)
 
     # ------------------------------------------------------------ alarms
     def raise_alarm(self, code):
@@ -307,16 +353,16 @@ class Pump:
         high-priority alarm, the machine goes to ALARM."""
         self.hal.motor.stop()
         if self.alarms.raise_alarm(code):
-            self.journal.log(self.uptime_s, EV_ALARM, code, self.pressure_x10)
+            self.journal.log(self.uptime_s, _EV_ALARM, code, self.pressure_x10)
             self.occlusion.alarm(code, self.fsm.state in DELIVERING)
-            if ALARM_PRIORITY[code] == PRIO_HIGH:
-                self.fsm.fire(T_ALARM)
+            if ALARM_PRIORITY[code] == _PRIO_HIGH:
+                self.fsm.fire(_T_ALARM)
 
     def advise(self, code):
         """A medium or low priority alarm (near empty, on battery): latched
         and journaled like any other, but delivery goes on."""
         if self.alarms.raise_alarm(code):
-            self.journal.log(self.uptime_s, EV_ALARM, code, self.pressure_x10)
+            self.journal.log(self.uptime_s, _EV_ALARM, code, self.pressure_x10)
 
     def raise_event_alarm(self, code):
         """An alarm for an event rather than a lasting condition (loop
@@ -327,10 +373,10 @@ class Pump:
     def _clear_condition(self, code):
         if self.alarms.condition[code]:
             self.alarms.condition_gone(code)
-            self.journal.log(self.uptime_s, EV_ALARM_CLEAR, code, self.pressure_x10)
+            self.journal.log(self.uptime_s, _EV_ALARM_CLEAR, code, self.pressure_x10)
 
     def _on_change(self, src, trigger, dest):
-        self.journal.log(self.uptime_s, EV_STATE, src, dest * 256 + trigger)
+        self.journal.log(self.uptime_s, _EV_STATE, src, dest * 256 + trigger)
         if self._ck_live:
             self.ckpt.write(self)
 
@@ -343,13 +389,13 @@ class Pump:
 
     def can_start(self):
         return (self.program is not None and self.confirmed
-                and not self.alarms.any_condition_present(PRIO_HIGH))
+                and not self.alarms.any_condition_present(_PRIO_HIGH))
 
     def can_resume(self):
-        return self.program is not None and not self.alarms.any_condition_present(PRIO_HIGH)
+        return self.program is not None and not self.alarms.any_condition_present(_PRIO_HIGH)
 
     def alarms_cleared(self):
-        return not self.alarms.any_condition_present(PRIO_HIGH)
+        return not self.alarms.any_condition_present(_PRIO_HIGH)
 
     def on_post_ok(self):
         self._ck_live = True
@@ -370,14 +416,14 @@ class Pump:
         self.confirmed = False
         self.started = False
         steps = self.program.steps
-        self.journal.log(self.uptime_s, EV_PROGRAM, steps[0][1], self.program.total_volume_nl())
+        self.journal.log(self.uptime_s, _EV_PROGRAM, steps[0][1], self.program.total_volume_nl())
         soft = self.program.soft
         if soft is not None:   # a soft limit knowingly exceeded: journaled
             self.journal.log(self.uptime_s, _EV_OVERRIDE, soft[0] * 256 + soft[1], soft[2])
 
     def on_confirm(self):
         self.confirmed = True
-        self.journal.log(self.uptime_s, EV_CONFIRM, self.program.steps[0][1], 0)
+        self.journal.log(self.uptime_s, _EV_CONFIRM, self.program.steps[0][1], 0)
 
     def on_start(self):
         self.ckpt.save_program(self.program.encode())   # before the RUNNING checkpoint
@@ -419,20 +465,20 @@ class Pump:
 
     def on_kvo(self):
         # the therapy is given; keep the catheter open at the KVO rate
-        self.journal.log(self.uptime_s, EV_COMPLETE, self.delivered_nl, self.steps_commanded)
-        self.alarms.raise_alarm(A_INFUSION_COMPLETE)
-        self.alarms.condition_gone(A_INFUSION_COMPLETE)
+        self.journal.log(self.uptime_s, _EV_COMPLETE, self.delivered_nl, self.steps_commanded)
+        self.alarms.raise_alarm(_A_INFUSION_COMPLETE)
+        self.alarms.condition_gone(_A_INFUSION_COMPLETE)
 
     def syringe_ready(self):
         return (self.program is not None and self.hal.syringe.present()
                 and self.hal.syringe.clamp_closed()
-                and not self.alarms.any_condition_present(PRIO_HIGH))
+                and not self.alarms.any_condition_present(_PRIO_HIGH))
 
     def on_syringe_changed(self):
         # the user confirmed a new syringe: the change step is done
         self.journal.log(self.uptime_s, _EV_SYRINGE_CHANGED, self.step_index, self.delivered_nl)
-        self._want = S_RUNNING
-        self._trig = T_TO_RUN
+        self._want = _S_RUNNING
+        self._trig = _T_TO_RUN
         self._step_left = 0
         self._begin_motion()
 
@@ -445,27 +491,27 @@ class Pump:
     def on_complete(self):
         self.hal.motor.stop()
         self.started = False
-        self.journal.log(self.uptime_s, EV_COMPLETE, self.delivered_nl, self.steps_commanded)
-        self.alarms.raise_alarm(A_INFUSION_COMPLETE)
-        self.alarms.condition_gone(A_INFUSION_COMPLETE)
+        self.journal.log(self.uptime_s, _EV_COMPLETE, self.delivered_nl, self.steps_commanded)
+        self.alarms.raise_alarm(_A_INFUSION_COMPLETE)
+        self.alarms.condition_gone(_A_INFUSION_COMPLETE)
 
     def on_alarm(self):
         self.hal.motor.stop()
 
     def on_ack(self):
         n = self.alarms.acknowledge_all()
-        self.journal.log(self.uptime_s, EV_ALARM_ACK, n, 0)
+        self.journal.log(self.uptime_s, _EV_ALARM_ACK, n, 0)
 
     # ----------------------------------------------------------- commands
     def _command(self, trigger, fail_reason):
         if not self.fsm.can_fire(trigger):
-            self.journal.log(self.uptime_s, EV_REJECT, trigger, E_BAD_STATE)
+            self.journal.log(self.uptime_s, _EV_REJECT, trigger, _E_BAD_STATE)
             self.last_error = 'command %s not allowed in state %s' % (
                 T.TRIGGER_NAMES[trigger], T.STATE_NAMES[self.fsm.state])
-            return E_BAD_STATE
+            return _E_BAD_STATE
         if self.fsm.fire(trigger):
-            return OK
-        self.journal.log(self.uptime_s, EV_REJECT, trigger, fail_reason)
+            return _OK
+        self.journal.log(self.uptime_s, _EV_REJECT, trigger, fail_reason)
         self.last_error = 'command %s refused: %s' % (T.TRIGGER_NAMES[trigger], REASON_NAMES[fail_reason])
         return fail_reason
 
@@ -473,39 +519,39 @@ class Pump:
         err = program.validate(self.settings)
         if err is not None:
             self.last_error = 'program: ' + err
-            self.journal.log(self.uptime_s, EV_REJECT, T_LOAD, E_INVALID)
-            return E_INVALID
+            self.journal.log(self.uptime_s, _EV_REJECT, _T_LOAD, _E_INVALID)
+            return _E_INVALID
         self._candidate = program
-        r = self._command(T_LOAD, E_INVALID)
+        r = self._command(_T_LOAD, _E_INVALID)
         self._candidate = None
         return r
 
     def confirm(self, digest):
         self._confirm_digest = bytes(digest)
-        return self._command(T_CONFIRM, E_HASH)
+        return self._command(_T_CONFIRM, _E_HASH)
 
     def start(self):
-        return self._command(T_START, E_NOT_READY)
+        return self._command(_T_START, _E_NOT_READY)
 
     def pause(self):
-        return self._command(T_PAUSE, E_NOT_READY)
+        return self._command(_T_PAUSE, _E_NOT_READY)
 
     def resume(self):
-        return self._command(T_RESUME, E_NOT_READY)
+        return self._command(_T_RESUME, _E_NOT_READY)
 
     def stop(self):
-        return self._command(T_STOP, E_NOT_READY)
+        return self._command(_T_STOP, _E_NOT_READY)
 
     def acknowledge(self):
-        if self.fsm.state == S_ALARM:
-            return self._command(T_ACK, E_NOT_READY)
+        if self.fsm.state == _S_ALARM:
+            return self._command(_T_ACK, _E_NOT_READY)
         n = self.alarms.acknowledge_all()
-        self.journal.log(self.uptime_s, EV_ALARM_ACK, n, 0)
-        return OK
+        self.journal.log(self.uptime_s, _EV_ALARM_ACK, n, 0)
+        return _OK
 
     def fault(self):
         self.hal.motor.stop()
-        self.fsm.fire(T_FAULT)
+        self.fsm.fire(_T_FAULT)
 
     # -------------------------------------------------------------- status
     def state_name(self):

@@ -7,9 +7,9 @@ from firmware.compat import const
 
 FIRMWARE_VERSION = '0.1.0'
 
-OK = const(0)
-E_BAD_STATE = const(1)
-E_INVALID = const(2)
-E_HASH = const(3)
-E_NOT_READY = const(4)
+_OK = const(0)
+_E_BAD_STATE = const(1)
+_E_INVALID = const(2)
+_E_HASH = const(3)
+_E_NOT_READY = const(4)
 REASON_NAMES = ('ok', 'bad_state', 'invalid', 'hash_mismatch', 'not_ready')

@@ -16,18 +16,27 @@ alarm: acknowledge clears it). Nothing moves until the user acknowledges
 If the program cannot be restored, the device still boots into the alarm
 with the delivered volume journaled, and can only be stopped.
 
-Journal: EV_ALARM (power interrupted), then EV_POWER_RECOVERED (a =
+Journal: _EV_ALARM (power interrupted), then _EV_POWER_RECOVERED (a =
 delivered_nl, b = step index, -1 if the program was lost).
 Boot time only: allocates freely.
 """
 import struct
 
 from firmware.compat import const
-from firmware.alarms import N_ALARMS, A_POWER_INTERRUPTED
 from firmware.crc16 import crc16
-from firmware.journal import EV_ALARM
 from firmware import program as P
-from firmware.checkpoint import PROGRAM_AT, PROGRAM_MAX, F_HOLDING, EV_POWER_RECOVERED
+
+# codes from firmware.codes (private: no heap; tests/test_device_codes.py checks them)
+_A_POWER_INTERRUPTED = const(9)
+_EV_ALARM = const(3)
+_EV_POWER_RECOVERED = const(40)
+_F_HOLDING = const(2)
+_K_PAUSE = const(4)
+_K_RAMP = const(2)
+_K_SYRINGE = const(6)
+_N_ALARMS = const(21)
+_PROGRAM_AT = const(132)
+_PROGRAM_MAX = const(712)
 
 # fields of a decoded checkpoint slot (firmware.checkpoint.FMT)
 _STATE = const(2)
@@ -53,12 +62,12 @@ _CUM_NL = const(19)
 def read_program(ckpt, crc):
     """The stored program encoding if valid and its crc16 is `crc`, else None."""
     hdr = bytearray(4)
-    ckpt.storage.readinto(ckpt.base + PROGRAM_AT, hdr)
+    ckpt.storage.readinto(ckpt.base + _PROGRAM_AT, hdr)
     n, c = struct.unpack('<HH', hdr)
-    if n < 2 or n > PROGRAM_MAX or c != crc:
+    if n < 2 or n > _PROGRAM_MAX or c != crc:
         return None
     body = bytearray(n)
-    ckpt.storage.readinto(ckpt.base + PROGRAM_AT + 4, body)
+    ckpt.storage.readinto(ckpt.base + _PROGRAM_AT + 4, body)
     if crc16(body) != c:
         return None
     return bytes(body)
@@ -89,11 +98,11 @@ def _position(pump, prog, ck):
     pump._cum_steps = 0
     pump._enter_step()           # kind, the state it runs in, its rate
     sub = ck[_SUB]
-    if s[0] == P.K_RAMP and 0 < sub < P.ramp_parts(s[3]):
+    if s[0] == _K_RAMP and 0 < sub < P.ramp_parts(s[3]):
         r, v = P.ramp_sub(s, sub)
         pump._set_rate_volume(r, v)
         pump._sub = sub
-    if s[0] == P.K_PAUSE or s[0] == P.K_SYRINGE:
+    if s[0] == _K_PAUSE or s[0] == _K_SYRINGE:
         left = ck[_DWELL_LEFT]
         pump._dwell_end = pump.uptime_s + (left if left > 0 else 0)
     cum = ck[_CUM_NL]
@@ -123,7 +132,7 @@ def restore(pump, ck):
         fill.left = ck[_FILL_LEFT]
         fill.steps = ck[_FILL_STEPS]
         fill._ms = ck[_FILL_MS]
-        fill.holding = bool(ck[_FLAGS] & F_HOLDING)
+        fill.holding = bool(ck[_FLAGS] & _F_HOLDING)
         if fill.left and not fill.holding:
             pump.sched.set_rate(fill.rate)   # the fill was pushing
         if ck[_SCHED] < pump.sched._d:
@@ -132,14 +141,14 @@ def restore(pump, ck):
         pump.last_error = 'power interrupted: ' + err
     al = pump.alarms
     mask = ck[_ALARMS]
-    for code in range(1, N_ALARMS):
+    for code in range(1, _N_ALARMS):
         if (mask >> code) & 1:
             al.raise_alarm(code)      # latched again, unacknowledged; the
             al.condition_gone(code)   # monitors re-raise what is still there
-    al.raise_alarm(A_POWER_INTERRUPTED)
-    al.condition_gone(A_POWER_INTERRUPTED)
+    al.raise_alarm(_A_POWER_INTERRUPTED)
+    al.condition_gone(_A_POWER_INTERRUPTED)
     j = pump.journal
-    j.log(pump.uptime_s, EV_ALARM, A_POWER_INTERRUPTED, pump.pressure_x10)
-    j.log(pump.uptime_s, EV_POWER_RECOVERED, pump.delivered_nl,
+    j.log(pump.uptime_s, _EV_ALARM, _A_POWER_INTERRUPTED, pump.pressure_x10)
+    j.log(pump.uptime_s, _EV_POWER_RECOVERED, pump.delivered_nl,
           pump.step_index if prog is not None else -1)
     return prog is not None

@@ -13,40 +13,40 @@ cross-check that both engines agree on every (state, trigger) pair.
 """
 from firmware.compat import const
 
-S_POST = const(0)
-S_IDLE = const(1)
-S_PROGRAMMED = const(2)
-S_RUNNING = const(3)
-S_PAUSED = const(4)
-S_ALARM = const(5)
-S_COMPLETE = const(6)
-S_FAULT = const(7)
-S_BOLUS = const(8)            # a bolus step (motor runs)
-S_KVO = const(9)              # keep-vein-open after the last step (motor runs)
-S_DWELL = const(10)           # a program pause step (motor held)
-S_SYRINGE_CHANGE = const(11)  # waits for the user to confirm a new syringe
+_S_POST = const(0)
+_S_IDLE = const(1)
+_S_PROGRAMMED = const(2)
+_S_RUNNING = const(3)
+_S_PAUSED = const(4)
+_S_ALARM = const(5)
+_S_COMPLETE = const(6)
+_S_FAULT = const(7)
+_S_BOLUS = const(8)            # a bolus step (motor runs)
+_S_KVO = const(9)              # keep-vein-open after the last step (motor runs)
+_S_DWELL = const(10)           # a program pause step (motor held)
+_S_SYRINGE_CHANGE = const(11)  # waits for the user to confirm a new syringe
 
 STATE_NAMES = ('POST', 'IDLE', 'PROGRAMMED', 'RUNNING', 'PAUSED', 'ALARM',
                'COMPLETE', 'FAULT', 'BOLUS', 'KVO', 'DWELL', 'SYRINGE_CHANGE')
 
-T_POST_OK = const(0)
-T_POST_FAIL = const(1)
-T_LOAD = const(2)
-T_CONFIRM = const(3)
-T_START = const(4)
-T_PAUSE = const(5)
-T_RESUME = const(6)
-T_STOP = const(7)
-T_COMPLETE = const(8)
-T_ALARM = const(9)
-T_ACK = const(10)
-T_FAULT = const(11)
-T_TO_RUN = const(12)      # program steps: into the state the next step runs in
-T_TO_BOLUS = const(13)
-T_TO_KVO = const(14)
-T_TO_DWELL = const(15)
-T_TO_SYRINGE = const(16)
-T_RECOVERED = const(17)   # POST found a therapy interrupted by a power cut
+_T_POST_OK = const(0)
+_T_POST_FAIL = const(1)
+_T_LOAD = const(2)
+_T_CONFIRM = const(3)
+_T_START = const(4)
+_T_PAUSE = const(5)
+_T_RESUME = const(6)
+_T_STOP = const(7)
+_T_COMPLETE = const(8)
+_T_ALARM = const(9)
+_T_ACK = const(10)
+_T_FAULT = const(11)
+_T_TO_RUN = const(12)      # program steps: into the state the next step runs in
+_T_TO_BOLUS = const(13)
+_T_TO_KVO = const(14)
+_T_TO_DWELL = const(15)
+_T_TO_SYRINGE = const(16)
+_T_RECOVERED = const(17)   # POST found a therapy interrupted by a power cut
 
 TRIGGER_NAMES = ('post_ok', 'post_fail', 'load', 'confirm', 'start', 'pause',
                  'resume', 'stop', 'complete', 'alarm', 'ack', 'fault',
@@ -55,9 +55,9 @@ TRIGGER_NAMES = ('post_ok', 'post_fail', 'load', 'confirm', 'start', 'pause',
 ANY = None
 
 # States in which the motor may turn. Everything else holds it stopped.
-DELIVERING = (S_RUNNING, S_BOLUS, S_KVO)
+DELIVERING = (_S_RUNNING, _S_BOLUS, _S_KVO)
 # States of a running program (delivering, or between steps of it)
-IN_PROGRAM = (S_RUNNING, S_BOLUS, S_KVO, S_DWELL)
+IN_PROGRAM = (_S_RUNNING, _S_BOLUS, _S_KVO, _S_DWELL)
 
 
 def transitions():
@@ -66,28 +66,28 @@ def transitions():
     64-bit unix port), the host loads them into `transitions`."""
     return (
         # sources                                   trigger      dest          guard              action
-        ((S_POST,),                                 T_POST_OK,   S_IDLE,       None,              'on_post_ok'),
-        ((S_POST,),                                 T_POST_FAIL, S_FAULT,      None,              'on_fault'),
-        ((S_POST,),                                 T_RECOVERED, S_ALARM,      None,              'on_recovered'),
-        ((S_IDLE, S_PROGRAMMED, S_COMPLETE),        T_LOAD,      S_PROGRAMMED, 'program_valid',   'on_load'),
-        ((S_PROGRAMMED,),                           T_CONFIRM,   S_PROGRAMMED, 'hash_matches',    'on_confirm'),
-        ((S_PROGRAMMED,),                           T_START,     S_RUNNING,    'can_start',       'on_start'),
-        (IN_PROGRAM,                                T_PAUSE,     S_PAUSED,     None,              'on_pause'),
-        ((S_PAUSED,),                               T_RESUME,    S_RUNNING,    'can_resume',      'on_resume'),
-        ((S_SYRINGE_CHANGE,),                       T_RESUME,    S_RUNNING,    'syringe_ready',   'on_syringe_changed'),
-        ((S_PROGRAMMED, S_RUNNING, S_PAUSED, S_COMPLETE,
-          S_BOLUS, S_KVO, S_DWELL, S_SYRINGE_CHANGE), T_STOP,    S_IDLE,       None,              'on_stop'),
-        (IN_PROGRAM,                                T_COMPLETE,  S_COMPLETE,   None,              'on_complete'),
-        (IN_PROGRAM,                                T_TO_RUN,    S_RUNNING,    None,              None),
-        (IN_PROGRAM,                                T_TO_BOLUS,  S_BOLUS,      None,              None),
-        (IN_PROGRAM,                                T_TO_KVO,    S_KVO,        None,              'on_kvo'),
-        (IN_PROGRAM,                                T_TO_DWELL,  S_DWELL,      None,              'on_hold'),
-        (IN_PROGRAM,                                T_TO_SYRINGE, S_SYRINGE_CHANGE, None,         'on_hold'),
-        ((S_PROGRAMMED, S_RUNNING, S_PAUSED, S_COMPLETE, S_ALARM,
-          S_BOLUS, S_KVO, S_DWELL, S_SYRINGE_CHANGE), T_ALARM,   S_ALARM,      None,              'on_alarm'),
-        ((S_ALARM,),                                T_ACK,       S_PAUSED,     'alarms_cleared',  'on_ack'),
-        ((S_ALARM,),                                T_ACK,       S_ALARM,      None,              'on_ack'),
-        (ANY,                                       T_FAULT,     S_FAULT,      None,              'on_fault'),
+        ((_S_POST,),                                 _T_POST_OK,   _S_IDLE,       None,              'on_post_ok'),
+        ((_S_POST,),                                 _T_POST_FAIL, _S_FAULT,      None,              'on_fault'),
+        ((_S_POST,),                                 _T_RECOVERED, _S_ALARM,      None,              'on_recovered'),
+        ((_S_IDLE, _S_PROGRAMMED, _S_COMPLETE),        _T_LOAD,      _S_PROGRAMMED, 'program_valid',   'on_load'),
+        ((_S_PROGRAMMED,),                           _T_CONFIRM,   _S_PROGRAMMED, 'hash_matches',    'on_confirm'),
+        ((_S_PROGRAMMED,),                           _T_START,     _S_RUNNING,    'can_start',       'on_start'),
+        (IN_PROGRAM,                                _T_PAUSE,     _S_PAUSED,     None,              'on_pause'),
+        ((_S_PAUSED,),                               _T_RESUME,    _S_RUNNING,    'can_resume',      'on_resume'),
+        ((_S_SYRINGE_CHANGE,),                       _T_RESUME,    _S_RUNNING,    'syringe_ready',   'on_syringe_changed'),
+        ((_S_PROGRAMMED, _S_RUNNING, _S_PAUSED, _S_COMPLETE,
+          _S_BOLUS, _S_KVO, _S_DWELL, _S_SYRINGE_CHANGE), _T_STOP,    _S_IDLE,       None,              'on_stop'),
+        (IN_PROGRAM,                                _T_COMPLETE,  _S_COMPLETE,   None,              'on_complete'),
+        (IN_PROGRAM,                                _T_TO_RUN,    _S_RUNNING,    None,              None),
+        (IN_PROGRAM,                                _T_TO_BOLUS,  _S_BOLUS,      None,              None),
+        (IN_PROGRAM,                                _T_TO_KVO,    _S_KVO,        None,              'on_kvo'),
+        (IN_PROGRAM,                                _T_TO_DWELL,  _S_DWELL,      None,              'on_hold'),
+        (IN_PROGRAM,                                _T_TO_SYRINGE, _S_SYRINGE_CHANGE, None,         'on_hold'),
+        ((_S_PROGRAMMED, _S_RUNNING, _S_PAUSED, _S_COMPLETE, _S_ALARM,
+          _S_BOLUS, _S_KVO, _S_DWELL, _S_SYRINGE_CHANGE), _T_ALARM,   _S_ALARM,      None,              'on_alarm'),
+        ((_S_ALARM,),                                _T_ACK,       _S_PAUSED,     'alarms_cleared',  'on_ack'),
+        ((_S_ALARM,),                                _T_ACK,       _S_ALARM,      None,              'on_ack'),
+        (ANY,                                       _T_FAULT,     _S_FAULT,      None,              'on_fault'),
     )
 
-INITIAL = S_POST
+INITIAL = _S_POST

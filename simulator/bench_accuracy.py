@@ -153,7 +153,8 @@ def run_one(pump_name, rate_ml_h, fill_on, duration_s=7200.0, sample_s=30.0, see
     """Simulate one rate; returns the figures and the per-sample flows.
     `storage_image`: the device's non-volatile memory to boot with (bytes),
     e.g. holding a calibration record; None: erased."""
-    from firmware.table import S_COMPLETE, STATE_NAMES
+    from firmware.table import STATE_NAMES
+    from firmware.codes import S_COMPLETE
     from simulator.configs import load_pump
     from simulator.runner import Simulation, TRACE_COLUMNS
 

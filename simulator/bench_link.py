@@ -199,7 +199,8 @@ def telemetry_paced(seconds, poll_ms=1, tx_buffer=256, baud=115200, status_every
     from firmware.link import Link
     from simulator.runner import Simulation
     from simulator.scenario import load_scenario
-    from firmware.program import Program, K_CONTINUOUS
+    from firmware.program import Program
+    from firmware.codes import K_CONTINUOUS
     sim = Simulation(load_scenario('demo'))
     hal, clock, plant = sim.hal, sim.hal.clock, sim.plant
     tick_ms = sim.tick_ms

@@ -18,12 +18,12 @@ import json
 import math
 from pathlib import Path
 
-from firmware.table import S_ALARM
 from simulator import faults
 from simulator.configs import load_pump, resolve
 from simulator.runner import Simulation
 from simulator.scenario import Scenario, SCENARIO_SCHEMA
 from simulator.schema import ConfigError, check_map
+from firmware.codes import S_ALARM
 
 TARGET_TTA_S = {1.77: 180.0, 0.1: 1200.0}   # issue 4, default plant
 TARGET_BOLUS_ML = 0.05

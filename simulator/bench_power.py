@@ -37,12 +37,12 @@ import random
 import time
 from pathlib import Path
 
-from firmware.alarms import A_POWER_INTERRUPTED
-from firmware.table import STATE_NAMES, DELIVERING, S_COMPLETE, S_ALARM
+from firmware.table import STATE_NAMES, DELIVERING
 from simulator.configs import load_pump
 from simulator.runner import Simulation
 from simulator.scenario import SCENARIO_SCHEMA, Scenario
 from simulator.schema import check_map
+from firmware.codes import A_POWER_INTERRUPTED, S_ALARM, S_COMPLETE
 
 COURSE_H = 1.0
 PAUSE_AT_S = 1200

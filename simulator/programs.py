@@ -21,8 +21,7 @@ not fit the syringe is split with syringe_change steps; a new drug always
 starts a new syringe. Every error is one line naming file, field, value and
 what is allowed (ConfigError: pumpsim and pumpctl exit 2).
 """
-from firmware.program import (Program, K_CONTINUOUS, K_RAMP, K_BOLUS, K_PAUSE, K_KVO, K_SYRINGE,
-                              K_CYCLE, FLAG_OVERRIDE, FLAG_STOP_ON_LINK_LOSS)
+from firmware.program import Program
 from firmware.settings import Settings
 from firmware.limits import ramp_volume_nl
 from simulator import units
@@ -30,6 +29,7 @@ from simulator.configs import resolve
 from simulator.dose import bsa_mosteller_m2
 from simulator.drugs import load_library, find
 from simulator.schema import ConfigError, Field as N, check_map, load_yaml, fail
+from firmware.codes import FLAG_OVERRIDE, FLAG_STOP_ON_LINK_LOSS, K_BOLUS, K_CONTINUOUS, K_CYCLE, K_KVO, K_PAUSE, K_RAMP, K_SYRINGE
 
 KIND_NAMES = {K_CONTINUOUS: 'continuous', K_RAMP: 'ramp', K_BOLUS: 'bolus', K_PAUSE: 'pause',
               K_KVO: 'kvo', K_SYRINGE: 'syringe_change', K_CYCLE: 'cycle'}

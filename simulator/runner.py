@@ -14,11 +14,11 @@ import sys
 import time
 
 from firmware.loop import Loop
-from firmware.program import Program, K_CONTINUOUS
+from firmware.program import Program
 from firmware.pump import Pump, REASON_NAMES
 from firmware.settings import Settings
 from firmware.catalog import alarm_name, alarm_priority_name
-from firmware.table import STATE_NAMES, S_COMPLETE, S_SYRINGE_CHANGE, DELIVERING
+from firmware.table import STATE_NAMES, DELIVERING
 from hal.host.sim import make_sim_hal, PowerLoss
 from simulator import faults
 from simulator.arterial import ArterialPressure
@@ -26,6 +26,7 @@ from simulator.dose import ml_h_to_nl_h, ml_to_nl
 from simulator.programs import FILL_RESERVE_NL
 from simulator.plant import make_plant
 from firmware.calibration import boot_settings
+from firmware.codes import K_CONTINUOUS, S_COMPLETE, S_SYRINGE_CHANGE
 
 TRACE_COLUMNS = ('t_s', 'state', 'set_rate_ml_h', 'delivered_ml', 'pressure_mmhg',
                  'sensed_pressure_mmhg', 'plunger_ml', 'device_delivered_ml')

@@ -20,13 +20,11 @@ import sys
 from pathlib import Path
 
 from firmware import catalog
-from firmware.alarms import N_ALARMS
-from firmware.journal import (EV_STATE, EV_ALARM, EV_REJECT, EV_ALARM_CLEAR, EV_PROGRAM,
-                              EV_CHECKPOINT, EV_COMPLETE, EV_RELIEF, EV_FILL, EV_ALARM_ACK)
 from firmware.reasons import REASON_NAMES
-from firmware.table import STATE_NAMES, TRIGGER_NAMES, S_RUNNING
+from firmware.table import STATE_NAMES, TRIGGER_NAMES
 from simulator import faults
 from simulator.schema import parse_duration_s
+from firmware.codes import EV_ALARM, EV_ALARM_ACK, EV_ALARM_CLEAR, EV_CHECKPOINT, EV_COMPLETE, EV_FILL, EV_PROGRAM, EV_REJECT, EV_RELIEF, EV_STATE, N_ALARMS, S_RUNNING
 
 DEFAULT_MAX_S = 48 * 3600.0
 PROMPT = 'pumpsim> '

@@ -10,7 +10,6 @@ import inspect
 
 import pytest
 
-from firmware.alarms import A_OCCLUSION_DOWNSTREAM
 from firmware.link import Link
 from hal import Hal
 from hal.bridge import BridgeBoard, BridgeClock, BridgeMotor, BridgeSerial, FileStorage
@@ -22,6 +21,7 @@ from simulator import faults
 from simulator.bridge_host import BridgeDevice, BridgeError, LockstepPort, compile_device
 from simulator.runner import Simulation
 from simulator.scenario import load_scenario
+from firmware.codes import A_OCCLUSION_DOWNSTREAM
 
 
 class InProcessDevice:

@@ -7,9 +7,10 @@ import sys
 
 import pytest
 
-from firmware.journal import EV_CAL_APPLIED, EV_CAL_STORED, Journal
+from firmware.journal import Journal
 from simulator.bench_calibrate import calibrate
 from simulator.configs import ROOT
+from firmware.codes import EV_CAL_APPLIED, EV_CAL_STORED
 
 
 @pytest.mark.parametrize('err', [2.0, -2.0])

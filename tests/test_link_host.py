@@ -18,6 +18,7 @@ from protocol import codes as C
 from protocol.host import pumpctl
 from protocol.host.client import (PumpClient, Nak, LinkTimeout, TEST_KEY, encode_program,
                                   read_key_file)
+from firmware import codes
 
 WRONG = b'x' * 32
 
@@ -218,7 +219,7 @@ def test_pumpctl_nak_exit_1(capsys, monkeypatch):
 
 
 def test_pumpctl_on_link_loss_stop_reaches_the_device(tmp_path):
-    from firmware.program import FLAG_STOP_ON_LINK_LOSS
+    from firmware.codes import FLAG_STOP_ON_LINK_LOSS
     assert pumpctl.FLAG_STOP_ON_LINK_LOSS == FLAG_STOP_ON_LINK_LOSS
     p = tmp_path / 'p.yaml'
     p.write_text('on_link_loss: stop\nprogram: {rate_ml_h: 2, volume_ml: 1}\n')
@@ -237,9 +238,8 @@ def test_pumpctl_on_link_loss_stop_reaches_the_device(tmp_path):
     assert dev.pump.program.flags == FLAG_STOP_ON_LINK_LOSS
 
 
-def test_link_copies_of_program_constants_match():
-    # firmware.link keeps its own copies so it need not import firmware.program
-    # until a program arrives (heap): they must agree
-    from firmware import link, program
-    assert link._FLAG_STOP_ON_LINK_LOSS == program.FLAG_STOP_ON_LINK_LOSS
-    assert link.MAX_PROGRAM_BYTES == program.MAX_BYTES
+def test_link_program_size_matches_the_program_encoding():
+    # firmware.link keeps its own figure so it need not import firmware.program
+    # until a program arrives (heap); its code copies: tests/test_device_codes.py
+    from firmware import link
+    assert link.MAX_PROGRAM_BYTES == codes.MAX_BYTES

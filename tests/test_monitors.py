@@ -13,6 +13,7 @@ from simulator.configs import load_pump
 from simulator.plant import SyringePlant
 from simulator.runner import Simulation
 from simulator.scenario import load_scenario
+from firmware import codes
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,17 +51,17 @@ def _first(s, code):
 
 
 def test_monitor_codes_match_alarms_and_have_names_and_docs():
-    pairs = {'_EMPTY': A.A_SYRINGE_EMPTY, '_NEAR_EMPTY': A.A_SYRINGE_NEAR_EMPTY,
-             '_OVER': A.A_OVER_INFUSION, '_UNDER': A.A_UNDER_INFUSION,
-             '_ON_BATTERY': A.A_ON_BATTERY, '_LOW_BATTERY': A.A_LOW_BATTERY,
-             '_CRITICAL': A.A_BATTERY_CRITICAL, '_STUCK': A.A_PRESSURE_STUCK,
-             '_DRIFT': A.A_PRESSURE_DRIFT}
+    pairs = {'_EMPTY': codes.A_SYRINGE_EMPTY, '_NEAR_EMPTY': codes.A_SYRINGE_NEAR_EMPTY,
+             '_OVER': codes.A_OVER_INFUSION, '_UNDER': codes.A_UNDER_INFUSION,
+             '_ON_BATTERY': codes.A_ON_BATTERY, '_LOW_BATTERY': codes.A_LOW_BATTERY,
+             '_CRITICAL': codes.A_BATTERY_CRITICAL, '_STUCK': codes.A_PRESSURE_STUCK,
+             '_DRIFT': codes.A_PRESSURE_DRIFT}
     src = (ROOT / 'firmware' / 'monitors.py').read_text()
     for name, code in pairs.items():
         assert '%s = const(%d)' % (name, code) in src, name
-    assert len(ALARM_NAMES) == A.N_ALARMS == len(A.ALARM_PRIORITY)
+    assert len(ALARM_NAMES) == codes.N_ALARMS == len(A.ALARM_PRIORITY)
     doc = (ROOT / 'docs' / 'alarms.md').read_text()
-    for code in range(1, A.N_ALARMS):
+    for code in range(1, codes.N_ALARMS):
         assert '`%s`' % alarm_name(code) in doc, alarm_name(code)
 
 

@@ -4,12 +4,12 @@ import json
 
 from hypothesis import given, settings, strategies as st, HealthCheck
 
-from firmware.alarms import A_POWER_INTERRUPTED
 from firmware.table import DELIVERING
 from hal.host.sim import SimStorage, PowerLoss
 from simulator import faults
 from simulator.bench_power import _scenario, tolerance
 from simulator.runner import Simulation
+from firmware.codes import A_POWER_INTERRUPTED
 
 PUMP = 'bd-plastipak-50'
 

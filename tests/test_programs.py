@@ -8,9 +8,7 @@ import pytest
 from hypothesis import given, settings as hsettings, strategies as st, HealthCheck
 
 from firmware.druglib import LIB
-from firmware.program import (Program, K_CONTINUOUS, K_RAMP, K_BOLUS, K_PAUSE, K_KVO, K_SYRINGE,
-                              K_CYCLE, FLAG_OVERRIDE, FLAG_STOP_ON_LINK_LOSS, ramp_parts,
-                              ramp_sub)
+from firmware.program import Program, ramp_parts, ramp_sub
 from firmware.settings import Settings
 from firmware.limits import ramp_volume_nl
 from firmware.dose_limits import walk
@@ -18,6 +16,7 @@ from simulator import units
 from simulator.drugs import load_library
 from simulator.programs import compile_template
 from simulator.schema import ConfigError
+from firmware.codes import FLAG_OVERRIDE, FLAG_STOP_ON_LINK_LOSS, K_BOLUS, K_CONTINUOUS, K_CYCLE, K_KVO, K_PAUSE, K_RAMP, K_SYRINGE
 
 ROOT = Path(__file__).resolve().parent.parent
 SETTINGS = Settings()
@@ -36,16 +35,6 @@ def test_device_library_matches_the_yaml():
             'saline'} <= set(lib)
     fudr = lib['fudr']
     assert fudr.device_limits()[4] == 10000000 and fudr.device_limits()[5] == 90000   # 10 mL/h, 90 mg/day
-
-
-def test_pump_private_constants_match_the_program_module():
-    import firmware.pump as pump
-    import firmware.program as prog
-    import firmware.link as link
-    for name in ('K_RAMP', 'K_PAUSE', 'K_SYRINGE', 'K_CYCLE', 'EV_OVERRIDE', 'EV_SYRINGE_CHANGED'):
-        assert getattr(pump, '_' + name) == getattr(prog, name), name
-    assert link._K_RAMP == prog.K_RAMP and link._K_PAUSE == prog.K_PAUSE
-    assert link.MAX_PROGRAM_BYTES == prog.MAX_BYTES
 
 
 # ------------------------------------------------------------ units

@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pytest
 
+from firmware import codes
 from firmware import table as T
 from firmware.fsm import Machine
 from simulator.statechart import GuardModel, build_machine, mermaid
@@ -14,9 +15,9 @@ def table_consistent():
     assert len(T.STATE_NAMES) == len(set(T.STATE_NAMES))
     assert len(T.TRIGGER_NAMES) == len(set(T.TRIGGER_NAMES))
     for name in T.STATE_NAMES:
-        assert getattr(T, 'S_' + name) == T.STATE_NAMES.index(name)
+        assert getattr(codes, 'S_' + name) == T.STATE_NAMES.index(name)
     for name in T.TRIGGER_NAMES:
-        assert getattr(T, 'T_' + name.upper()) == T.TRIGGER_NAMES.index(name)
+        assert getattr(codes, 'T_' + name.upper()) == T.TRIGGER_NAMES.index(name)
 
 
 def test_constants_match_names():

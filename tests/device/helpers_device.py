@@ -3,7 +3,8 @@ from hal.fake import make_fake_hal
 from firmware.settings import Settings
 from firmware.pump import Pump
 from firmware.loop import Loop
-from firmware.program import Program, K_CONTINUOUS
+from firmware.program import Program
+from firmware.codes import K_CONTINUOUS
 
 
 def make_pump(**settings):

@@ -13,8 +13,12 @@ from hal.fake import make_fake_hal
 from firmware.pump import Pump
 from firmware.loop import Loop
 from firmware.settings import Settings
-from firmware.program import Program, K_CONTINUOUS
-from firmware.compat import heap_lock, heap_unlock
+from firmware.program import Program
+from firmware.compat import const, heap_lock, heap_unlock
+
+# a private copy of firmware.codes.K_CONTINUOUS (tests/test_device_codes.py
+# checks it): importing firmware.codes would put every code name on this heap
+_K_CONTINUOUS = const(1)
 
 RATE_NL_H = 1773913
 TICKS = 12000
@@ -30,7 +34,7 @@ def main():
     clock.advance(100)
     loop.poll()
     assert pump.state_name() == 'IDLE', pump.last_error
-    prog = Program([(K_CONTINUOUS, RATE_NL_H, 40000000)])
+    prog = Program([(_K_CONTINUOUS, RATE_NL_H, 40000000)])
     assert pump.load(prog) == 0, pump.last_error
     assert pump.confirm(prog.digest()) == 0
     assert pump.start() == 0

@@ -10,8 +10,9 @@ from hal.fake import make_fake_hal
 from firmware.settings import Settings
 from firmware.pump import Pump
 from firmware.loop import Loop
-from firmware.journal import Journal, EV_CAL_STORED, EV_CAL_APPLIED, EV_BOOT, CAL_AREA, RECORD_SIZE
+from firmware.journal import Journal
 from firmware import calibration as cal
+from firmware.codes import CAL_AREA, EV_BOOT, EV_CAL_APPLIED, EV_CAL_STORED, RECORD_SIZE
 
 
 def _events(journal):

@@ -1,12 +1,11 @@
 """Checkpoint slots, torn writes and power-loss recovery on the fake HAL
 (pytest and MicroPython)."""
 from helpers_device import make_pump, run_ticks, start_program
-from firmware.checkpoint import Checkpoint, SLOT_SIZE, AREA_SIZE
+from firmware.checkpoint import Checkpoint
 from firmware.pump import Pump
 from firmware.loop import Loop
-from firmware.alarms import A_POWER_INTERRUPTED
-from firmware.journal import RECORD_SIZE
 from firmware.compat import heap_lock, heap_unlock
+from firmware.codes import AREA_SIZE, A_POWER_INTERRUPTED, RECORD_SIZE, SLOT_SIZE
 
 RATE = 1773913          # 1.77 mL/h
 VOLUME = 5000000

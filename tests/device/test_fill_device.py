@@ -8,8 +8,7 @@ per step: 1.085 mmHg x10 per step) from 30 mmHg until the valve opens at
 """
 from helpers_device import make_pump, run_ticks, start_program
 from firmware.compat import heap_lock, heap_unlock
-from firmware.journal import EV_FILL
-from firmware.alarms import A_OCCLUSION_DOWNSTREAM
+from firmware.codes import A_OCCLUSION_DOWNSTREAM, EV_FILL
 
 FILL = 10000000        # 10 mL/h
 RATE = 100000          # 0.1 mL/h

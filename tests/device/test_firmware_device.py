@@ -1,11 +1,12 @@
 """Firmware behaviour on the fake HAL. Runs under pytest AND MicroPython."""
 from helpers_device import make_pump, run_ticks, start_program
-from firmware.program import Program, K_CONTINUOUS
+from firmware.program import Program
 from firmware.delivery import StepScheduler
 from firmware.crc16 import crc16
 from firmware.compat import heap_lock, heap_unlock
 from firmware import table as T
-from firmware.alarms import A_OCCLUSION_DOWNSTREAM, A_MOTOR_STALL
+from firmware.codes import A_MOTOR_STALL, A_OCCLUSION_DOWNSTREAM, K_CONTINUOUS
+from firmware import codes
 
 
 def test_crc16_check_value():
@@ -141,8 +142,8 @@ def test_every_state_change_is_journaled():
     pump.pause()
     recs = pump.journal.records()
     states = [(r[3], r[4] >> 8) for r in recs if r[2] == 2]
-    assert (T.S_POST, T.S_IDLE) in states
-    assert (T.S_RUNNING, T.S_PAUSED) in states
+    assert (codes.S_POST, codes.S_IDLE) in states
+    assert (codes.S_RUNNING, codes.S_PAUSED) in states
 
 
 def test_steady_tick_allocates_nothing():

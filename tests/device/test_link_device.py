@@ -8,15 +8,14 @@ import struct
 from helpers_device import make_pump, run_ticks
 from firmware.link import (Link, EV_LINK_REJECT, EV_LINK_LOST, EV_LINK_BACK,
                            EV_AUTH_MARK)
-from firmware.program import Program, K_CONTINUOUS, FLAG_STOP_ON_LINK_LOSS
-from firmware.alarms import A_LINK_LOST, ALARM_PRIORITY, PRIO_MEDIUM
-from firmware.journal import EV_ALARM
-from firmware.journal import EV_REJECT
+from firmware.program import Program
+from firmware.alarms import ALARM_PRIORITY
 from protocol import codes as C
 from protocol import messages as M
 from protocol.frame import encode_frame, FLAG_AUTH, FLAG_RETRY, FLAG_REPLY, FLAG_EVENT
 from protocol.decoder import Decoder
 from protocol.auth import Signer
+from firmware.codes import A_LINK_LOST, EV_ALARM, EV_REJECT, FLAG_STOP_ON_LINK_LOSS, K_CONTINUOUS, PRIO_MEDIUM
 
 KEY = b'hai-pump-test-key-do-not-deploy!'
 WRONG = b'not-the-key-not-the-key-not-the!'

@@ -1,10 +1,9 @@
 """Program model and device-side limits (runs on MicroPython and CPython)."""
 from helpers_device import make_pump, run_ticks
-from firmware.program import (Program, decode, K_CONTINUOUS, K_RAMP, K_BOLUS, K_PAUSE, K_KVO,
-                              K_SYRINGE, K_CYCLE, FLAG_OVERRIDE, EV_OVERRIDE)
+from firmware.program import Program, decode
 from firmware.druglib import LIB
 from firmware.limits import ramp_volume_nl
-from firmware.journal import EV_STATE
+from firmware.codes import EV_OVERRIDE, EV_STATE, FLAG_OVERRIDE, K_BOLUS, K_CONTINUOUS, K_CYCLE, K_KVO, K_PAUSE, K_RAMP, K_SYRINGE
 
 FUDR = 1
 
