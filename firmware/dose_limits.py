@@ -1,9 +1,15 @@
-"""Program checks at load, stage 2 (device side): the program walked in time.
+"""Program checks at load, stage 2 (device side): the drugs, then the
+program walked in time.
 
-Stage 1 (firmware.limits) has checked every field; this expands cycles and
-ramps in execution order and checks the volume drawn from each syringe and,
-per drug, the rate, the volume, the dose per cycle and the most given in any
-24 h window against the soft and hard limits. Imported by Program.validate
+Stage 1 (firmware.limits) has checked every step's fields. This checks each
+drug a program carries against the device's own library (firmware.druglib):
+its limits must equal the library's, so a host that is bypassed or lies
+cannot raise one (firmware.druglib is generated from configs/drugs by
+tools/gen_druglib.py). Then it expands cycles and ramps in execution order and
+checks the volume drawn from each syringe and, per drug, the rate, the
+volume, the dose per cycle and the most given in any 24 h window against the
+soft and hard limits. Hard limits refuse; soft limits refuse unless the
+program carries FLAG_OVERRIDE (the pump journals the override). Imported by Program.validate
 only, after stage 1 has left the heap. Amounts are integers (milli-units,
 nL, ms); products are big ints here, at load, never in the tick.
 """
@@ -48,9 +54,32 @@ def walk(steps):
         i += 1
 
 
-def check(p, st, lib):
-    """Expand the program in time; check syringe volume and drug limits.
-    `lib`: the drugs' library entries, from stage 1."""
+def lib_entry(drug_id):
+    from firmware.druglib import LIB   # only for programs that name a drug
+    for e in LIB:
+        if e[0] == drug_id:
+            return e
+    return None
+
+
+def check(p, st):
+    """None if the drugs and the program in time pass, else one line naming
+    the field and the limit."""
+    drugs = p.drugs
+    lib = []
+    for k in range(len(drugs)):
+        d = drugs[k]
+        if len(d) != 10:
+            return 'drugs[%d] has %d fields (10)' % (k, len(d))
+        e = lib_entry(d[0])
+        if e is None:
+            return 'drugs[%d].id=%r not allowed (not in the device drug library)' % (k, d[0])
+        if tuple(d[2:]) != tuple(e[3:]):
+            return 'drugs[%d] limits differ from the device library entry for drug %d' % (k, d[0])
+        if type(d[1]) is not int or d[1] < e[1] or d[1] > e[2]:
+            return 'drugs[%d].conc=%r not allowed (drug %d: %d..%d milli-units/mL)' % (
+                k, d[1], d[0], e[1], e[2])
+        lib.append(e)
     steps = p.steps
     segs = []
     t = 0
@@ -95,7 +124,7 @@ def check(p, st, lib):
         t += d
     p.total_nl = total
     p.total_s = t // 1000
-    for k in range(nd):
+    for k in range(len(drugs)):
         e = lib[k]
         # same drug in two slots (two concentrations): judge the drug's sum
         vol = 0

@@ -1,18 +1,11 @@
 """Program checks at load, stage 1 (device side): every field of every step
-and drug against the device's limits and its own drug library. Stage 2,
-firmware.dose_limits, then walks the program in time (syringe volume, drug
-doses per day and per cycle).
+against the device's limits. Stage 2, firmware.dose_limits, checks the drugs
+against the device's own library and walks the program in time (syringe
+volume, drug doses per day and per cycle).
 
 Imported by Program.validate only, so the control tick never carries it, and
 dropped before stage 2 loads: the load-time peak on the device heap is the
-larger stage, not both.
-The drug limits come from the device's own library (firmware.druglib,
-generated from configs/drugs by tools/gen_druglib.py): a program's carried
-library entry must equal it, so a host that is bypassed or lies cannot raise
-a limit. Hard limits refuse; soft limits refuse unless the program carries
-_FLAG_OVERRIDE (the pump journals the override). Amounts are integers:
-concentrations and limits in milli-units (ug, mU), volumes in nL; products
-are big ints here, at load, never in the tick.
+larger stage, not both. Volumes in nL, rates in nL/h, integers.
 """
 from firmware.program import ramp_parts, ramp_sub
 
@@ -28,13 +21,13 @@ _K_PAUSE = const(4)
 _K_RAMP = const(2)
 _K_SYRINGE = const(6)
 
-N_KINDS = 8
-MAX_STEPS = 32
-MAX_DRUGS = 3
+_N_KINDS = const(8)
+_MAX_STEPS = const(32)
+_MAX_DRUGS = const(3)
 
-KVO_MIN_NL_H = 100000      # 0.1 mL/h
-KVO_MAX_NL_H = 20000000    # 20 mL/h
-MAX_PAUSE_S = 30 * 86400
+_KVO_MIN_NL_H = const(100000)      # 0.1 mL/h
+_KVO_MAX_NL_H = const(20000000)    # 20 mL/h
+_MAX_PAUSE_S = const(30 * 86400)
 
 
 def ramp_volume_nl(step):
@@ -45,44 +38,22 @@ def ramp_volume_nl(step):
     return t
 
 
-def lib_entry(drug_id):
-    from firmware.druglib import LIB   # only for programs that name a drug
-    for e in LIB:
-        if e[0] == drug_id:
-            return e
-    return None
-
-
-def check(p, st, lib):
-    """Stage 1: each field of each step and drug. None if they pass (the
-    drugs' library entries appended to `lib`), else one line naming the field
-    and the limit."""
+def check(p, st):
+    """Stage 1: each field of each step. None if they pass, else one line
+    naming the field and the limit."""
     steps = p.steps
     drugs = p.drugs
     ns = len(steps)
     nd = len(drugs)
     if not ns:
         return 'steps=[] not allowed (at least one step)'
-    if ns > MAX_STEPS:
-        return 'steps has %d entries (at most %d)' % (ns, MAX_STEPS)
-    if nd > MAX_DRUGS:
-        return 'drugs has %d entries (at most %d)' % (nd, MAX_DRUGS)
+    if ns > _MAX_STEPS:
+        return 'steps has %d entries (at most %d)' % (ns, _MAX_STEPS)
+    if nd > _MAX_DRUGS:
+        return 'drugs has %d entries (at most %d)' % (nd, _MAX_DRUGS)
     if type(p.flags) is not int or p.flags & ~(_FLAG_OVERRIDE | _FLAG_STOP_ON_LINK_LOSS):
         return ('flags=%r not allowed (0..3: 1 = soft limit override, 2 = stop on link loss)'
                 % (p.flags,))
-    for k in range(nd):
-        d = drugs[k]
-        if len(d) != 10:
-            return 'drugs[%d] has %d fields (10)' % (k, len(d))
-        e = lib_entry(d[0])
-        if e is None:
-            return 'drugs[%d].id=%r not allowed (not in the device drug library)' % (k, d[0])
-        if tuple(d[2:]) != tuple(e[3:]):
-            return 'drugs[%d] limits differ from the device library entry for drug %d' % (k, d[0])
-        if type(d[1]) is not int or d[1] < e[1] or d[1] > e[2]:
-            return 'drugs[%d].conc=%r not allowed (drug %d: %d..%d milli-units/mL)' % (
-                k, d[1], d[0], e[1], e[2])
-        lib.append(e)
     lo_r = st.min_rate_nl_h
     hi_r = st.max_rate_nl_h
     slot = -1
@@ -95,8 +66,8 @@ def check(p, st, lib):
             if type(v) is not int or v < 0:
                 return 'steps[%d]=%r not allowed (non-negative integers)' % (i, s)
         kind, rate, vol, dur, arg, sl = s
-        if kind < 1 or kind >= N_KINDS:
-            return 'steps[%d].kind=%d not allowed (1..%d)' % (i, kind, N_KINDS - 1)
+        if kind < 1 or kind >= _N_KINDS:
+            return 'steps[%d].kind=%d not allowed (1..%d)' % (i, kind, _N_KINDS - 1)
         if kind in (_K_CONTINUOUS, _K_RAMP, _K_BOLUS, _K_KVO):
             if rate < lo_r or rate > hi_r:
                 return 'steps[%d].rate_nl_h=%d not allowed (device limit %d..%d)' % (i, rate, lo_r, hi_r)
@@ -104,8 +75,8 @@ def check(p, st, lib):
                 if arg < lo_r or arg > hi_r:
                     return 'steps[%d].arg=%d (ramp end rate_nl_h) not allowed (device limit %d..%d)' % (
                         i, arg, lo_r, hi_r)
-                if dur < 60 or dur > MAX_PAUSE_S:
-                    return 'steps[%d].duration_s=%d not allowed (ramp 60..%d)' % (i, dur, MAX_PAUSE_S)
+                if dur < 60 or dur > _MAX_PAUSE_S:
+                    return 'steps[%d].duration_s=%d not allowed (ramp 60..%d)' % (i, dur, _MAX_PAUSE_S)
                 rv = ramp_volume_nl(s)
                 if vol != rv:
                     return 'steps[%d].volume_nl=%d not allowed (this ramp delivers %d)' % (i, vol, rv)
@@ -127,14 +98,14 @@ def check(p, st, lib):
             if kind == _K_KVO:
                 if i != ns - 1:
                     return 'steps[%d] kvo not allowed (only as the last step)' % i
-                if rate > last_rate or rate > KVO_MAX_NL_H or (rate < KVO_MIN_NL_H and rate != last_rate):
+                if rate > last_rate or rate > _KVO_MAX_NL_H or (rate < _KVO_MIN_NL_H and rate != last_rate):
                     return 'steps[%d].rate_nl_h=%d not allowed (kvo %d..%d, at most the last rate %d)' % (
-                        i, rate, KVO_MIN_NL_H, KVO_MAX_NL_H, last_rate)
+                        i, rate, _KVO_MIN_NL_H, _KVO_MAX_NL_H, last_rate)
             last_rate = arg if kind == _K_RAMP else rate
         elif kind == _K_PAUSE:
-            if dur < 1 or dur > MAX_PAUSE_S or rate or vol or arg or sl:
+            if dur < 1 or dur > _MAX_PAUSE_S or rate or vol or arg or sl:
                 return 'steps[%d] pause duration_s=%d not allowed (1..%d, other fields 0)' % (
-                    i, dur, MAX_PAUSE_S)
+                    i, dur, _MAX_PAUSE_S)
         elif kind == _K_SYRINGE:
             if rate or vol or dur or arg or sl:
                 return 'steps[%d] syringe_change not allowed with values (all fields 0)' % i

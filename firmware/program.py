@@ -93,9 +93,7 @@ class Program:
         Two stages (firmware.limits, then firmware.dose_limits), imported
         one after the other; on MicroPython each checker, and the drug
         table, leaves the heap again before the next loads."""
-        lib = []
-        err = _stage('limits', self, settings, lib)
-        return err or _stage('dose_limits', self, settings, lib)
+        return _stage('limits', self, settings) or _stage('dose_limits', self, settings)
 
     def encode(self):
         """Canonical bytes (what the hash covers). Call after validate()."""
@@ -128,13 +126,13 @@ class Program:
         return hashlib.sha256(self.encode()).digest()
 
 
-def _stage(name, program, settings, lib):
+def _stage(name, program, settings):
     """Run firmware.<name>.check, then drop it (and the drug table) from
     the heap on MicroPython: load-time code, not carried by the tick."""
     import sys
     mod = __import__('firmware.' + name, None, None, ('check',))
     try:
-        return mod.check(program, settings, lib)
+        return mod.check(program, settings)
     finally:
         if sys.implementation.name == 'micropython':
             import firmware

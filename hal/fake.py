@@ -81,7 +81,10 @@ class FakeBoard(BoardState):
 
 class FakeStorage:
     def __init__(self, size=2048):
-        self.mem = bytearray(b'\xff' * size)
+        mem = bytearray(size)     # erased NV reads 0xff; no size-long temporary
+        for i in range(size):
+            mem[i] = 0xFF
+        self.mem = mem
 
     def size(self):
         return len(self.mem)
@@ -126,7 +129,9 @@ class FakeSerial:
         return n
 
 
-def make_fake_hal():
+def make_fake_hal(storage_size=2048):
+    """`storage_size`: bytes of NV; on a board NV is its own chip (FRAM,
+    flash), here it is a bytearray on the test's heap."""
     b = FakeBoard()
     b.motor = FakeMotor()
-    return Hal(FakeClock(), b.motor, b, b, b, FakeStorage(), FakeSerial(), b, b, b)
+    return Hal(FakeClock(), b.motor, b, b, b, FakeStorage(storage_size), FakeSerial(), b, b, b)

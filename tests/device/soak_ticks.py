@@ -27,7 +27,7 @@ TICKS = 12000
 def main():
     gc.collect()
     free0 = gc.mem_free()
-    hal = make_fake_hal()
+    hal = make_fake_hal(storage_size=1536)   # NV map 848 B + a 31-record journal ring + calibration
     pump = Pump(hal, Settings(occlusion_settle_s=60))
     loop = Loop(pump, hal.clock)
     clock = hal.clock
