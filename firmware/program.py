@@ -23,12 +23,8 @@ Canonical encoding v2 (what the hash covers), little-endian:
              u32 hard rate_nl_h, dose_day_m, dose_cycle_m, vtbi_nl}
   n_steps x {u8 kind, u32 rate_nl_h, u32 volume_nl, u32 duration_s, u32 arg, u8 drug_slot}
 """
-import hashlib
-import struct
-
 from firmware.compat import const
 
-_VERSION = const(2)
 _EV_OVERRIDE = const(50)         # journal: soft limit overridden, a = drug id * 256 + limit code, b = value
 _EV_SYRINGE_CHANGED = const(51)  # journal: syringe change confirmed, a = step index, b = delivered_nl
 _FLAG_OVERRIDE = const(1)
@@ -42,12 +38,7 @@ _K_KVO = const(5)
 _K_SYRINGE = const(6)
 _K_CYCLE = const(7)
 
-_DRUG_FMT = '<HIIIIIIIII'
-_STEP_FMT = '<BIIIIB'
-_DRUG_BYTES = const(38)
-_STEP_BYTES = const(18)
-_MAX_BYTES = const(4 + 3 * 38 + 32 * 18)
-_U32_MAX = const(0xFFFFFFFF)
+_MAX_BYTES = const(4 + 3 * 38 + 32 * 18)   # the encoding: firmware.program_codec
 
 
 def ramp_parts(duration_s):
@@ -97,42 +88,24 @@ class Program:
 
     def encode(self):
         """Canonical bytes (what the hash covers). Call after validate()."""
-        nd = len(self.drugs)
-        ns = len(self.steps)
-        if not (0 <= self.flags <= 255 and nd <= 3 and ns <= 255):
-            raise ValueError('program header out of range for encoding')
-        out = bytearray(4 + _DRUG_BYTES * nd + _STEP_BYTES * ns)
-        struct.pack_into('<BBBB', out, 0, _VERSION, self.flags, nd, ns)
-        o = 4
-        for d in self.drugs:
-            if len(d) != 10 or not 0 <= d[0] <= 0xFFFF:
-                raise ValueError('program drug entry out of range for encoding')
-            for v in d:
-                if not 0 <= v <= _U32_MAX:
-                    raise ValueError('program value out of range for encoding')
-            struct.pack_into(_DRUG_FMT, out, o, *d)
-            o += _DRUG_BYTES
-        for s in self.steps:
-            if len(s) != 6 or not (0 <= s[0] <= 255 and 0 <= s[5] <= 255):
-                raise ValueError('program step out of range for encoding')
-            for v in s:
-                if not 0 <= v <= _U32_MAX:
-                    raise ValueError('program value out of range for encoding')
-            struct.pack_into(_STEP_FMT, out, o, *s)
-            o += _STEP_BYTES
-        return bytes(out)
+        return _call('program_codec', 'encode', self)
 
     def digest(self):
-        return hashlib.sha256(self.encode()).digest()
+        return _call('program_codec', 'digest', self)
 
 
 def _stage(name, program, settings):
-    """Run firmware.<name>.check, then drop it (and the drug table) from
-    the heap on MicroPython: load-time code, not carried by the tick."""
+    return _call(name, 'check', program, settings)
+
+
+def _call(name, fn, *args):
+    """firmware.<name>.<fn>(*args), then the module (and the drug table)
+    leaves the heap again on MicroPython: load-time code, not carried by
+    the tick."""
     import sys
-    mod = __import__('firmware.' + name, None, None, ('check',))
+    mod = __import__('firmware.' + name, None, None, (fn,))
     try:
-        return mod.check(program, settings)
+        return getattr(mod, fn)(*args)
     finally:
         if sys.implementation.name == 'micropython':
             import firmware
@@ -144,19 +117,4 @@ def _stage(name, program, settings):
 
 def decode(buf, n):
     """Program from canonical bytes buf[0:n], or None if malformed."""
-    if n < 4 or buf[0] != _VERSION:
-        return None
-    nd = buf[2]
-    ns = buf[3]
-    if nd > 3 or ns < 1 or ns > 32 or n != 4 + _DRUG_BYTES * nd + _STEP_BYTES * ns:
-        return None
-    drugs = []
-    o = 4
-    for _ in range(nd):
-        drugs.append(struct.unpack_from(_DRUG_FMT, buf, o))
-        o += _DRUG_BYTES
-    steps = []
-    for _ in range(ns):
-        steps.append(struct.unpack_from(_STEP_FMT, buf, o))
-        o += _STEP_BYTES
-    return Program(steps, drugs, buf[1])
+    return _call('program_codec', 'decode', buf, n)

@@ -92,12 +92,13 @@ SMALL_HEAP = '64k'     # every device module imports alone on this heap (excepti
 # firmware core with the fake HAL, a program loaded through the device's own
 # limit checks, the steady tick under heap_lock. It ran on 64 KB from the spine
 # (dd512b8) through the monitors (0d45c08); the program model with on-device
-# drug limits (82507e6) and the power-loss checkpoints (78f3b22) took it past
-# that (84k at 63be03f). With the state engine's compact index it passes from
-# 80k: imports 56.2 KB, Pump instance 7.2 KB, fake HAL 3.0 KB, plus the
-# load-time limit checker (7.3 KB, dropped after the check). Lowering this is
-# progress; raising it needs a measured reason in the commit.
-SCRIPTED_RUN_HEAP = '88k'
+# drug limits (82507e6) and the power-loss checkpoints (78f3b22) took it to
+# 84k. Since then: compact state engine (80k), rows without bound methods
+# (78k), load-time checks in two stages (76k), device codes as private consts
+# (71k), drug checks in stage 2 (69k), the program encoding loaded only when
+# used (68k). `python tools/mpy_gate.py --min-heap` bisects the figure.
+# Lowering this is progress; raising it needs a measured reason in the commit.
+SCRIPTED_RUN_HEAP = '70k'
 TEST_HEAP = '256k'     # device test files, one process each
 
 # Modules that do not import on SMALL_HEAP, with the heap they are held to.
@@ -124,6 +125,18 @@ def import_check(mod):
     return heap, micropython(['-c', IMPORT_PRELUDE + 'import ' + mod], heap)
 
 
+def min_scripted_run_heap_kb(lo=32, hi=256):
+    """Smallest -X heapsize (KB) the scripted run passes on, by bisection
+    (deterministic: same interpreter, same .mpy files)."""
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if micropython(['-m', 'gate_scripted_run'], '%dk' % mid).returncode == 0:
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
 def device_test_modules():
     return sorted(p.stem for p in (ROOT / 'tests' / 'device').glob('test_*.py'))
 
@@ -131,11 +144,17 @@ def device_test_modules():
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument('only', nargs='*', help='device test modules to run')
+    ap.add_argument('--min-heap', action='store_true',
+                    help='bisect the smallest heap (KB) the scripted run passes on, and stop')
     a = ap.parse_args()
     fails = compile_all() + compile_device_tests()
     for f in fails:
         print('mpy-cross:', f)
     bad = bool(fails)
+    if a.min_heap:
+        print('scripted run passes from heapsize=%dk (gate holds it at %s)' % (
+            min_scripted_run_heap_kb(), SCRIPTED_RUN_HEAP))
+        return 1 if bad else 0
     r = micropython(['-m', 'gate_scripted_run'], SCRIPTED_RUN_HEAP)
     print('--- scripted run, heap', SCRIPTED_RUN_HEAP)
     print(r.stdout + r.stderr)
