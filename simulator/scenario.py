@@ -32,7 +32,6 @@ EVENT_FIELDS = {
         'volume_ul': N('number', required=False, lo=0.1, hi=5000),
         'count': N('int', required=False, lo=1, hi=100000),
         'interval': N('duration', required=False, lo=0.1, hi=86400),
-        'mmhg_per_h': N('number', required=False, lo=-100, hi=100),
         'off_s': N('duration', required=False, lo=0, hi=86400),
         'fraction': N('number', required=False, lo=0, hi=0.999),
     }),
