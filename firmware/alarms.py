@@ -28,30 +28,12 @@ _PRIO_LOW = const(1)
 _PRIO_MEDIUM = const(2)
 _PRIO_HIGH = const(3)
 
-# Codes are stable: they go on the wire and in the journal. Their names live
-# in firmware.catalog (host side) to keep the device heap small.
-_A_OCCLUSION_DOWNSTREAM = const(1)
-_A_PRESSURE_HARD_LIMIT = const(2)
-_A_AIR_IN_LINE = const(3)
-_A_SYRINGE_REMOVED = const(4)
-_A_MOTOR_STALL = const(5)
-_A_PRESSURE_SENSOR = const(6)
-_A_LOOP_OVERRUN = const(7)
-_A_INFUSION_COMPLETE = const(8)
-_A_POWER_INTERRUPTED = const(9)
-_A_LOW_BATTERY = const(10)
-_A_AIR_ACCUMULATED = const(11)   # air over a rolling window (firmware.air)
-# firmware.monitors
-_A_SYRINGE_EMPTY = const(12)
-_A_SYRINGE_NEAR_EMPTY = const(13)
-_A_OVER_INFUSION = const(14)
-_A_UNDER_INFUSION = const(15)
-_A_ON_BATTERY = const(16)
-_A_BATTERY_CRITICAL = const(17)
-_A_PRESSURE_STUCK = const(18)
-_A_PRESSURE_DRIFT = const(19)
-_A_LINK_LOST = const(20)         # firmware.link: host link lost, paused as the program says
+# Alarm codes 1..20 are stable: they go on the wire and in the journal. Their
+# names are in firmware.codes (A_*) and their strings in firmware.catalog, both
+# host side; the device modules that raise one keep a private copy.
 _N_ALARMS = const(21)
+
+# priority by alarm code (firmware.codes A_* order)
 
 ALARM_PRIORITY = (_PRIO_NONE, _PRIO_HIGH, _PRIO_HIGH, _PRIO_HIGH,
                   _PRIO_HIGH, _PRIO_HIGH, _PRIO_HIGH, _PRIO_HIGH,

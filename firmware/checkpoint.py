@@ -66,7 +66,6 @@ _F_HOLDING = const(2)    # start-up fill repaying its overshoot
 
 # journal event (journal.py owns 1..19, link 20..23, calibration 30..31):
 # a = delivered_nl restored, b = step index restored (-1: program lost)
-_EV_POWER_RECOVERED = const(40)
 
 _I32_MAX = const(0x7FFFFFFF)
 

@@ -14,26 +14,12 @@ _FMT = '<IIHii'
 _I32_MAX = const(0x7FFFFFFF)
 _I32_MIN = -0x80000000
 
-_EV_BOOT = const(1)
-_EV_STATE = const(2)          # a = from state, b = to state * 256 + trigger
-_EV_ALARM = const(3)          # a = alarm code, b = pressure_mmhg_x10
-_EV_ALARM_ACK = const(4)      # a = count acknowledged
-_EV_PROGRAM = const(5)        # a = rate_nl_h of first step, b = total volume_nl
-_EV_CONFIRM = const(6)
-_EV_CHECKPOINT = const(7)     # a = delivered_nl, b = motor steps commanded
-_EV_COMPLETE = const(8)       # a = delivered_nl
-_EV_REJECT = const(9)         # a = command/trigger, b = reason
-_EV_ALARM_CLEAR = const(10)   # a = alarm code
-_EV_FILL = const(11)          # start-up fill done: a = fill_nl, b = pressure_mmhg_x10
-_EV_RELIEF = const(12)        # occlusion pressure relieved: a = steps backed off, b = pressure_mmhg_x10
-_EV_ALARM_ESCALATE = const(16)  # medium alarm unacknowledged, now annunciated as high: a = alarm code
-_EV_CAL_STORED = const(30)    # calibration record written: a = step_pl, b = zero_counts * 65536 + span_counts_per_100mmhg
-_EV_CAL_APPLIED = const(31)   # at POST, stored calibration in use: a = step_pl, b = record seq
+# Event codes (what a record's `event` means) are in firmware.codes (EV_*);
+# the modules that log one keep a private copy.
 
 # Storage map: the journal ring owns [base, size - _CAL_AREA); the last
 # _CAL_AREA bytes hold the calibration record (firmware/calibration.py).
 _CAL_AREA = const(64)
-
 
 
 def _clamp_i32(v):

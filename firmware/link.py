@@ -69,7 +69,6 @@ from protocol.dedup import DuplicateFilter
 
 # codes from firmware.codes (private: no heap; tests/test_device_codes.py checks them)
 _A_LINK_LOST = const(20)
-_E_BAD_STATE = const(1)
 _E_HASH = const(3)
 _E_INVALID = const(2)
 _N_ALARMS = const(21)
@@ -86,7 +85,7 @@ EV_AUTH_MARK = const(23)
 RX_CHUNK = const(64)
 MAX_FRAMES_PER_POLL = const(4)
 AUTH_MARK_STEP = const(16)
-MAX_PROGRAM_BYTES = const(694)   # == firmware.codes.MAX_BYTES (encoding v2)
+_MAX_BYTES = const(694)   # firmware.codes.MAX_BYTES (encoding v2)
 _FLAG_STOP_ON_LINK_LOSS = const(2)
 # (firmware.program is imported only when a program arrives, as Pump.load does,
 # so the link's resident heap stays small; tests/test_link_host.py checks both
@@ -128,7 +127,7 @@ class Link:
         self._rx_pos = 0
         self._rx_n = 0
         self._rec = bytearray(_RECORD_SIZE)
-        self._prog = bytearray(MAX_PROGRAM_BYTES)
+        self._prog = bytearray(_MAX_BYTES)
         self._prog_n = 0
         self._prog_next = 0       # next chunk index expected; 0 = none in progress
         self._prog_total = 0
@@ -356,9 +355,9 @@ class Link:
             self._nak(f, C.NAK_CHUNK_ORDER, self._prog_next)
             return
         n = self._prog_n
-        if n + len(data) > MAX_PROGRAM_BYTES:
+        if n + len(data) > _MAX_BYTES:
             self._prog_next = 0
-            self._nak(f, C.NAK_LIMIT, MAX_PROGRAM_BYTES)
+            self._nak(f, C.NAK_LIMIT, _MAX_BYTES)
             return
         self._prog[n:n + len(data)] = data
         self._prog_n = n + len(data)

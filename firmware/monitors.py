@@ -34,16 +34,16 @@ syringe's travel).
 """
 from firmware.compat import const
 
-# alarm codes (firmware.alarms; inlined here, tests/test_monitors.py checks them)
-_EMPTY = const(12)
-_NEAR_EMPTY = const(13)
-_OVER = const(14)
-_UNDER = const(15)
-_ON_BATTERY = const(16)
-_LOW_BATTERY = const(10)
-_CRITICAL = const(17)
-_STUCK = const(18)
-_DRIFT = const(19)
+# alarm codes (firmware.codes; tests/test_device_codes.py checks them)
+_A_SYRINGE_EMPTY = const(12)
+_A_SYRINGE_NEAR_EMPTY = const(13)
+_A_OVER_INFUSION = const(14)
+_A_UNDER_INFUSION = const(15)
+_A_ON_BATTERY = const(16)
+_A_LOW_BATTERY = const(10)
+_A_BATTERY_CRITICAL = const(17)
+_A_PRESSURE_STUCK = const(18)
+_A_PRESSURE_DRIFT = const(19)
 
 _SLOTS = const(4)
 _SETTLE_STEPS = const(128)
@@ -86,19 +86,19 @@ class Monitors:
             if self._same < self.stuck:
                 self._same += 1
             elif delivering:
-                pump.raise_alarm(_STUCK)
+                pump.raise_alarm(_A_PRESSURE_STUCK)
         else:
             self._raw = raw
             self._same = 0
-            pump._clear_condition(_STUCK)
+            pump._clear_condition(_A_PRESSURE_STUCK)
         p = pump.pressure_x10
         if p < -_DRIFT_X10:
             self._neg += 1
             if self._neg >= _NEG_TICKS:
-                pump.advise(_DRIFT)
+                pump.advise(_A_PRESSURE_DRIFT)
         elif p > -_DRIFT_X10 // 2:
             self._neg = 0
-            pump._clear_condition(_DRIFT)
+            pump._clear_condition(_A_PRESSURE_DRIFT)
         # syringe empty (no plunger on a peristaltic pump: travel checks off)
         left = 0
         if not s.pump_kind:
@@ -106,9 +106,9 @@ class Monitors:
             left = travel - _EMPTY_UM
             if left <= 0:
                 if delivering:
-                    pump.raise_alarm(_EMPTY)
+                    pump.raise_alarm(_A_SYRINGE_EMPTY)
             else:
-                pump._clear_condition(_EMPTY)
+                pump._clear_condition(_A_SYRINGE_EMPTY)
             # over / under infusion
             if delivering:
                 self._delivery(pump, hal.motor.position(), travel)
@@ -130,29 +130,29 @@ class Monitors:
             self.time_left_s = t
             if t < s.near_empty_s and nl < pump.remaining_nl():
                 if delivering:
-                    pump.advise(_NEAR_EMPTY)
+                    pump.advise(_A_SYRINGE_NEAR_EMPTY)
             else:
-                pump._clear_condition(_NEAR_EMPTY)
+                pump._clear_condition(_A_SYRINGE_NEAR_EMPTY)
         else:
             self.time_left_s = -1 if left > 0 or s.pump_kind else 0
         pw = hal.power
         if pw.on_mains():
-            pump._clear_condition(_ON_BATTERY)
-            pump._clear_condition(_LOW_BATTERY)
-            pump._clear_condition(_CRITICAL)
+            pump._clear_condition(_A_ON_BATTERY)
+            pump._clear_condition(_A_LOW_BATTERY)
+            pump._clear_condition(_A_BATTERY_CRITICAL)
             return
-        pump.advise(_ON_BATTERY)
+        pump.advise(_A_ON_BATTERY)
         mv = pw.battery_mv()
         lim = s.battery_critical_mv
         if mv < lim:
-            pump.raise_alarm(_CRITICAL)
+            pump.raise_alarm(_A_BATTERY_CRITICAL)
         elif mv >= lim + _HYST_MV:
-            pump._clear_condition(_CRITICAL)
+            pump._clear_condition(_A_BATTERY_CRITICAL)
         lim = s.battery_low_mv
         if mv < lim:
-            pump.advise(_LOW_BATTERY)
+            pump.advise(_A_LOW_BATTERY)
         elif mv >= lim + _HYST_MV:
-            pump._clear_condition(_LOW_BATTERY)
+            pump._clear_condition(_A_LOW_BATTERY)
 
     def _delivery(self, pump, pos, travel):
         rp = self._rp
@@ -172,9 +172,9 @@ class Monitors:
             act = rt[i] - travel                    # um the plunger moved
             pct = self.s.infusion_error_pct
             if act * 100 > exp * (100 + pct):
-                pump.raise_event_alarm(_OVER)
+                pump.raise_event_alarm(_A_OVER_INFUSION)
             elif act * 100 < exp * (100 - pct):
-                pump.raise_event_alarm(_UNDER)
+                pump.raise_event_alarm(_A_UNDER_INFUSION)
         else:
             self._n += 1
         rp[i] = pos

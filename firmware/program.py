@@ -10,8 +10,8 @@ A step is (kind, rate_nl_h, volume_nl, duration_s, arg, drug_slot):
   SYRINGE     stop until the user confirms a new syringe (SYRINGE_CHANGE state)
   CYCLE       repeat steps[first..here-1] `times` more: arg = first << 16 | times
 A program also carries its drugs (the library entries it was computed with:
-drug id, concentration, soft and hard limits) and flags (_FLAG_OVERRIDE: soft
-limits knowingly exceeded; _FLAG_STOP_ON_LINK_LOSS: pause, with a medium
+drug id, concentration, soft and hard limits) and flags (FLAG_OVERRIDE: soft
+limits knowingly exceeded; FLAG_STOP_ON_LINK_LOSS: pause, with a medium
 alarm, when the host link is lost, instead of carrying on; firmware.link).
 `validate()` (firmware.limits and firmware.dose_limits, imported only at
 load) re-checks everything against the device's own library and limits.
@@ -23,22 +23,8 @@ Canonical encoding v2 (what the hash covers), little-endian:
              u32 hard rate_nl_h, dose_day_m, dose_cycle_m, vtbi_nl}
   n_steps x {u8 kind, u32 rate_nl_h, u32 volume_nl, u32 duration_s, u32 arg, u8 drug_slot}
 """
-from firmware.compat import const
 
-_EV_OVERRIDE = const(50)         # journal: soft limit overridden, a = drug id * 256 + limit code, b = value
-_EV_SYRINGE_CHANGED = const(51)  # journal: syringe change confirmed, a = step index, b = delivered_nl
-_FLAG_OVERRIDE = const(1)
-_FLAG_STOP_ON_LINK_LOSS = const(2)
-
-_K_CONTINUOUS = const(1)
-_K_RAMP = const(2)
-_K_BOLUS = const(3)
-_K_PAUSE = const(4)
-_K_KVO = const(5)
-_K_SYRINGE = const(6)
-_K_CYCLE = const(7)
-
-_MAX_BYTES = const(4 + 3 * 38 + 32 * 18)   # the encoding: firmware.program_codec
+# step kinds, flags, journal events and MAX_BYTES: firmware.codes
 
 
 def ramp_parts(duration_s):
@@ -84,7 +70,8 @@ class Program:
         Two stages (firmware.limits, then firmware.dose_limits), imported
         one after the other; on MicroPython each checker, and the drug
         table, leaves the heap again before the next loads."""
-        return _stage('limits', self, settings) or _stage('dose_limits', self, settings)
+        return (_call('limits', 'check', self, settings)
+                or _call('dose_limits', 'check', self, settings))
 
     def encode(self):
         """Canonical bytes (what the hash covers). Call after validate()."""
@@ -92,10 +79,6 @@ class Program:
 
     def digest(self):
         return _call('program_codec', 'digest', self)
-
-
-def _stage(name, program, settings):
-    return _call(name, 'check', program, settings)
 
 
 def _call(name, fn, *args):

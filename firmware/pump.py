@@ -26,7 +26,7 @@ from firmware.fill import StartupFill
 from firmware.air import AirMonitor
 from firmware.monitors import Monitors
 
-from firmware.reasons import FIRMWARE_VERSION, REASON_NAMES
+from firmware.reasons import REASON_NAMES
 
 # codes from firmware.codes (private: no heap; tests/test_device_codes.py checks them)
 _AREA_SIZE = const(848)

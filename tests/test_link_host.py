@@ -242,4 +242,4 @@ def test_link_program_size_matches_the_program_encoding():
     # firmware.link keeps its own figure so it need not import firmware.program
     # until a program arrives (heap); its code copies: tests/test_device_codes.py
     from firmware import link
-    assert link.MAX_PROGRAM_BYTES == codes.MAX_BYTES
+    assert link._MAX_BYTES == codes.MAX_BYTES

@@ -51,11 +51,11 @@ def _first(s, code):
 
 
 def test_monitor_codes_match_alarms_and_have_names_and_docs():
-    pairs = {'_EMPTY': codes.A_SYRINGE_EMPTY, '_NEAR_EMPTY': codes.A_SYRINGE_NEAR_EMPTY,
-             '_OVER': codes.A_OVER_INFUSION, '_UNDER': codes.A_UNDER_INFUSION,
-             '_ON_BATTERY': codes.A_ON_BATTERY, '_LOW_BATTERY': codes.A_LOW_BATTERY,
-             '_CRITICAL': codes.A_BATTERY_CRITICAL, '_STUCK': codes.A_PRESSURE_STUCK,
-             '_DRIFT': codes.A_PRESSURE_DRIFT}
+    pairs = {'_A_SYRINGE_EMPTY': codes.A_SYRINGE_EMPTY, '_A_SYRINGE_NEAR_EMPTY': codes.A_SYRINGE_NEAR_EMPTY,
+             '_A_OVER_INFUSION': codes.A_OVER_INFUSION, '_A_UNDER_INFUSION': codes.A_UNDER_INFUSION,
+             '_A_ON_BATTERY': codes.A_ON_BATTERY, '_A_LOW_BATTERY': codes.A_LOW_BATTERY,
+             '_A_BATTERY_CRITICAL': codes.A_BATTERY_CRITICAL, '_A_PRESSURE_STUCK': codes.A_PRESSURE_STUCK,
+             '_A_PRESSURE_DRIFT': codes.A_PRESSURE_DRIFT}
     src = (ROOT / 'firmware' / 'monitors.py').read_text()
     for name, code in pairs.items():
         assert '%s = const(%d)' % (name, code) in src, name

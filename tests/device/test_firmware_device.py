@@ -4,7 +4,6 @@ from firmware.program import Program
 from firmware.delivery import StepScheduler
 from firmware.crc16 import crc16
 from firmware.compat import heap_lock, heap_unlock
-from firmware import table as T
 from firmware.codes import A_MOTOR_STALL, A_OCCLUSION_DOWNSTREAM, K_CONTINUOUS
 from firmware import codes
 
