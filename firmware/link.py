@@ -53,7 +53,9 @@ Runs on MicroPython 1.29 and CPython.
 import struct
 
 from firmware.compat import const
-from firmware import table as T
+# names only: Pump unloads firmware.table once it has compiled the rows
+# (import this module before building the Pump, or the table comes back)
+from firmware.table import DELIVERING, IN_PROGRAM
 from firmware.alarms import ALARM_PRIORITY
 from firmware.crc16 import crc16
 from firmware.reasons import FIRMWARE_VERSION
@@ -206,7 +208,7 @@ class Link:
         p.journal.log(p.uptime_s, EV_LINK_LOST, self._wire_state(), gap // 1000)
         prog = p.program
         if (prog is not None and prog.flags & _FLAG_STOP_ON_LINK_LOSS
-                and p.fsm.state in T.IN_PROGRAM):
+                and p.fsm.state in IN_PROGRAM):
             # the program says stop: pause (motor stops first), then the
             # medium alarm; only the host's authenticated RESUME restarts
             p.pause()
@@ -481,7 +483,7 @@ class Link:
         for code in range(1, _N_ALARMS):
             if act[code] and len(alarms) < M.MAX_ALARMS:
                 alarms.append((code, ALARM_PRIORITY[code]))
-        running = p.fsm.state in T.DELIVERING
+        running = p.fsm.state in DELIVERING
         pr = p.pressure_x10
         if pr > 32767:
             pr = 32767

@@ -24,6 +24,8 @@ Canonical encoding v2 (what the hash covers), little-endian:
   n_steps x {u8 kind, u32 rate_nl_h, u32 volume_nl, u32 duration_s, u32 arg, u8 drug_slot}
 """
 
+from firmware.compat import call_transient
+
 # step kinds, flags, journal events and MAX_BYTES: firmware.codes
 
 
@@ -70,34 +72,17 @@ class Program:
         Two stages (firmware.limits, then firmware.dose_limits), imported
         one after the other; on MicroPython each checker, and the drug
         table, leaves the heap again before the next loads."""
-        return (_call('limits', 'check', self, settings)
-                or _call('dose_limits', 'check', self, settings))
+        return (call_transient('limits', 'check', self, settings)
+                or call_transient('dose_limits', 'check', self, settings))
 
     def encode(self):
         """Canonical bytes (what the hash covers). Call after validate()."""
-        return _call('program_codec', 'encode', self)
+        return call_transient('program_codec', 'encode', self)
 
     def digest(self):
-        return _call('program_codec', 'digest', self)
-
-
-def _call(name, fn, *args):
-    """firmware.<name>.<fn>(*args), then the module (and the drug table)
-    leaves the heap again on MicroPython: load-time code, not carried by
-    the tick."""
-    import sys
-    mod = __import__('firmware.' + name, None, None, (fn,))
-    try:
-        return getattr(mod, fn)(*args)
-    finally:
-        if sys.implementation.name == 'micropython':
-            import firmware
-            for m in (name, 'druglib'):
-                sys.modules.pop('firmware.' + m, None)
-                if hasattr(firmware, m):
-                    delattr(firmware, m)
+        return call_transient('program_codec', 'digest', self)
 
 
 def decode(buf, n):
     """Program from canonical bytes buf[0:n], or None if malformed."""
-    return _call('program_codec', 'decode', buf, n)
+    return call_transient('program_codec', 'decode', buf, n)

@@ -13,9 +13,10 @@ The steady-state tick allocates nothing (tests prove it under heap_lock).
 Commands (from the link handler or the simulator's scenario) return a reason
 code: OK, or why nothing changed.
 """
-from firmware.compat import const
-from firmware import table as T
-from firmware.table import DELIVERING, IN_PROGRAM
+from firmware.compat import const, call_transient
+# the table's vocabulary; its rows are compiled into the Machine once, and
+# then the table module leaves the heap (Pump.__init__)
+from firmware.table import DELIVERING, IN_PROGRAM, STATE_NAMES, TRIGGER_NAMES, INITIAL
 from firmware.fsm import Machine
 from firmware.alarms import AlarmManager, ALARM_PRIORITY
 from firmware.journal import Journal
@@ -125,8 +126,8 @@ class Pump:
         self.fill = StartupFill(settings)
         self.air = AirMonitor(hal, settings)
         self.monitors = Monitors(settings)
-        self.fsm = Machine(self, len(T.STATE_NAMES), len(T.TRIGGER_NAMES),
-                           T.transitions(), T.INITIAL)
+        self.fsm = Machine(self, len(STATE_NAMES), len(TRIGGER_NAMES),
+                           call_transient('table', 'transitions'), INITIAL)
         self.fsm.on_change = self._on_change
         # time since boot, without big ints: seconds plus ms within the second
         self.uptime_s = 0
@@ -507,12 +508,12 @@ class Pump:
         if not self.fsm.can_fire(trigger):
             self.journal.log(self.uptime_s, _EV_REJECT, trigger, _E_BAD_STATE)
             self.last_error = 'command %s not allowed in state %s' % (
-                T.TRIGGER_NAMES[trigger], T.STATE_NAMES[self.fsm.state])
+                TRIGGER_NAMES[trigger], STATE_NAMES[self.fsm.state])
             return _E_BAD_STATE
         if self.fsm.fire(trigger):
             return _OK
         self.journal.log(self.uptime_s, _EV_REJECT, trigger, fail_reason)
-        self.last_error = 'command %s refused: %s' % (T.TRIGGER_NAMES[trigger], REASON_NAMES[fail_reason])
+        self.last_error = 'command %s refused: %s' % (TRIGGER_NAMES[trigger], REASON_NAMES[fail_reason])
         return fail_reason
 
     def load(self, program):
@@ -555,7 +556,7 @@ class Pump:
 
     # -------------------------------------------------------------- status
     def state_name(self):
-        return T.STATE_NAMES[self.fsm.state]
+        return STATE_NAMES[self.fsm.state]
 
     def remaining_nl(self):
         if self.program is None:

@@ -61,9 +61,11 @@ IN_PROGRAM = (_S_RUNNING, _S_BOLUS, _S_KVO, _S_DWELL)
 
 
 def transitions():
-    """The rows, built on demand: the device compiles them once into its
-    engine (firmware.fsm) and lets the tuple go (about 2 KB of heap on the
-    64-bit unix port), the host loads them into `transitions`."""
+    """The rows. The device compiles them once into its engine
+    (firmware.fsm); MicroPython folds this constant tuple into the bytecode,
+    so it leaves the heap only with the module: Pump calls this through
+    compat.call_transient, which unloads firmware.table afterwards (1.7 KB
+    on the 64-bit unix port). The host loads the rows into `transitions`."""
     return (
         # sources                                   trigger      dest          guard              action
         ((_S_POST,),                                 _T_POST_OK,   _S_IDLE,       None,              'on_post_ok'),
