@@ -1,6 +1,6 @@
 """A tiny interpreter for the declarative table in `firmware.table`.
 
-The table is compiled once into one flat tuple, five entries per row
+The table is compiled once into one flat list, five entries per row
 (trigger, mask of source states, dest, guard, action), guard and action
 names resolved to the model class's plain functions (called with the model:
 no bound-method objects to keep), plus a bytearray index: for each (state, trigger) the position + 1 of
@@ -23,21 +23,27 @@ class Machine:
         self.model = model
         self._nt = n_triggers
         cls = type(model)
-        rows = []
+        # one list, sized once and kept: growing it, or copying it into a
+        # tuple, would need two of it on the heap at the boot peak
+        rows = [None] * (5 * len(table))
+        j = 0
         for sources, trigger, dest, guard, action in table:
             mask = 0
             for s in (range(n_states) if sources is None else sources):
                 mask |= 1 << s
-            rows += (trigger, mask, dest,
-                     getattr(cls, guard) if guard else None,
-                     getattr(cls, action) if action else None)
+            rows[j] = trigger
+            rows[j + 1] = mask
+            rows[j + 2] = dest
+            rows[j + 3] = getattr(cls, guard) if guard else None
+            rows[j + 4] = getattr(cls, action) if action else None
+            j += 5
         first = bytearray(n_states * n_triggers)
         for i in range(len(table) - 1, -1, -1):   # backwards: the first row wins
             trigger, mask = rows[5 * i], rows[5 * i + 1]
             for s in range(n_states):
                 if (mask >> s) & 1:
                     first[s * n_triggers + trigger] = i + 1
-        self._rows = tuple(rows)
+        self._rows = rows
         self._first = first
         self.on_change = None  # callback(src, trigger, dest), set by the model
 
