@@ -20,18 +20,16 @@ except ImportError:  # CPython: nothing to lock
 def call_transient(name, fn, *args):
     """firmware.<name>.<fn>(*args) for code the tick never runs (load-time
     checks, encodings, the state table's rows). On MicroPython the module,
-    and any firmware module it imported for the first time, then leave the
-    heap again: a board with the bytecode in RAM does not carry them. On
-    CPython nothing is unloaded."""
-    before = tuple(sys.modules) if sys.implementation.name == 'micropython' else None
+    and the firmware modules it names in its UNLOAD_WITH tuple (what it
+    imports for itself), then leave the heap again: a board with the
+    bytecode in RAM does not carry them. On CPython nothing is unloaded."""
     mod = __import__('firmware.' + name, None, None, (fn,))
     try:
         return getattr(mod, fn)(*args)
     finally:
-        if before is not None:
+        if sys.implementation.name == 'micropython':
             import firmware
-            for m in tuple(sys.modules):
-                if m == 'firmware.' + name or (m.startswith('firmware.') and m not in before):
-                    del sys.modules[m]
-                    if hasattr(firmware, m[9:]):
-                        delattr(firmware, m[9:])
+            for m in (name,) + getattr(mod, 'UNLOAD_WITH', ()):
+                sys.modules.pop('firmware.' + m, None)
+                if hasattr(firmware, m):
+                    delattr(firmware, m)

@@ -23,6 +23,8 @@ _K_PAUSE = const(4)
 _K_RAMP = const(2)
 _K_SYRINGE = const(6)
 
+UNLOAD_WITH = ('druglib',)   # compat.call_transient unloads it with this module
+
 LIMIT_NAMES = ('rate_nl_h', 'dose_day', 'dose_cycle', 'vtbi_nl')
 MAX_SEGMENTS = 512
 DAY_MS = 86400000

@@ -159,3 +159,21 @@ def test_soft_limit_needs_override_and_is_journaled():
     assert pump.load(prog) == 0, pump.last_error
     ov = [r for r in pump.journal.records() if r[2] == EV_OVERRIDE]
     assert len(ov) == 1 and ov[0][3] == FUDR * 256 + 0 and ov[0][4] == 3000000
+
+
+def test_load_time_modules_leave_the_heap_on_micropython():
+    """The state table's rows, both check stages, the drug library and the
+    program codec are loaded by the call that needs them and, on MicroPython,
+    unloaded after it (compat.call_transient): the running pump carries none
+    of them. On CPython nothing is unloaded; the program runs on both."""
+    import sys
+    for m in ('druglib', 'limits'):   # imported by this test module itself
+        sys.modules.pop('firmware.' + m, None)
+    hal, pump, loop = booted()
+    go(pump, Program([(K_CONTINUOUS, 175000, 1000000, 0, 0, 0)], [entry(FUDR, 5000)]))
+    run_ticks(hal, loop, 10)
+    assert pump.state_name() == 'RUNNING'
+    left = [m for m in ('table', 'limits', 'dose_limits', 'druglib', 'program_codec')
+            if 'firmware.' + m in sys.modules]
+    if sys.implementation.name == 'micropython':
+        assert left == [], left
