@@ -457,11 +457,9 @@ class Pump:
         self._checkpoint_left = self._checkpoint_ticks
         self.fill.restart(self.occlusion.filtered)
 
-    def on_pause(self):
-        self.hal.motor.stop()
-
-    def on_hold(self):
-        # a pause step or a syringe change: the motor stops
+    def stop_motor(self):
+        # pause, a pause step, a syringe change, an alarm: the motor stops
+        # (raise_alarm has stopped it already; the table says so too)
         self.hal.motor.stop()
 
     def on_kvo(self):
@@ -495,9 +493,6 @@ class Pump:
         self.journal.log(self.uptime_s, _EV_COMPLETE, self.delivered_nl, self.steps_commanded)
         self.alarms.raise_alarm(_A_INFUSION_COMPLETE)
         self.alarms.condition_gone(_A_INFUSION_COMPLETE)
-
-    def on_alarm(self):
-        self.hal.motor.stop()
 
     def on_ack(self):
         n = self.alarms.acknowledge_all()
