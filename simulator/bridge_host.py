@@ -79,7 +79,7 @@ def compile_device(dest):
     def run(job):
         rel, out = job
         out.parent.mkdir(parents=True, exist_ok=True)
-        r = subprocess.run([mpy_cross, '-o', str(out), str(rel)], cwd=ROOT,
+        r = subprocess.run(gate.mpy_cross_cmd(mpy_cross, rel, out), cwd=ROOT,
                            capture_output=True, text=True)
         return None if r.returncode == 0 else '%s: %s' % (rel, (r.stderr or r.stdout).strip())
 

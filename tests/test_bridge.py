@@ -174,6 +174,7 @@ def test_compile_failure_is_one_clear_error(tmp_path, monkeypatch):
     class NoModules:
         device_modules = staticmethod(lambda: [])
         tool = staticmethod(real.tool)
+        mpy_cross_cmd = staticmethod(real.mpy_cross_cmd)
 
     bad = tmp_path / 'bad_main.py'
     bad.write_text('def f(:\n')
