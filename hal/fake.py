@@ -101,6 +101,34 @@ class FakeStorage:
             mem[offset + i] = data[i]
 
 
+class FileStorage:
+    """NV in a file: a board's NV is its own chip (FRAM, flash), not on the
+    heap, and neither is this; for runs that measure the firmware's heap.
+    Starts erased (0xff). `size` is a multiple of 64."""
+
+    def __init__(self, path, size):
+        ff = b'\xff' * 64
+        f = open(path, 'wb')
+        for _ in range(size // 64):
+            f.write(ff)
+        f.close()
+        self.file = open(path, 'r+b')
+        self._size = size
+
+    def size(self):
+        return self._size
+
+    def readinto(self, offset, buf):
+        f = self.file
+        f.seek(offset)
+        return f.readinto(buf)
+
+    def write(self, offset, data):
+        f = self.file
+        f.seek(offset)
+        f.write(data)
+
+
 class FakeSerial:
     """`write_limit`: accept at most this many bytes per write call (None: all),
     as a UART with a full transmit buffer does; `writes` counts the calls."""
@@ -129,9 +157,11 @@ class FakeSerial:
         return n
 
 
-def make_fake_hal(storage_size=2048):
-    """`storage_size`: bytes of NV; on a board NV is its own chip (FRAM,
-    flash), here it is a bytearray on the test's heap."""
+def make_fake_hal(storage_size=2048, nv_path=None):
+    """`storage_size`: bytes of NV, a bytearray on the test's heap (tests
+    read and corrupt `storage.mem`), or with `nv_path` a file of that size
+    (FileStorage)."""
     b = FakeBoard()
     b.motor = FakeMotor()
-    return Hal(FakeClock(), b.motor, b, b, b, FakeStorage(storage_size), FakeSerial(), b, b, b)
+    nv = FakeStorage(storage_size) if nv_path is None else FileStorage(nv_path, storage_size)
+    return Hal(FakeClock(), b.motor, b, b, b, nv, FakeSerial(), b, b, b)
