@@ -11,14 +11,15 @@ from simulator.configs import load_pump
 from simulator.plant import SyringePlant
 
 
-def backends():
+def backends(tmp_path):
     plant = SyringePlant(load_pump('bd-plastipak-50'))
-    return {'fake': make_fake_hal(), 'sim': make_sim_hal(plant)}
+    return {'fake': make_fake_hal(), 'sim': make_sim_hal(plant),
+            'fake-file-nv': make_fake_hal(1024, str(tmp_path / 'nv.bin'))}
 
 
-@pytest.mark.parametrize('name', ['fake', 'sim'])
-def test_backend_implements_contract(name):
-    hal = backends()[name]
+@pytest.mark.parametrize('name', ['fake', 'sim', 'fake-file-nv'])
+def test_backend_implements_contract(name, tmp_path):
+    hal = backends(tmp_path)[name]
     assert isinstance(hal, Hal)
     for attr, iface in CONTRACT.items():
         obj = getattr(hal, attr)
@@ -31,8 +32,8 @@ def test_backend_implements_contract(name):
                 name, attr, meth, got, want)
 
 
-def test_clocks_wrap_at_2_30():
-    for hal in backends().values():
+def test_clocks_wrap_at_2_30(tmp_path):
+    for hal in backends(tmp_path).values():
         c = hal.clock
         t = c.ticks_add(c.ticks_ms(), 0)
         near = c.ticks_add(0, -5)
