@@ -63,7 +63,7 @@ def test_stops_at_vtbi_exactly():
 
 
 def test_occlusion_alarm_stops_motor_first_and_latches():
-    hal, pump, loop = make_pump(occlusion_settle_s=10)
+    hal, pump, loop = make_pump()
     start_program(hal, pump, loop, 1773913, 40000000)
     run_ticks(hal, loop, 3000)
     # pressure climbs as behind a blocked line: +2 counts per tick (0.05 mmHg)
