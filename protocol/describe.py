@@ -9,7 +9,7 @@ import binascii
 import struct
 
 from protocol import codes
-from protocol.catalogue import CATALOGUE, BLOB, LIST, STRS
+from protocol.catalogue import CATALOGUE, BLOB, STRS
 from protocol.messages import _spec
 
 NAK_NAMES = {

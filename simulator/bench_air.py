@@ -24,7 +24,6 @@ import json
 import math
 from pathlib import Path
 
-from firmware.catalog import alarm_name
 from firmware.settings import Settings
 from simulator.configs import load_pump
 from simulator.runner import Simulation

@@ -4,7 +4,6 @@
 serial and runs link.poll(); read() returns what the device sent. Faults
 (dropping the device's replies) are injected per test.
 """
-import struct
 
 import pytest
 

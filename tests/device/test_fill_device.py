@@ -6,7 +6,7 @@ per step: 1.085 mmHg x10 per step) from 30 mmHg until the valve opens at
 90 mmHg, then stays there (or, `open_at=None`, keeps rising: blocked line;
 `per_step=0`: nothing rises).
 """
-from helpers_device import make_pump, run_ticks, start_program
+from helpers_device import make_pump, start_program
 from firmware.compat import heap_lock, heap_unlock
 from firmware.codes import A_OCCLUSION_DOWNSTREAM, EV_FILL
 
