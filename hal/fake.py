@@ -104,13 +104,14 @@ class FakeStorage:
 class FileStorage:
     """NV in a file: a board's NV is its own chip (FRAM, flash), not on the
     heap, and neither is this; for runs that measure the firmware's heap.
-    Starts erased (0xff). `size` is a multiple of 64."""
+    Starts erased (0xff)."""
 
     def __init__(self, path, size):
-        ff = b'\xff' * 64
+        ff = b'\xff' * 64   # written in blocks: no size-long temporary
         f = open(path, 'wb')
         for _ in range(size // 64):
             f.write(ff)
+        f.write(ff[:size % 64])
         f.close()
         self.file = open(path, 'r+b')
         self._size = size

@@ -10,7 +10,6 @@ import gc
 
 from firmware.compat import heap_lock, heap_unlock
 
-RATE_NL_H = 1773913   # soak_boot's program
 TICKS = 12000
 
 
@@ -31,7 +30,8 @@ def run(hal, pump, loop, free0):
     heap_unlock()
     assert wrapped
     assert pump.state_name() == 'RUNNING'
-    expected = RATE_NL_H * 100 * TICKS // (3600 * pump.step_pl)
+    rate_nl_h = pump.program.steps[0][1]   # soak_boot's program, as it built it
+    expected = rate_nl_h * 100 * TICKS // (3600 * pump.step_pl)
     assert abs(pump.steps_commanded - expected) <= 1, (pump.steps_commanded, expected)
     assert hal.motor.pos == pump.steps_commanded
     # block the line: pressure rises 0.05 mmHg per tick until the alarm
