@@ -21,7 +21,7 @@ measure restarts when the sensor reads liquid. Allocation-free.
 """
 
 from firmware.compat import const
-# codes from firmware.codes (private: no heap; tests/test_device_codes.py checks them)
+# codes from pumphost.codes (private: no heap; tests/test_device_codes.py checks them)
 _A_AIR_ACCUMULATED = const(11)
 _A_AIR_IN_LINE = const(3)
 

@@ -29,11 +29,11 @@ _PRIO_MEDIUM = const(2)
 _PRIO_HIGH = const(3)
 
 # Alarm codes 1..20 are stable: they go on the wire and in the journal. Their
-# names are in firmware.codes (A_*) and their strings in firmware.catalog, both
+# names are in pumphost.codes (A_*) and their strings in pumphost.catalog, both
 # host side; the device modules that raise one keep a private copy.
 _N_ALARMS = const(21)
 
-# priority by alarm code (firmware.codes A_* order)
+# priority by alarm code (pumphost.codes A_* order)
 
 ALARM_PRIORITY = (_PRIO_NONE, _PRIO_HIGH, _PRIO_HIGH, _PRIO_HIGH,
                   _PRIO_HIGH, _PRIO_HIGH, _PRIO_HIGH, _PRIO_HIGH,

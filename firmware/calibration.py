@@ -21,7 +21,7 @@ import struct
 from firmware.compat import const
 from firmware.crc16 import crc16
 
-# codes from firmware.codes (private: no heap; tests/test_device_codes.py checks them)
+# codes from pumphost.codes (private: no heap; tests/test_device_codes.py checks them)
 _CAL_AREA = const(64)
 _EV_CAL_STORED = const(30)
 

@@ -49,7 +49,7 @@ import struct
 from firmware.compat import const
 from firmware.crc16 import crc16
 
-# codes from firmware.codes (private: no heap; tests/test_device_codes.py checks them)
+# codes from pumphost.codes (private: no heap; tests/test_device_codes.py checks them)
 _N_ALARMS = const(21)
 
 _SLOT_SIZE = const(66)

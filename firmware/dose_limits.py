@@ -16,7 +16,7 @@ nL, ms); products are big ints here, at load, never in the tick.
 from firmware.program import ramp_parts, ramp_sub
 
 from firmware.compat import const
-# codes from firmware.codes (private: no heap; tests/test_device_codes.py checks them)
+# codes from pumphost.codes (private: no heap; tests/test_device_codes.py checks them)
 _FLAG_OVERRIDE = const(1)
 _K_CYCLE = const(7)
 _K_PAUSE = const(4)

@@ -23,7 +23,7 @@ fill is journaled (_EV_FILL: volume, pressure). Allocation-free per tick.
 """
 from firmware.compat import const
 
-# codes from firmware.codes (private: no heap; tests/test_device_codes.py checks them)
+# codes from pumphost.codes (private: no heap; tests/test_device_codes.py checks them)
 _A_OCCLUSION_DOWNSTREAM = const(1)
 _EV_FILL = const(11)
 

@@ -14,7 +14,7 @@ _FMT = '<IIHii'
 _I32_MAX = const(0x7FFFFFFF)
 _I32_MIN = -0x80000000
 
-# Event codes (what a record's `event` means) are in firmware.codes (EV_*);
+# Event codes (what a record's `event` means) are in pumphost.codes (EV_*);
 # the modules that log one keep a private copy.
 
 # Storage map: the journal ring owns [base, size - _CAL_AREA); the last

@@ -10,7 +10,7 @@ larger stage, not both. Volumes in nL, rates in nL/h, integers.
 from firmware.program import ramp_parts, ramp_sub
 
 from firmware.compat import const
-# codes from firmware.codes (private: no heap; tests/test_device_codes.py checks them)
+# codes from pumphost.codes (private: no heap; tests/test_device_codes.py checks them)
 _FLAG_OVERRIDE = const(1)
 _FLAG_STOP_ON_LINK_LOSS = const(2)
 _K_BOLUS = const(3)

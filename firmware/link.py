@@ -37,7 +37,7 @@ Per frame (protocol/SPEC.md section 5):
      refusal is NAKed and journaled (EV_LINK_REJECT)
   4. unpack, execute through the Pump's public commands, ACK / data / NAK
 
-Journal events added by the link (names in firmware/catalog.py):
+Journal events added by the link (names in pumphost/catalog.py):
   EV_LINK_LOST    a = wire state, b = seconds since the last valid frame
   EV_LINK_BACK    a = seconds the link was silent
   EV_LINK_REJECT  a = msg_type + 256 * NAK reason, b = auth counter shown (-1 none)
@@ -69,7 +69,7 @@ from protocol.decoder import Decoder
 from protocol.auth import Verifier
 from protocol.dedup import DuplicateFilter
 
-# codes from firmware.codes (private: no heap; tests/test_device_codes.py checks them)
+# codes from pumphost.codes (private: no heap; tests/test_device_codes.py checks them)
 _A_LINK_LOST = const(20)
 _E_HASH = const(3)
 _E_INVALID = const(2)
@@ -87,7 +87,7 @@ EV_AUTH_MARK = const(23)
 RX_CHUNK = const(64)
 MAX_FRAMES_PER_POLL = const(4)
 AUTH_MARK_STEP = const(16)
-_MAX_BYTES = const(694)   # firmware.codes.MAX_BYTES (encoding v2)
+_MAX_BYTES = const(694)   # pumphost.codes.MAX_BYTES (encoding v2)
 _FLAG_STOP_ON_LINK_LOSS = const(2)
 # (firmware.program is imported only when a program arrives, as Pump.load does,
 # so the link's resident heap stays small; tests/test_link_host.py checks both

@@ -8,7 +8,7 @@ schedule is re-based on now instead of bursting to catch up.
 """
 
 from firmware.compat import const
-# codes from firmware.codes (private: no heap; tests/test_device_codes.py checks them)
+# codes from pumphost.codes (private: no heap; tests/test_device_codes.py checks them)
 _A_LOOP_OVERRUN = const(7)
 
 

@@ -34,7 +34,7 @@ syringe's travel).
 """
 from firmware.compat import const
 
-# alarm codes (firmware.codes; tests/test_device_codes.py checks them)
+# alarm codes (pumphost.codes; tests/test_device_codes.py checks them)
 _A_SYRINGE_EMPTY = const(12)
 _A_SYRINGE_NEAR_EMPTY = const(13)
 _A_OVER_INFUSION = const(14)

@@ -54,7 +54,7 @@ update() runs every tick and allocates nothing.
 """
 from firmware.compat import const
 
-# codes from firmware.codes (private: no heap; tests/test_device_codes.py checks them)
+# codes from pumphost.codes (private: no heap; tests/test_device_codes.py checks them)
 _A_OCCLUSION_DOWNSTREAM = const(1)
 _A_PRESSURE_HARD_LIMIT = const(2)
 

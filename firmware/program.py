@@ -26,7 +26,7 @@ Canonical encoding v2 (what the hash covers), little-endian:
 
 from firmware.compat import call_transient
 
-# step kinds, flags, journal events and MAX_BYTES: firmware.codes
+# step kinds, flags, journal events and MAX_BYTES: pumphost.codes
 
 
 def ramp_parts(duration_s):

@@ -29,7 +29,7 @@ from firmware.monitors import Monitors
 
 from firmware.reasons import REASON_NAMES
 
-# codes from firmware.codes (private: no heap; tests/test_device_codes.py checks them)
+# codes from pumphost.codes (private: no heap; tests/test_device_codes.py checks them)
 _AREA_SIZE = const(848)
 _A_INFUSION_COMPLETE = const(8)
 _A_MOTOR_STALL = const(5)

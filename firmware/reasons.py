@@ -5,5 +5,5 @@ host tools) can name them without importing the whole Pump.
 """
 FIRMWARE_VERSION = '0.1.0'
 
-# reason codes (OK, E_*): firmware.codes; names by code:
+# reason codes (OK, E_*): pumphost.codes; names by code:
 REASON_NAMES = ('ok', 'bad_state', 'invalid', 'hash_mismatch', 'not_ready')

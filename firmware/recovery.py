@@ -26,7 +26,7 @@ from firmware.compat import const
 from firmware.crc16 import crc16
 from firmware import program as P
 
-# codes from firmware.codes (private: no heap; tests/test_device_codes.py checks them)
+# codes from pumphost.codes (private: no heap; tests/test_device_codes.py checks them)
 _A_POWER_INTERRUPTED = const(9)
 _EV_ALARM = const(3)
 _EV_POWER_RECOVERED = const(40)

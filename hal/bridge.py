@@ -1,6 +1,6 @@
 """HAL backend that mirrors a host simulator over two pipes (device side).
 
-Runs in a `micropython` process started by `simulator/bridge_host.py`. The
+Runs in a `micropython` process started by `simulator/runtime/bridge.py`. The
 host owns the virtual clock and the plant; this process owns the firmware,
 its non-volatile storage (a file) and its serial link handler. They keep in
 LOCKSTEP by strict request/reply over the pipes, one exchange per event:
@@ -28,7 +28,7 @@ LOCKSTEP by strict request/reply over the pipes, one exchange per event:
 
 Every sensor read between two exchanges returns the snapshot of the last
 message; every motor call updates state that goes back in the reply, so the
-firmware sees exactly what the in-process sim HAL (hal/host/sim.py) gives it.
+firmware sees exactly what the in-process sim HAL (simulator/runtime/sim_hal.py) gives it.
 Serial: bounded receive and transmit buffers like a UART's (overflow drops
 bytes and is counted).
 """
@@ -71,7 +71,7 @@ class BridgeClock:
 
 
 class BridgeMotor(PendingStepMotor):
-    """Same semantics as hal.host.sim.SimMotor: `pending` is what the plant
+    """Same semantics as simulator.runtime.sim_hal.SimMotor: `pending` is what the plant
     emits over the next tick; the host takes it when the tick starts and
     reports the emitted position back in `pos`."""
 

@@ -1,6 +1,6 @@
 """A motor that queues the steps of one tick for someone else to emit.
 
-Both the in-process simulator backend (hal.host.sim) and the MicroPython
+Both the in-process simulator backend (simulator.runtime.sim_hal) and the MicroPython
 bridge (hal.bridge) hand the firmware's move() to a plant that emits the
 steps over the next tick, so they share these semantics: `pending` holds the
 signed steps of the coming tick, a disabled driver or stop() drops them.

@@ -5,10 +5,10 @@ height and weight, and a concentration) or as a rate and volume; units are in
 every key. Events happen at a time with a unit: inject or clear a named fault,
 or a user command (ack, pause, resume, stop).
 """
-from simulator import faults
-from simulator.configs import load_pump, resolve
-from simulator.dose import bsa_mosteller_m2, course_from_dose_per_m2
-from simulator.schema import ConfigError, Field as N, check_map, load_yaml, fail
+from simulator.plant import faults
+from pumphost.config.pumps import load_pump, resolve
+from pumphost.config.dose import bsa_mosteller_m2, course_from_dose_per_m2
+from pumphost.config.schema import ConfigError, Field as N, check_map, load_yaml, fail
 
 COMMANDS = {'ack', 'pause', 'resume', 'stop', 'start'}
 
@@ -127,7 +127,7 @@ class Scenario:
     def _template(self, path, prog):
         """A regimen template (configs/programs) with this patient: the whole
         course in one device program, syringe changes inside."""
-        from simulator.programs import compile_template
+        from pumphost.config.programs import compile_template
         other = [k for k in ('dose_mg_per_m2', 'concentration_mg_per_ml', 'duration',
                              'rate_ml_h', 'volume_ml') if prog[k] is not None]
         if other:

@@ -1,12 +1,12 @@
 """Helpers shared by the end-to-end tests that drive `pumpsim serve` with
 pumpctl (tests/test_link_e2e.py, tests/test_bridge_e2e.py). Serve itself is
-started and stopped by simulator.bench_link's helpers, which the link bench
+started and stopped by simulator.benches.link's helpers, which the link bench
 uses too."""
 import subprocess
 import sys
 from pathlib import Path
 
-from simulator.bench_link import start_serve, stop_serve  # noqa: F401  (re-exported)
+from simulator.benches.link import start_serve, stop_serve  # noqa: F401  (re-exported)
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = b'hai-pump-test-key-do-not-deploy!'
@@ -25,7 +25,7 @@ def say(p, line):
 
 
 def pumpctl(port, key_file, *args):
-    r = subprocess.run([sys.executable, '-m', 'protocol.host.pumpctl', '--port', port,
+    r = subprocess.run([sys.executable, '-m', 'pumphost.pumpctl', '--port', port,
                         '--key-file', key_file] + list(args),
                        cwd=ROOT, capture_output=True, text=True, timeout=30)
     return r.returncode, r.stdout, r.stderr

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from simulator.bench_accuracy import (flows_from_weights, trumpet, run_one, bench, quantise,
+from simulator.benches.accuracy import (flows_from_weights, trumpet, run_one, bench, quantise,
                                       RHO_G_ML, WINDOWS_MIN)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,7 +99,7 @@ def test_syringe_emptying_shortens_the_run():
 
 def test_cli_writes_outputs_and_rejects_bad_rates(tmp_path):
     out = tmp_path / 'acc'
-    r = subprocess.run([sys.executable, '-m', 'simulator.cli', 'bench', 'accuracy', '--rates', '2',
+    r = subprocess.run([sys.executable, '-m', 'simulator.ui.cli', 'bench', 'accuracy', '--rates', '2',
                         '--duration', '20min', '--startup-fill', 'on', '--out', str(out)],
                        cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
@@ -107,7 +107,7 @@ def test_cli_writes_outputs_and_rejects_bad_rates(tmp_path):
     assert rep['runs'][0]['rate_ml_h'] == 2.0
     assert (out / 'trumpet.csv').read_text().count('\n') == 1 + len(WINDOWS_MIN)
     assert (out / 'flow.csv').exists() and (out / 'trumpet.png').stat().st_size > 5000
-    bad = subprocess.run([sys.executable, '-m', 'simulator.cli', 'bench', 'accuracy', '--rates', '900',
+    bad = subprocess.run([sys.executable, '-m', 'simulator.ui.cli', 'bench', 'accuracy', '--rates', '900',
                           '--out', str(out)], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2
     assert 'Traceback' not in bad.stderr and '--rates' in bad.stderr and len(bad.stderr.strip().splitlines()) == 1

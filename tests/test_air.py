@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from simulator import faults
-from simulator.bench_air import run_bench
-from simulator.configs import load_pump
-from simulator.plant import SyringePlant, AIR_SENSOR_LINE_UL
+from simulator.plant import faults
+from simulator.benches.air import run_bench
+from pumphost.config.pumps import load_pump
+from simulator.plant import SyringePlant
+from simulator.plant.line import AIR_SENSOR_LINE_UL
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -106,7 +107,7 @@ def test_air_bench_high_rate_accumulates():
 
 
 def test_pumpsim_bench_air_cli(tmp_path):
-    r = subprocess.run([sys.executable, '-m', 'simulator.cli', 'bench', 'air', '--pump',
+    r = subprocess.run([sys.executable, '-m', 'simulator.ui.cli', 'bench', 'air', '--pump',
                         'bd-plastipak-50', '--rate', '1.77', '--out', str(tmp_path), '--seed', '1'],
                        cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr

@@ -3,9 +3,9 @@ occlusion detection stays quiet through them yet still catches a real
 occlusion."""
 import statistics
 
-from simulator import faults
-from simulator.arterial import ArterialPressure
-from simulator.runner import Simulation
+from simulator.plant import faults
+from simulator.plant.arterial import ArterialPressure
+from simulator.runtime.inproc import Simulation
 from simulator.scenario import load_scenario
 
 import random

@@ -1,5 +1,5 @@
-"""The MicroPython bridge (hal/bridge.py, boards/bridge_main.py,
-simulator/bridge_host.py): the firmware in a real `micropython` process,
+"""The MicroPython bridge (hal/bridge.py, boards/bridge/main.py,
+simulator/runtime/bridge.py): the firmware in a real `micropython` process,
 its HAL mirrored from the simulator in lockstep.
 
 The strongest check: the same session (PumpClient commands at the same
@@ -16,12 +16,12 @@ from hal.bridge import BridgeBoard, BridgeClock, BridgeMotor, BridgeSerial, File
 from hal.interfaces import CONTRACT
 from protocol import codes as C
 from protocol.codes import PUMP_SIMULATED
-from protocol.host.client import PumpClient, TEST_KEY
-from simulator import faults
-from simulator.bridge_host import BridgeDevice, BridgeError, LockstepPort, compile_device
-from simulator.runner import Simulation
+from pumphost.client import PumpClient, TEST_KEY
+from simulator.plant import faults
+from simulator.runtime.bridge import BridgeDevice, BridgeError, LockstepPort, compile_device
+from simulator.runtime.inproc import Simulation
 from simulator.scenario import load_scenario
-from firmware.codes import A_OCCLUSION_DOWNSTREAM
+from pumphost.codes import A_OCCLUSION_DOWNSTREAM
 
 
 class InProcessDevice:
@@ -167,22 +167,13 @@ def test_bridge_serial_is_bounded_like_a_uart():
     assert s.rx_overflow == len(big) - len(s.rx)
 
 
-def test_compile_failure_is_one_clear_error(tmp_path, monkeypatch):
-    import simulator.bridge_host as bh
-    real = bh._mpy_gate()
-
-    class NoModules:
-        device_modules = staticmethod(lambda: [])
-        tool = staticmethod(real.tool)
-        mpy_cross_cmd = staticmethod(real.mpy_cross_cmd)
-
-    bad = tmp_path / 'bad_main.py'
+def test_compile_failure_is_one_clear_error(tmp_path):
+    from pumphost import devicebuild
+    bad = tmp_path / 'boards' / 'bad_main.py'
+    bad.parent.mkdir()
     bad.write_text('def f(:\n')
-    monkeypatch.setattr(bh, 'ENTRY', bad)
-    monkeypatch.setattr(bh, 'ROOT', tmp_path)
-    monkeypatch.setattr(bh, '_mpy_gate', lambda: NoModules)
-    with pytest.raises(BridgeError, match='bad_main.py'):
-        compile_device(tmp_path / 'out')
+    with pytest.raises(devicebuild.BuildError, match='bad_main.py'):
+        devicebuild.compile_tree(tmp_path / 'out', root=tmp_path)
 
 
 def test_device_crash_names_the_log(scenario, monkeypatch):

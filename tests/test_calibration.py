@@ -8,9 +8,11 @@ import sys
 import pytest
 
 from firmware.journal import Journal
-from simulator.bench_calibrate import calibrate
-from simulator.configs import ROOT
-from firmware.codes import EV_CAL_APPLIED, EV_CAL_STORED
+from simulator.benches.calibrate import calibrate
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+from pumphost.codes import EV_CAL_APPLIED, EV_CAL_STORED
 
 
 @pytest.mark.parametrize('err', [2.0, -2.0])
@@ -31,9 +33,9 @@ def test_off_nominal_barrel_calibrated_within_half_percent(tmp_path, err):
 
 def test_pressure_zero_and_span_and_boot_journal(tmp_path):
     from firmware import calibration as cal
-    from simulator.bench_accuracy import _scenario
-    from simulator.runner import Simulation
-    from hal.host.sim import SimStorage
+    from simulator.benches.accuracy import _scenario
+    from simulator.runtime.inproc import Simulation
+    from simulator.runtime.sim_hal import SimStorage
     r = calibrate('bd-plastipak-50', tmp_path, zero_offset_counts=300, span_error_pct=-8.0,
                   verify_rate=0)
     assert r['stored']
@@ -84,7 +86,7 @@ def test_peristaltic_tubing_calibrated(tmp_path):
 
 
 def test_implausible_calibration_refused_exit_1(tmp_path):
-    r = subprocess.run([sys.executable, '-m', 'simulator.cli', 'bench', 'calibrate', '--pump',
+    r = subprocess.run([sys.executable, '-m', 'simulator.ui.cli', 'bench', 'calibrate', '--pump',
                         'bd-plastipak-50', '--volume-error-pct', '15', '--verify-rate', '0',
                         '--out', str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert r.returncode == 1, r.stderr
@@ -97,14 +99,14 @@ def test_implausible_calibration_refused_exit_1(tmp_path):
 def test_accuracy_bench_calibration_option(tmp_path):
     calibrate('bd-plastipak-50', tmp_path / 'cal', volume_error_pct=2.0, verify_rate=0)
     out = tmp_path / 'acc'
-    r = subprocess.run([sys.executable, '-m', 'simulator.cli', 'bench', 'accuracy', '--pump',
+    r = subprocess.run([sys.executable, '-m', 'simulator.ui.cli', 'bench', 'accuracy', '--pump',
                         str(tmp_path / 'cal' / 'pump.yaml'), '--rate', '1', '--calibration',
                         str(tmp_path / 'cal'), '--out', str(out)], cwd=ROOT, capture_output=True,
                        text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     acc = json.loads((out / 'accuracy.json').read_text())
     assert abs(acc['mean_error_pct']) <= 0.5
-    bad = subprocess.run([sys.executable, '-m', 'simulator.cli', 'bench', 'accuracy', '--rate', '1',
+    bad = subprocess.run([sys.executable, '-m', 'simulator.ui.cli', 'bench', 'accuracy', '--rate', '1',
                           '--calibration', str(tmp_path / 'nothing'), '--out', str(out)],
                          cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and 'storage image' in bad.stderr and 'Traceback' not in bad.stderr

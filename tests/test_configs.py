@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from simulator.configs import available, load_pump
+from pumphost.config.pumps import available, load_pump
 from simulator.scenario import load_scenario
-from simulator.schema import ConfigError, parse_duration_s
+from pumphost.config.schema import ConfigError, parse_duration_s
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -67,7 +67,7 @@ def test_bad_pump_config_names_key_value_and_allowed(tmp_path, old, new, expect)
 
 
 def run_cli(*args):
-    return subprocess.run([sys.executable, '-m', 'simulator.cli'] + list(args), cwd=ROOT,
+    return subprocess.run([sys.executable, '-m', 'simulator.ui.cli'] + list(args), cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
 
 

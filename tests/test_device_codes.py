@@ -1,17 +1,17 @@
-"""The device's numeric codes: one public name each, in firmware.codes, and
+"""The device's numeric codes: one public name each, in pumphost.codes, and
 private const() copies in the device modules that all agree with it.
 
 Why copies: MicroPython inlines a private `_NAME = const(v)` at compile time
 and stores nothing, while a public const costs a global and a qstr in every
 module that defines or imports it. Copies drift silently, so this test reads
 every device module (and the device tests, which run on the small heap too)
-and checks each copy against firmware.codes.
+and checks each copy against pumphost.codes.
 """
 import ast
 import sys
 from pathlib import Path
 
-from firmware import codes
+from pumphost import codes
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / 'tools'))
@@ -19,7 +19,7 @@ import mpy_gate  # noqa: E402
 
 PUBLIC = {name: value for name, value in vars(codes).items()
           if name.isupper() and type(value) is int}
-HOST_ONLY = {'firmware/codes.py', 'firmware/catalog.py'}
+HOST_ONLY = {'pumphost/codes.py', 'pumphost/catalog.py'}
 
 
 def device_files():
@@ -45,7 +45,7 @@ def test_every_private_copy_matches_firmware_codes():
         for name, value in const_defs(p):
             public = name.lstrip('_')
             if name.startswith('_') and public in PUBLIC:
-                assert value == PUBLIC[public], '%s: %s = %r, firmware.codes.%s = %r' % (
+                assert value == PUBLIC[public], '%s: %s = %r, pumphost.codes.%s = %r' % (
                     p.relative_to(ROOT), name, value, public, PUBLIC[public])
                 checked += 1
     assert checked >= len(PUBLIC)
@@ -55,14 +55,14 @@ def test_device_modules_keep_codes_private():
     # a public code in a device module would cost heap and be a second source
     for p in device_files():
         for name, _value in const_defs(p):
-            assert name not in PUBLIC, '%s defines %s publicly: make it _%s (firmware.codes has the name)' % (
+            assert name not in PUBLIC, '%s defines %s publicly: make it _%s (pumphost.codes has the name)' % (
                 p.relative_to(ROOT), name, name)
 
 
 def test_every_code_is_used_by_the_device():
     defined = {name.lstrip('_') for p in device_files() for name, _ in const_defs(p)}
     unused = sorted(set(PUBLIC) - defined)
-    assert not unused, 'firmware.codes names no device module defines: %s' % unused
+    assert not unused, 'pumphost.codes names no device module defines: %s' % unused
 
 
 def test_firmware_never_imports_codes():
@@ -76,4 +76,4 @@ def test_firmware_never_imports_codes():
                 names = [a.name for a in node.names]
             else:
                 continue
-            assert 'firmware.codes' not in names, '%s imports firmware.codes' % p.relative_to(ROOT)
+            assert 'pumphost.codes' not in names, '%s imports pumphost.codes' % p.relative_to(ROOT)

@@ -6,8 +6,8 @@ import pytest
 from hal import Hal
 from hal.interfaces import CONTRACT
 from hal.fake import make_fake_hal
-from hal.host.sim import make_sim_hal
-from simulator.configs import load_pump
+from simulator.runtime.sim_hal import make_sim_hal
+from pumphost.config.pumps import load_pump
 from simulator.plant import SyringePlant
 
 

@@ -14,10 +14,10 @@ from firmware.settings import Settings
 from firmware.pump import Pump
 from firmware.loop import Loop
 from protocol import codes as C
-from protocol.host import pumpctl
-from protocol.host.client import (PumpClient, Nak, LinkTimeout, TEST_KEY, encode_program,
+from pumphost import pumpctl
+from pumphost.client import (PumpClient, Nak, LinkTimeout, TEST_KEY, encode_program,
                                   read_key_file)
-from firmware import codes
+from pumphost import codes
 
 WRONG = b'x' * 32
 
@@ -218,7 +218,7 @@ def test_pumpctl_nak_exit_1(capsys, monkeypatch):
 
 
 def test_pumpctl_on_link_loss_stop_reaches_the_device(tmp_path):
-    from firmware.codes import FLAG_STOP_ON_LINK_LOSS
+    from pumphost.codes import FLAG_STOP_ON_LINK_LOSS
     assert pumpctl.FLAG_STOP_ON_LINK_LOSS == FLAG_STOP_ON_LINK_LOSS
     p = tmp_path / 'p.yaml'
     p.write_text('on_link_loss: stop\nprogram: {rate_ml_h: 2, volume_ml: 1}\n')

@@ -1,10 +1,10 @@
-"""The paced UART model (hal/host/sim.py SimSerial) and the issue-5 telemetry
-target measured on it in simulated time (simulator/bench_link.py)."""
+"""The paced UART model (simulator/runtime/sim_hal.py SimSerial) and the issue-5 telemetry
+target measured on it in simulated time (simulator/benches/link.py)."""
 import io
 
-from hal.host.sim import SimSerial
-from simulator.bench_link import telemetry_paced
-from simulator.serve import Server, LinkFaults
+from simulator.runtime.sim_hal import SimSerial
+from simulator.benches.link import telemetry_paced
+from simulator.ui.serve import Server, LinkFaults
 from simulator.scenario import load_scenario
 
 

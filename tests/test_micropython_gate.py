@@ -50,6 +50,7 @@ def test_every_device_module_imports_within_its_heap_budget(compiled):
 def test_heap_budget_exceptions_are_few_and_real():
     mods = {mpy_gate.module_name(p) for p in mpy_gate.device_modules()}
     assert set(mpy_gate.IMPORT_HEAP_BUDGET) <= mods
-    # every device module imports alone on 64 KB (firmware.link with 4 KB to
-    # spare): keep it so
-    assert mpy_gate.IMPORT_HEAP_BUDGET == {}
+    # every module of firmware/, hal/ and protocol/ imports alone on 64 KB
+    # (firmware.link with 4 KB to spare): keep it so; only a board's entry,
+    # which imports the whole device, has a budget of its own
+    assert all(m.startswith('boards.') for m in mpy_gate.IMPORT_HEAP_BUDGET)

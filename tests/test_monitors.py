@@ -7,13 +7,13 @@ import pytest
 
 from firmware import alarms as A
 from firmware import monitors as M
-from firmware.catalog import ALARM_NAMES, alarm_name
-from simulator import faults
-from simulator.configs import load_pump
+from pumphost.catalog import ALARM_NAMES, alarm_name
+from simulator.plant import faults
+from pumphost.config.pumps import load_pump
 from simulator.plant import SyringePlant
-from simulator.runner import Simulation
+from simulator.runtime.inproc import Simulation
 from simulator.scenario import load_scenario
-from firmware import codes
+from pumphost import codes
 
 ROOT = Path(__file__).resolve().parent.parent
 

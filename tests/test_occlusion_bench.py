@@ -7,16 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from simulator.bench_occlusion import run_occlusion, run_soak, soak_events
-from simulator.configs import load_pump
-from simulator import faults
+from simulator.benches.occlusion import run_occlusion, run_soak, soak_events
+from pumphost.config.pumps import load_pump
+from simulator.plant import faults
 from simulator.plant import SyringePlant
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_occlusion_bench_cli_at_1_77(tmp_path):
-    r = subprocess.run([sys.executable, '-m', 'simulator.cli', 'bench', 'occlusion', '--pump',
+    r = subprocess.run([sys.executable, '-m', 'simulator.ui.cli', 'bench', 'occlusion', '--pump',
                         'bd-plastipak-50', '--rate', '1.77', '--out', str(tmp_path), '--seed', '3'],
                        cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
@@ -56,7 +56,7 @@ def test_soak_17h_with_bp_steps_and_drift_has_no_false_alarm(rate):
 
 
 def test_bad_rate_is_one_line_exit_2(tmp_path):
-    r = subprocess.run([sys.executable, '-m', 'simulator.cli', 'bench', 'occlusion', '--pump',
+    r = subprocess.run([sys.executable, '-m', 'simulator.ui.cli', 'bench', 'occlusion', '--pump',
                         'bd-plastipak-50', '--rate', '500', '--out', str(tmp_path)],
                        cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert r.returncode == 2

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from simulator import faults
-from simulator.runner import Simulation
+from simulator.plant import faults
+from simulator.runtime.inproc import Simulation
 from simulator.scenario import Scenario, SCENARIO_SCHEMA
-from simulator.schema import check_map
-from firmware.codes import S_RUNNING
+from pumphost.config.schema import check_map
+from pumphost.codes import S_RUNNING
 
 
 def _sim(rate_ml_h, volume_ml, seed=1):

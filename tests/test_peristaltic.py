@@ -5,14 +5,14 @@ import math
 
 import pytest
 
-from simulator import faults
-from simulator.arterial import ArterialPressure
-from simulator.configs import ROOT, load_pump
-from simulator.peristaltic import PeristalticPlant
+from simulator.plant import faults
+from simulator.plant.arterial import ArterialPressure
+from pumphost.config.pumps import CONFIGS, load_pump
+from simulator.plant.peristaltic import PeristalticPlant
 from simulator.plant import make_plant
-from simulator.schema import ConfigError
+from pumphost.config.schema import ConfigError
 
-PUMP = (ROOT / 'configs' / 'pumps' / 'peristaltic-050.yaml').read_text()
+PUMP = (CONFIGS / "pumps" / "peristaltic-050.yaml").read_text()
 
 
 def test_config_derives_step_volume_and_kind():
@@ -129,7 +129,7 @@ def test_partial_upstream_occlusion_and_syringe_refusal():
 def test_firmware_delivers_through_the_same_hal():
     """The real firmware on the peristaltic plant: no alarm, the balance sees
     the programmed rate less the slip against arterial pressure."""
-    from simulator.bench_accuracy import run_one
+    from simulator.benches.accuracy import run_one
     res, flows = run_one('peristaltic-050', 5.0, True, duration_s=3600.0)
     assert res['alarms'] == []
     assert -1.5 < res['mean_error_pct'] < 0.0

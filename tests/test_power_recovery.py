@@ -5,11 +5,11 @@ import json
 from hypothesis import given, settings, strategies as st, HealthCheck
 
 from firmware.table import DELIVERING
-from hal.host.sim import SimStorage, PowerLoss
-from simulator import faults
-from simulator.bench_power import _scenario, tolerance
-from simulator.runner import Simulation
-from firmware.codes import A_POWER_INTERRUPTED
+from simulator.runtime.sim_hal import SimStorage, PowerLoss
+from simulator.plant import faults
+from simulator.benches.power import _scenario, tolerance
+from simulator.runtime.inproc import Simulation
+from pumphost.codes import A_POWER_INTERRUPTED
 
 PUMP = 'bd-plastipak-50'
 
@@ -124,7 +124,7 @@ def test_power_faults_from_the_runner():
 
 
 def test_bench_power_small(tmp_path):
-    from simulator.cli import main
+    from simulator.ui.cli import main
     rc = main(['bench', 'power', '--pump', PUMP, '--rate', '30', '--cuts', '12',
                '--seed', '3', '--out', str(tmp_path)])
     res = json.loads((tmp_path / 'power.json').read_text())

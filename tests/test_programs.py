@@ -12,11 +12,11 @@ from firmware.program import Program, ramp_parts, ramp_sub
 from firmware.settings import Settings
 from firmware.limits import ramp_volume_nl
 from firmware.dose_limits import walk
-from simulator import units
-from simulator.drugs import load_library
-from simulator.programs import compile_template
-from simulator.schema import ConfigError
-from firmware.codes import FLAG_OVERRIDE, FLAG_STOP_ON_LINK_LOSS, K_BOLUS, K_CONTINUOUS, K_CYCLE, K_KVO, K_PAUSE, K_RAMP, K_SYRINGE
+from pumphost.config import units
+from pumphost.config.drugs import load_library
+from pumphost.config.programs import compile_template
+from pumphost.config.schema import ConfigError
+from pumphost.codes import FLAG_OVERRIDE, FLAG_STOP_ON_LINK_LOSS, K_BOLUS, K_CONTINUOUS, K_CYCLE, K_KVO, K_PAUSE, K_RAMP, K_SYRINGE
 
 ROOT = Path(__file__).resolve().parent.parent
 SETTINGS = Settings()
@@ -148,7 +148,7 @@ def test_pumpsim_exits_2_on_bad_template(tmp_path):
 
 def test_short_fudr_course_delivers_what_was_programmed(tmp_path):
     from simulator.scenario import load_scenario
-    from simulator.runner import Simulation
+    from simulator.runtime.inproc import Simulation
     tpl = write(tmp_path, 'name: fudr-short\nsteps:\n'
                 '  - {drug: floxuridine, concentration: 5 mg/mL, dose: 0.3 mg/kg/day, duration: 3 h}\n'
                 '  - {drug: heparin, concentration: 10 U/mL, rate: 0.175 mL/h, duration: 2 h}\n',

@@ -11,16 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from simulator.runner import Simulation
+from simulator.runtime.inproc import Simulation
 from simulator.scenario import load_scenario
-from simulator.shell import Shell, run_session
+from simulator.ui.shell import Shell, run_session
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = sorted((ROOT / 'tests' / 'shell').glob('*.txt'))
 
 
 def _shell(script, args, tmp_path=None):
-    return subprocess.run([sys.executable, '-m', 'simulator.cli', 'shell'] + args,
+    return subprocess.run([sys.executable, '-m', 'simulator.ui.cli', 'shell'] + args,
                           input=script, cwd=ROOT, capture_output=True, text=True, timeout=300)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from simulator.scenario import load_scenario
-from simulator.runner import Simulation
+from simulator.runtime.inproc import Simulation
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,7 +34,7 @@ def short_run(tmp_path_factory):
     sc = d / 'short.yaml'
     sc.write_text(SHORT)
     out = d / 'out'
-    r = subprocess.run([sys.executable, '-m', 'simulator.cli', 'run', str(sc), '--out', str(out)],
+    r = subprocess.run([sys.executable, '-m', 'simulator.ui.cli', 'run', str(sc), '--out', str(out)],
                        cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     return r, out

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from firmware import codes
+from pumphost import codes
 from firmware import table as T
 from firmware.fsm import Machine
 from simulator.statechart import GuardModel, build_machine, mermaid

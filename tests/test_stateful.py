@@ -44,13 +44,13 @@ from pathlib import Path
 from hypothesis import HealthCheck, Phase, event, settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from firmware import catalog
+from pumphost import catalog
 from firmware.alarms import ALARM_PRIORITY
 from firmware.table import STATE_NAMES, DELIVERING
-from simulator.runner import Simulation, SimulationError
+from simulator.runtime.inproc import Simulation, SimulationError
 from simulator.scenario import Scenario, SCENARIO_SCHEMA
-from simulator.schema import check_map
-from firmware.codes import A_AIR_ACCUMULATED, A_AIR_IN_LINE, A_OCCLUSION_DOWNSTREAM, A_PRESSURE_HARD_LIMIT, EV_RELIEF, PRIO_HIGH, S_ALARM, S_COMPLETE, S_FAULT, S_IDLE, S_PAUSED, S_RUNNING
+from pumphost.config.schema import check_map
+from pumphost.codes import A_AIR_ACCUMULATED, A_AIR_IN_LINE, A_OCCLUSION_DOWNSTREAM, A_PRESSURE_HARD_LIMIT, EV_RELIEF, PRIO_HIGH, S_ALARM, S_COMPLETE, S_FAULT, S_IDLE, S_PAUSED, S_RUNNING
 
 N_EXAMPLES = int(os.environ.get('STATEFUL_EXAMPLES', '40'))
 RELIEF_SLACK = 64            # firmware/occlusion.py _RELIEF_SLACK: backlash, moves no fluid

@@ -4,7 +4,7 @@ FUDR 28-day cycle runs as `pumpsim run configs/scenarios/fudr-14d.yaml`
 (about 4 min); tests/test_programs.py runs a shortened FUDR course."""
 import pytest
 
-from simulator.runner import Simulation
+from simulator.runtime.inproc import Simulation
 from simulator.scenario import load_scenario
 
 

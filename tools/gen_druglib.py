@@ -24,7 +24,7 @@ LIB = (
 
 
 def render():
-    from simulator.drugs import load_library
+    from pumphost.config.drugs import load_library
     lib = load_library()
     rows = sorted({d.id: d for d in lib.values()}.values(), key=lambda d: d.id)
     body = ''.join('    %r,  # %s\n' % (d.library_row(), d.name) for d in rows)

@@ -4,7 +4,7 @@ from firmware.settings import Settings
 from firmware.pump import Pump
 from firmware.loop import Loop
 from firmware.program import Program
-from firmware.codes import K_CONTINUOUS
+from pumphost.codes import K_CONTINUOUS
 
 
 def make_pump(**settings):

@@ -13,8 +13,8 @@ from firmware.settings import Settings
 from firmware.program import Program
 from firmware.compat import const
 
-# a private copy of firmware.codes.K_CONTINUOUS (tests/test_device_codes.py
-# checks it): importing firmware.codes would put every code name on this heap
+# a private copy of pumphost.codes.K_CONTINUOUS (tests/test_device_codes.py
+# checks it): importing pumphost.codes would put every code name on this heap
 _K_CONTINUOUS = const(1)
 
 RATE_NL_H = 1773913

@@ -5,7 +5,7 @@ sample is where the plunger stood; a bubble is the volume pushed over the
 intervals that start or end with air at the sensor."""
 from helpers_device import make_pump, run_ticks, start_program
 from firmware.compat import heap_lock, heap_unlock
-from firmware.codes import A_AIR_ACCUMULATED, A_AIR_IN_LINE, EV_ALARM
+from pumphost.codes import A_AIR_ACCUMULATED, A_AIR_IN_LINE, EV_ALARM
 
 RATE = 100000000    # 100 mL/h: 12.8 microsteps, 2.8 uL per 100 ms tick
 STEP_PL = 217070

@@ -3,7 +3,7 @@
 pause expiry, escalation. Runs under pytest AND MicroPython."""
 from helpers_device import make_pump, run_ticks, start_program
 from hal import LED_RED, LED_YELLOW, LED_CYAN, LED_GREEN
-from firmware.codes import A_OCCLUSION_DOWNSTREAM, A_ON_BATTERY, A_SYRINGE_NEAR_EMPTY, EV_ALARM, EV_ALARM_ESCALATE, PRIO_HIGH, PRIO_MEDIUM
+from pumphost.codes import A_OCCLUSION_DOWNSTREAM, A_ON_BATTERY, A_SYRINGE_NEAR_EMPTY, EV_ALARM, EV_ALARM_ESCALATE, PRIO_HIGH, PRIO_MEDIUM
 
 
 def _record(hal, loop, color, seconds):

@@ -12,7 +12,7 @@ from firmware.pump import Pump
 from firmware.loop import Loop
 from firmware.journal import Journal
 from firmware import calibration as cal
-from firmware.codes import CAL_AREA, EV_BOOT, EV_CAL_APPLIED, EV_CAL_STORED, RECORD_SIZE
+from pumphost.codes import CAL_AREA, EV_BOOT, EV_CAL_APPLIED, EV_CAL_STORED, RECORD_SIZE
 
 
 def _events(journal):

@@ -5,7 +5,7 @@ from firmware.checkpoint import Checkpoint
 from firmware.pump import Pump
 from firmware.loop import Loop
 from firmware.compat import heap_lock, heap_unlock
-from firmware.codes import AREA_SIZE, A_POWER_INTERRUPTED, RECORD_SIZE, SLOT_SIZE
+from pumphost.codes import AREA_SIZE, A_POWER_INTERRUPTED, RECORD_SIZE, SLOT_SIZE
 
 RATE = 1773913          # 1.77 mL/h
 VOLUME = 5000000

@@ -8,7 +8,7 @@ per step: 1.085 mmHg x10 per step) from 30 mmHg until the valve opens at
 """
 from helpers_device import make_pump, start_program
 from firmware.compat import heap_lock, heap_unlock
-from firmware.codes import A_OCCLUSION_DOWNSTREAM, EV_FILL
+from pumphost.codes import A_OCCLUSION_DOWNSTREAM, EV_FILL
 
 FILL = 10000000        # 10 mL/h
 RATE = 100000          # 0.1 mL/h

@@ -4,8 +4,8 @@ from firmware.program import Program
 from firmware.delivery import StepScheduler
 from firmware.crc16 import crc16
 from firmware.compat import heap_lock, heap_unlock
-from firmware.codes import A_MOTOR_STALL, A_OCCLUSION_DOWNSTREAM, K_CONTINUOUS
-from firmware import codes
+from pumphost.codes import A_MOTOR_STALL, A_OCCLUSION_DOWNSTREAM, K_CONTINUOUS
+from pumphost import codes
 
 
 def test_crc16_check_value():

@@ -15,7 +15,7 @@ from protocol import messages as M
 from protocol.frame import encode_frame, FLAG_AUTH, FLAG_RETRY, FLAG_REPLY, FLAG_EVENT
 from protocol.decoder import Decoder
 from protocol.auth import Signer
-from firmware.codes import A_LINK_LOST, EV_ALARM, EV_REJECT, FLAG_STOP_ON_LINK_LOSS, K_CONTINUOUS, PRIO_MEDIUM
+from pumphost.codes import A_LINK_LOST, EV_ALARM, EV_REJECT, FLAG_STOP_ON_LINK_LOSS, K_CONTINUOUS, PRIO_MEDIUM
 
 KEY = b'hai-pump-test-key-do-not-deploy!'
 WRONG = b'not-the-key-not-the-key-not-the!'

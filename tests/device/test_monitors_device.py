@@ -6,7 +6,7 @@ The fake plunger follows the fake motor at 0.390625 um per microstep from
 `travel_um`; a test moves `travel_um` to make the plunger lag or lead."""
 from helpers_device import make_pump, run_ticks, start_program
 from firmware.compat import heap_lock, heap_unlock
-from firmware.codes import A_BATTERY_CRITICAL, A_LOOP_OVERRUN, A_LOW_BATTERY, A_ON_BATTERY, A_OVER_INFUSION, A_PRESSURE_DRIFT, A_PRESSURE_STUCK, A_SYRINGE_EMPTY, A_SYRINGE_NEAR_EMPTY, A_SYRINGE_REMOVED, A_UNDER_INFUSION, EV_ALARM, EV_ALARM_CLEAR
+from pumphost.codes import A_BATTERY_CRITICAL, A_LOOP_OVERRUN, A_LOW_BATTERY, A_ON_BATTERY, A_OVER_INFUSION, A_PRESSURE_DRIFT, A_PRESSURE_STUCK, A_SYRINGE_EMPTY, A_SYRINGE_NEAR_EMPTY, A_SYRINGE_REMOVED, A_UNDER_INFUSION, EV_ALARM, EV_ALARM_CLEAR
 
 RATE = 20000000      # 20 mL/h: 25.6 microsteps/s, 10 um/s of plunger travel
 

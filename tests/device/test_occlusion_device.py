@@ -4,7 +4,7 @@ integer line model in the test (compliance 2 uL/mmHg, 217 nL per step:
 MicroPython."""
 from helpers_device import make_pump, start_program
 from firmware.compat import heap_lock, heap_unlock
-from firmware.codes import A_OCCLUSION_DOWNSTREAM
+from pumphost.codes import A_OCCLUSION_DOWNSTREAM
 
 RATE_177 = 1773913
 BASE_RAW = 3000 + 40 * 87      # 87 mmHg

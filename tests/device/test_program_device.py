@@ -3,7 +3,7 @@ from helpers_device import make_pump, run_ticks
 from firmware.program import Program, decode
 from firmware.druglib import LIB
 from firmware.limits import ramp_volume_nl
-from firmware.codes import EV_OVERRIDE, EV_STATE, FLAG_OVERRIDE, K_BOLUS, K_CONTINUOUS, K_CYCLE, K_KVO, K_PAUSE, K_RAMP, K_SYRINGE
+from pumphost.codes import EV_OVERRIDE, EV_STATE, FLAG_OVERRIDE, K_BOLUS, K_CONTINUOUS, K_CYCLE, K_KVO, K_PAUSE, K_RAMP, K_SYRINGE
 
 FUDR = 1
 

@@ -62,10 +62,6 @@ def load_vectors():
 
 
 def load_gen_vectors():
-    """Import protocol/tools/gen_vectors.py as a module."""
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(
-        "protocol_gen_vectors", ROOT / "protocol" / "tools" / "gen_vectors.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    """The vector generator (pumphost/prototools/gen_vectors.py)."""
+    from pumphost.prototools import gen_vectors
+    return gen_vectors

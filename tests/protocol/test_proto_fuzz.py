@@ -15,7 +15,7 @@ import zlib
 
 from protocol.decoder import Decoder
 from protocol.frame import FLAG_AUTH
-from protocol.tools.fuzz import Fuzzer, make_pool as _pool, mutate as _mutate
+from pumphost.prototools.fuzz import Fuzzer, make_pool as _pool, mutate as _mutate
 
 SEED = 20261127
 MIN_BAD_FRAMES = 100_000
@@ -81,7 +81,7 @@ def test_fuzz_bench_cli_small(tmp_path):
     import sys
     from pathlib import Path
     root = Path(__file__).resolve().parent.parent.parent
-    r = subprocess.run([sys.executable, '-m', 'simulator.cli', 'bench', 'fuzz', '--frames', '20000',
+    r = subprocess.run([sys.executable, '-m', 'simulator.ui.cli', 'bench', 'fuzz', '--frames', '20000',
                         '--seed', '4', '--out', str(tmp_path)], cwd=root, capture_output=True,
                        text=True, timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr

@@ -272,7 +272,7 @@ def test_names():
 def test_spec_table_and_vectors_are_up_to_date():
     gen = load_gen_vectors()
     spec = SPEC_PATH.read_text()
-    assert gen.spec_text(spec) == spec, "run python protocol/tools/gen_vectors.py"
+    assert gen.spec_text(spec) == spec, "run python pumphost/prototools/gen_vectors.py"
     assert gen.VECTORS_PATH and open(gen.VECTORS_PATH).read() == gen.vectors_text()
     for t in ALL:
         assert "| 0x%02X | %s |" % (t, m.name(t)) in spec

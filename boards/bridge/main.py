@@ -1,0 +1,92 @@
+"""Device entry point for `pumpsim serve --runtime micropython` (MicroPython).
+
+What a board's main.py does, on the bridge "board" (hal/bridge.py): build the
+HAL, the Pump, the control Loop and the serial Link, then serve. Here the
+host drives time: each host message is one exchange (hal/bridge.py):
+  b'T'  the virtual clock moved one tick: Loop.poll() (the control tick),
+        then the link (commands, telemetry, link-loss watch)
+  b'L'  serial bytes arrived between ticks: the link only, at once
+  b'Q'  a JSON summary (state, link counters, heap, time spent per exchange)
+The Link is created after the first tick (POST), as the cpython runtime does.
+
+  micropython -X heapsize=256k -m boards.bridge.main RX_FIFO TX_FIFO
+(run inside the directory of .mpy files, so imports load compiled modules)
+"""
+import sys
+import gc
+import json
+import time
+import binascii
+
+from hal.bridge import Bridge, K_INIT, K_TICK, K_LINK, K_QUERY, K_EXIT
+from firmware.link import Link
+from firmware.settings import Settings
+from firmware.boot import boot
+
+
+def _info(pump, loop, link, br, stats):
+    d = link.decoder if link is not None else None
+    return {
+        'state': pump.state_name(),
+        'ticks': pump.ticks,
+        'overruns': loop.overruns,
+        'frames_handled': link.frames_handled if link else 0,
+        'rejected': link.rejected if link else 0,
+        'decoder_errors': d.errors() if d else 0,
+        'rx_overflow': br.serial.rx_overflow,
+        'tx_overflow': br.serial.tx_overflow,
+        'mem_free': gc.mem_free(),
+        'mem_alloc': gc.mem_alloc(),
+        'tick_us': stats[0], 'tick_n': stats[1], 'tick_us_max': stats[2],
+        'link_us': stats[3], 'link_n': stats[4], 'link_us_max': stats[5],
+        'implementation': sys.implementation.name,
+    }
+
+
+def main(rx_path, tx_path):
+    br = Bridge(rx_path, tx_path)
+    kind, payload = br.recv()
+    if kind != K_INIT:
+        raise ValueError('bridge: first message must be init')
+    cfg = json.loads(bytes(payload))
+    hal = br.hal(cfg['storage'])
+    pump, loop, _cal = boot(hal, Settings(**cfg['settings']))
+    key = binascii.unhexlify(cfg['key'])
+    link = None
+    # tick: total us, count, max; link-only exchange: total us, count, max
+    stats = [0, 0, 0, 0, 0, 0]
+    gc.collect()
+    br.reply(pump.fsm.state)
+    ticks_us = time.ticks_us
+    diff = time.ticks_diff
+    while True:
+        kind, payload = br.recv()
+        t0 = ticks_us()
+        if kind == K_TICK:
+            br.ran = loop.poll()
+            if link is None:
+                link = Link(pump, hal.serial, key, serial_no=cfg['serial_no'],
+                            pump_kind=cfg['pump_kind'],
+                            link_timeout_ms=cfg['link_timeout_ms'])
+        elif kind == K_QUERY:
+            br.reply(pump.fsm.state, json.dumps(_info(pump, loop, link, br, stats)).encode())
+            continue
+        elif kind == K_EXIT:
+            br.reply(pump.fsm.state, b'')
+            return
+        elif kind != K_LINK:
+            raise ValueError('bridge: unknown message kind %d' % kind)
+        if link is not None:
+            while link.poll() >= link.max_frames:
+                pass
+        dt = diff(ticks_us(), t0)
+        i = 0 if kind == K_TICK else 3
+        stats[i] += dt
+        stats[i + 1] += 1
+        if dt > stats[i + 2]:
+            stats[i + 2] = dt
+        br.reply(pump.fsm.state)
+
+
+if __name__ == '__main__':
+    main(sys.argv[1], sys.argv[2])

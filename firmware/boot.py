@@ -1,0 +1,19 @@
+"""One boot path for every board entry, the simulator's runtimes and the benches.
+
+HAL -> settings with the stored calibration -> Pump -> control Loop. The
+serial Link joins after the first tick (POST), once the pump knows its state:
+the entry creates it then, with its own key and serial number.
+"""
+from firmware.compat import call_transient
+from firmware.loop import Loop
+from firmware.pump import Pump
+
+
+def boot(hal, settings):
+    """Build the pump on `hal`; returns (pump, loop, calibration record
+    applied or None). The stored calibration, if valid, replaces the
+    nominal step volume and pressure zero and span in `settings` before the
+    Pump reads them; the calibration module leaves the heap again."""
+    rec = call_transient('calibration', 'boot_settings', settings, hal.storage)
+    pump = Pump(hal, settings)
+    return pump, Loop(pump, hal.clock), rec

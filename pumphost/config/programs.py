@@ -1,0 +1,335 @@
+"""Regimen templates (configs/programs/*.yaml) -> a device Program.
+
+The host computes; the device re-checks (firmware.limits) everything that
+matters for safety. A template lists steps with explicit units:
+
+  steps:
+    - {drug: floxuridine, concentration: 5 mg/mL, dose: 0.3 mg/kg/day, duration: 14 d}
+    - {drug: fluorouracil, concentration: 50 mg/mL, dose: 400 mg/m2, kind: bolus, duration: 15 min}
+    - {drug: heparin, concentration: 10 U/mL, rate: 0.175 mL/h, duration: 14 d}
+    - {kind: pause, duration: 1 h}
+    - {kind: ramp, drug: saline, concentration: 9 mg/mL, from: 1 mL/h, to: 5 mL/h, duration: 30 min}
+    - {kind: cycle, times: 3, steps: [...]}        # the body runs times + 1 times
+  kvo: 0.1 mL/h                                   # optional, capped at the last rate
+  override_soft_limits: false                     # soft limits knowingly exceeded
+  on_link_loss: continue                          # or stop: pause (medium alarm) when
+                                                  # the host link is lost
+
+Doses: mg/kg/day (needs weight), mg/m2 over the step (needs BSA, or height
+and weight: Mosteller), mg or U (absolute), mg/day. A step whose volume does
+not fit the syringe is split with syringe_change steps; a new drug always
+starts a new syringe. Every error is one line naming file, field, value and
+what is allowed (ConfigError: pumpsim and pumpctl exit 2).
+"""
+from firmware.program import Program
+from firmware.settings import Settings
+from firmware.limits import ramp_volume_nl
+from pumphost.config import units
+from pumphost.config.pumps import resolve
+from pumphost.config.dose import bsa_mosteller_m2
+from pumphost.config.drugs import load_library, find
+from pumphost.config.schema import ConfigError, Field as N, check_map, load_yaml, fail
+from pumphost.codes import FLAG_OVERRIDE, FLAG_STOP_ON_LINK_LOSS, K_BOLUS, K_CONTINUOUS, K_CYCLE, K_KVO, K_PAUSE, K_RAMP, K_SYRINGE
+
+KIND_NAMES = {K_CONTINUOUS: 'continuous', K_RAMP: 'ramp', K_BOLUS: 'bolus', K_PAUSE: 'pause',
+              K_KVO: 'kvo', K_SYRINGE: 'syringe_change', K_CYCLE: 'cycle'}
+FILL_RESERVE_NL = 500000
+STEP_KINDS = {'continuous', 'bolus', 'ramp', 'pause', 'syringe_change', 'cycle'}
+
+_STEP = {
+    'kind': N('str', required=False, default='continuous', choices=STEP_KINDS),
+    'drug': N('str', required=False),
+    'concentration': N('str', required=False),
+    'dose': N('str', required=False),
+    'rate': N('str', required=False),
+    'volume': N('str', required=False),
+    'duration': N('str', required=False),
+    'from': N('str', required=False),
+    'to': N('str', required=False),
+    'times': N('int', required=False, lo=1, hi=1000),
+    'note': N('str', required=False),
+}
+_STEP['steps'] = N('list', required=False, item=N('map', fields=_STEP))   # a cycle's body
+
+TEMPLATE_SCHEMA = {
+    'name': N('str'),
+    'description': N('str', required=False, default=''),
+    'steps': N('list', item=N('map', fields=_STEP)),
+    'kvo': N('str', required=False),
+    'override_soft_limits': N('bool', required=False, default=False),
+    'on_link_loss': N('str', required=False, default='continue', choices={'continue', 'stop'},
+                      doc='stop: the pump pauses with a medium alarm when the host link is lost'),
+}
+
+
+class Compiled:
+    def __init__(self, program, lines, per_drug):
+        self.program = program
+        self.lines = lines          # human description, one line per step
+        self.per_drug = per_drug    # drug name -> (amount, unit, volume_ml)
+
+
+def _steps_raw(path, key, items):
+    return [('%s[%d]' % (key, i), it) for i, it in enumerate(items)]
+
+
+class _Compiler:
+    def __init__(self, path, patient, pump, library, override):
+        self.path = path
+        self.patient = patient or {}
+        self.pump = pump
+        self.lib = library
+        syr = getattr(pump, 'reservoir', None) or pump.data['syringe']
+        # what one syringe may be programmed for: less the dead space and a
+        # reserve for the start-up fill (at most 0.4 mL, pushed but not dose)
+        # and drive backlash, so the plunger never bottoms out inside a step
+        self.usable_nl = int(round((syr['nominal_volume_ml'] - syr['dead_space_ml']) * 1e6)) - FILL_RESERVE_NL
+        self.settings = Settings(**pump.firmware_settings())
+        self.steps = []
+        self.drugs = []          # device entries
+        self.slot_of = {}        # (drug id, conc milli) -> slot
+        self.syringe = None      # slot in the syringe
+        self.in_syringe = 0
+        self.last_rate = 0
+        self.lines = []
+        self.per_drug = {}
+        self.flags = FLAG_OVERRIDE if override else 0
+
+    # ------------------------------------------------------------ helpers
+    def q(self, key, text, kind):
+        if text is None:
+            raise ConfigError('%s: %s: missing (%s, e.g. %s)' % (self.path, key, kind.replace('_', ' '),
+                                                                 units.EXAMPLES[kind]))
+        try:
+            return units.quantity(text, kind)
+        except units.UnitError as e:
+            fail(self.path, key, text, str(e))
+
+    def weight(self, key):
+        w = self.patient.get('weight_kg')
+        if w is None:
+            raise ConfigError('%s: %s: a dose per kg needs patient.weight_kg' % (self.path, key))
+        return w
+
+    def bsa(self, key):
+        p = self.patient
+        if p.get('bsa_m2') is not None:
+            return p['bsa_m2']
+        if p.get('height_cm') is not None and p.get('weight_kg') is not None:
+            return bsa_mosteller_m2(p['height_cm'], p['weight_kg'])
+        raise ConfigError('%s: %s: a dose per m2 needs patient.bsa_m2, or height_cm and weight_kg'
+                          % (self.path, key))
+
+    def slot(self, key, s):
+        if s['drug'] is None:
+            raise ConfigError('%s: %s.drug: missing (a drug from configs/drugs, e.g. saline)' % (self.path, key))
+        drug = find(self.lib, s['drug'], self.path, key + '.drug')
+        conc, amount = self.q(key + '.concentration', s['concentration'], 'concentration')
+        want = 'mass' if drug.dose_unit == 'mg' else 'iu'
+        if amount != want:
+            fail(self.path, key + '.concentration', s['concentration'],
+                 '%s is dosed in %s' % (drug.name, drug.dose_unit))
+        if not drug.conc_min <= conc <= drug.conc_max:
+            fail(self.path, key + '.concentration', s['concentration'],
+                 'outside the library range for %s (%g..%g %s/mL)' % (
+                     drug.name, drug.conc_min, drug.conc_max, drug.dose_unit))
+        ident = (drug.id, int(round(conc * 1000)))
+        if ident not in self.slot_of:
+            if len(self.drugs) >= 3:
+                fail(self.path, key + '.drug', s['drug'], 'at most 3 drug/concentration pairs per program')
+            self.slot_of[ident] = len(self.drugs)
+            self.drugs.append(drug.device_entry(conc))
+        return self.slot_of[ident], drug, conc
+
+    def check_rate(self, key, field, rate_ml_h, drug):
+        lim = self.pump.data['limits']
+        if not lim['min_rate_ml_h'] <= rate_ml_h <= lim['max_rate_ml_h']:
+            raise ConfigError('%s: %s.%s: computed rate %.4g mL/h outside the pump %s (%g..%g mL/h)' % (
+                self.path, key, field, rate_ml_h, self.pump.name, lim['min_rate_ml_h'], lim['max_rate_ml_h']))
+        self.limit(key + '.' + field, '%.4g mL/h' % rate_ml_h, rate_ml_h, drug, 'rate', 'mL/h')
+
+    def limit(self, key, shown, value, drug, name, unit, factor=1.0):
+        hard = drug.hard[name] * factor
+        soft = drug.soft[name] * factor
+        if value > hard * (1 + 1e-9):
+            raise ConfigError('%s: %s = %s: above the hard limit %s %g %s for %s' % (
+                self.path, key, shown, name, hard, unit, drug.name))
+        if value > soft * (1 + 1e-9) and not self.flags & FLAG_OVERRIDE:
+            raise ConfigError('%s: %s = %s: above the soft limit %s %g %s for %s '
+                              '(set override_soft_limits: true to give it anyway)' % (
+                                  self.path, key, shown, name, soft, unit, drug.name))
+
+    def patient_limit(self, key, text, value, drug, name):
+        pair = drug.patient.get(name)
+        if not pair:
+            return
+        soft, hard = pair
+        unit = units.EXAMPLES[name].split(' ', 1)[1].replace('mg', drug.dose_unit)
+        if value > hard * (1 + 1e-9):
+            fail(self.path, key, text, 'above the hard limit %g %s for %s' % (hard, unit, drug.name))
+        if value > soft * (1 + 1e-9) and not self.flags & FLAG_OVERRIDE:
+            fail(self.path, key, text, 'above the soft limit %g %s for %s (set override_soft_limits: '
+                 'true to give it anyway)' % (soft, unit, drug.name))
+
+    def emit(self, step, line):
+        self.steps.append(step)
+        self.lines.append(line)
+
+    def change_syringe(self, why):
+        self.emit((K_SYRINGE, 0, 0, 0, 0, 0), 'syringe change (%s): wait for the nurse' % why)
+        self.syringe = None
+        self.in_syringe = 0
+
+    # ------------------------------------------------------------ steps
+    def delivering(self, key, s, kind):
+        sl, drug, conc = self.slot(key, s)
+        dur = self.q(key + '.duration', s['duration'], 'duration')[0] if s['duration'] else None
+        rate = vol = None
+        if s['dose'] is not None:
+            try:
+                dk = units.dose_kind(s['dose'])
+            except units.UnitError as e:
+                fail(self.path, key + '.dose', s['dose'], str(e))
+            value, amount = units.quantity(s['dose'], dk)
+            if amount != ('mass' if drug.dose_unit == 'mg' else 'iu'):
+                fail(self.path, key + '.dose', s['dose'], '%s is dosed in %s' % (drug.name, drug.dose_unit))
+            if s['rate'] is not None or s['volume'] is not None:
+                fail(self.path, key, s['dose'], 'give a dose, or a rate/volume, not both')
+            if dk in ('dose_per_kg_day', 'dose_per_day'):
+                self.patient_limit(key + '.dose', s['dose'], value, drug, 'dose_per_kg_day') \
+                    if dk == 'dose_per_kg_day' else None
+                per_h = value * (self.weight(key) if dk == 'dose_per_kg_day' else 1.0)
+                rate = per_h / conc
+                if dur is None:
+                    raise ConfigError('%s: %s.duration: missing (a dose per day runs for a duration)' % (
+                        self.path, key))
+            else:
+                if dk == 'dose_per_m2':
+                    self.patient_limit(key + '.dose', s['dose'], value, drug, 'dose_per_m2')
+                    value *= self.bsa(key)
+                vol = value / conc
+                if dur is None:
+                    raise ConfigError('%s: %s.duration: missing (the time to give %s over)' % (
+                        self.path, key, s['dose']))
+                rate = vol / dur
+        else:
+            if s['rate'] is not None:
+                rate = self.q(key + '.rate', s['rate'], 'rate')[0]
+            if s['volume'] is not None:
+                vol = self.q(key + '.volume', s['volume'], 'volume')[0]
+            if rate is None and vol is not None and dur:
+                rate = vol / dur
+            if rate is None or (vol is None and dur is None):
+                raise ConfigError('%s: %s: give a dose with a duration, or a rate with a volume or '
+                                  'a duration, or a volume with a duration' % (self.path, key))
+        self.check_rate(key, 'rate' if s['rate'] else 'dose', rate, drug)
+        rate_nl_h = int(round(rate * 1e6))
+        if vol is None:
+            vol_nl = rate_nl_h * int(round(dur * 3600)) // 3600
+        else:
+            vol_nl = int(round(vol * 1e6))
+        amount = vol_nl / 1e6 * conc
+        tot = self.per_drug.setdefault(drug.name, [0.0, drug.dose_unit, 0.0])
+        tot[0] += amount
+        tot[2] += vol_nl / 1e6
+        self.limit('%s (total for %s)' % (key, drug.name), '%.4g %s' % (tot[0], drug.dose_unit),
+                   tot[0], drug, 'dose_per_cycle', drug.dose_unit)
+        self.limit('%s (total volume of %s)' % (key, drug.name), '%.4g mL' % tot[2], tot[2], drug,
+                   'vtbi', 'mL')
+        if self.syringe is not None and self.syringe != sl:
+            self.change_syringe('%s next' % drug.name)
+        left = vol_nl
+        while left > 0:
+            room = self.usable_nl - self.in_syringe
+            if room <= 0:
+                self.change_syringe('syringe empty')
+                room = self.usable_nl
+            part = left if left <= room else room
+            self.emit((kind, rate_nl_h, part, 0, 0, sl), '%s %s %g %s/mL: %.4f mL at %.4f mL/h' % (
+                KIND_NAMES[kind], drug.name, conc, drug.dose_unit, part / 1e6, rate_nl_h / 1e6))
+            self.in_syringe += part
+            self.syringe = sl
+            left -= part
+        self.last_rate = rate_nl_h
+
+    def ramp(self, key, s):
+        sl, drug, conc = self.slot(key, s)
+        r0 = self.q(key + '.from', s['from'], 'rate')[0]
+        r1 = self.q(key + '.to', s['to'], 'rate')[0]
+        dur = self.q(key + '.duration', s['duration'], 'duration')[0]
+        self.check_rate(key, 'from', r0, drug)
+        self.check_rate(key, 'to', r1, drug)
+        step = (K_RAMP, int(round(r0 * 1e6)), 0, int(round(dur * 3600)), int(round(r1 * 1e6)), sl)
+        vol = ramp_volume_nl(step)
+        if self.syringe is not None and self.syringe != sl:
+            self.change_syringe('%s next' % drug.name)
+        if self.in_syringe + vol > self.usable_nl:
+            self.change_syringe('room for the ramp')
+        self.emit(step[:2] + (vol,) + step[3:], 'ramp %s %.4f -> %.4f mL/h over %g h: %.4f mL' % (
+            drug.name, r0, r1, dur, vol / 1e6))
+        self.in_syringe += vol
+        self.syringe = sl
+        self.last_rate = step[4]
+
+    def run(self, items, key, in_cycle=False):
+        for k, s in _steps_raw(self.path, key, items):
+            kind = s['kind']
+            if kind == 'continuous':
+                self.delivering(k, s, K_CONTINUOUS)
+            elif kind == 'bolus':
+                self.delivering(k, s, K_BOLUS)
+            elif kind == 'ramp':
+                self.ramp(k, s)
+            elif kind == 'pause':
+                d = self.q(k + '.duration', s['duration'], 'duration')[0]
+                self.emit((K_PAUSE, 0, 0, int(round(d * 3600)), 0, 0), 'pause %g h' % d)
+            elif kind == 'syringe_change':
+                self.change_syringe('as programmed')
+            else:
+                if in_cycle:
+                    fail(self.path, k + '.kind', 'cycle', 'cycles do not nest')
+                if not s['steps'] or s['times'] is None:
+                    raise ConfigError('%s: %s: a cycle needs steps: [...] and times: N (repeats)' % (self.path, k))
+                first = len(self.steps)
+                self.run(s['steps'], k + '.steps', True)
+                self.emit((K_CYCLE, 0, 0, 0, (first << 16) | s['times'], 0),
+                          'repeat steps %d.. %d more times' % (first, s['times']))
+
+    def kvo(self, text):
+        rate = self.q('kvo', text, 'rate')[0]
+        if not 0.1 <= rate <= 20:
+            fail(self.path, 'kvo', text, 'KVO must be 0.1..20 mL/h')
+        if self.syringe is None:
+            fail(self.path, 'kvo', text, 'needs a delivering last step')
+        r = min(int(round(rate * 1e6)), self.last_rate)
+        room = self.usable_nl - self.in_syringe
+        if room > 0:
+            self.emit((K_KVO, r, room, 0, 0, self.syringe), 'kvo %.4f mL/h until the syringe is empty'
+                      % (r / 1e6))
+
+
+def compile_template(template, patient=None, pump=None, library=None, override=None):
+    """template: a configs/programs name or path. Returns Compiled."""
+    from pumphost.config.pumps import load_pump
+    path = resolve('programs', template)
+    data = check_map(load_yaml(path), TEMPLATE_SCHEMA, path)
+    if pump is None:
+        pump = load_pump(resolve('pumps', 'bd-plastipak-50'))
+    library = library or load_library()
+    c = _Compiler(path, patient, pump, library,
+                  data['override_soft_limits'] if override is None else override)
+    if not data['steps']:
+        fail(path, 'steps', [], 'at least one step')
+    if data['on_link_loss'] == 'stop':
+        c.flags |= FLAG_STOP_ON_LINK_LOSS
+    c.run(data['steps'], 'steps')
+    if data['kvo']:
+        c.kvo(data['kvo'])
+    if len(c.steps) > 32:
+        raise ConfigError('%s: steps: compiles to %d device steps (at most 32): use a cycle or '
+                          'a larger syringe' % (path, len(c.steps)))
+    prog = Program(c.steps, c.drugs, c.flags)
+    err = prog.validate(c.settings)
+    if err is not None:   # the device's own check, run on the host first
+        raise ConfigError('%s: the pump would refuse this program: %s' % (path, err))
+    return Compiled(prog, c.lines, {k: tuple(v) for k, v in c.per_drug.items()})
