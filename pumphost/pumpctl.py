@@ -70,7 +70,7 @@ def read_program_file(path):
     authenticated RESUME restarts it (program flag FLAG_STOP_ON_LINK_LOSS).
     """
     from pumphost.config.schema import ConfigError, Field as N, check_map, load_yaml
-    from simulator.scenario import SCENARIO_SCHEMA
+    from pumphost.config.course import PATIENT, PROGRAM
     from pumphost.config.dose import course_from_dose_per_m2, bsa_mosteller_m2
     from pumphost.config.pumps import load_pump, resolve
     schema = {
@@ -78,8 +78,8 @@ def read_program_file(path):
         'pump': N('str', required=False, doc='a configs/pumps name or a path'),
         'on_link_loss': N('str', required=False, default='continue',
                           choices={'continue', 'stop'}),
-        'patient': SCENARIO_SCHEMA['patient'],
-        'program': N('map', required=False, fields=SCENARIO_SCHEMA['program'].fields),
+        'patient': PATIENT,
+        'program': N('map', required=False, fields=PROGRAM.fields),
         'steps': N('list', required=False, item=N('map', fields={
             'rate_ml_h': N('number', lo=0.001, hi=999),
             'volume_ml': N('number', lo=0.001, hi=5000)})),

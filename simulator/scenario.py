@@ -8,6 +8,7 @@ or a user command (ack, pause, resume, stop).
 from simulator.plant import faults
 from pumphost.config.pumps import load_pump, resolve
 from pumphost.config.dose import bsa_mosteller_m2, course_from_dose_per_m2
+from pumphost.config.course import PATIENT, PROGRAM
 from pumphost.config.schema import ConfigError, Field as N, check_map, load_yaml, fail
 
 COMMANDS = {'ack', 'pause', 'resume', 'stop', 'start'}
@@ -45,24 +46,8 @@ SCENARIO_SCHEMA = {
     'duration': N('duration', lo=1, hi=60 * 86400, doc='how long to simulate'),
     'trace_period': N('duration', required=False, default='10s', lo=0.1, hi=3600),
     'syringe_fill_ml': N('number', required=False, lo=0.5, hi=100),
-    'patient': N('map', required=False, default={}, fields={
-        'bsa_m2': N('number', required=False, lo=0.3, hi=3.5),
-        'height_cm': N('number', required=False, lo=40, hi=250),
-        'weight_kg': N('number', required=False, lo=2, hi=350),
-        'systolic_mmhg': N('number', required=False, default=120, lo=60, hi=260),
-        'diastolic_mmhg': N('number', required=False, default=80, lo=30, hi=160),
-        'heart_rate_bpm': N('number', required=False, default=72, lo=20, hi=220),
-    }),
-    'program': N('map', fields={
-        'template': N('str', required=False, doc='a configs/programs name or path'),
-        'override_soft_limits': N('bool', required=False, default=False),
-        'drug': N('str', required=False, default='unnamed'),
-        'dose_mg_per_m2': N('number', required=False, lo=0.001, hi=100000),
-        'concentration_mg_per_ml': N('number', required=False, lo=0.0001, hi=1000),
-        'duration': N('duration', required=False, lo=60, hi=60 * 86400),
-        'rate_ml_h': N('number', required=False, lo=0.001, hi=999),
-        'volume_ml': N('number', required=False, lo=0.01, hi=5000),
-    }),
+    'patient': PATIENT,
+    'program': PROGRAM,
     'events': N('list', required=False, default=[], item=N('map', fields=EVENT_FIELDS)),
 }
 
