@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 SCENARIO ?= configs/scenarios/demo.yaml
 OUT ?= out/demo
 
-.PHONY: run test venv gate diagram clean
+.PHONY: run test venv gate diagram codes clean
 
 venv: $(STAMP)
 
@@ -26,6 +26,9 @@ test: $(STAMP)
 
 gate: $(STAMP)
 	$(BIN)/python tools/mpy_gate.py
+
+codes: $(STAMP)
+	$(BIN)/python tools/gen_codes.py
 
 diagram: $(STAMP)
 	$(BIN)/pumpsim diagram --out docs/state-machine.md

@@ -18,27 +18,16 @@ import sys
 import time
 
 from protocol import codes as C
+from pumphost import catalog
+from pumphost.codes import K_CONTINUOUS, FLAG_STOP_ON_LINK_LOSS
 from protocol.describe import state_name
 from pumphost.client import (PumpClient, LinkError, read_key_file, TEST_KEY,
-                                  REVIEW_PAGE, encode_program)  # noqa: F401
+                             REVIEW_PAGE, encode_program)  # noqa: F401
 
-K_CONTINUOUS = 1
-FLAG_STOP_ON_LINK_LOSS = 2   # == firmware.program.FLAG_STOP_ON_LINK_LOSS (program flags byte)
 PROG = 'pumpctl'
 
-PRIORITY_NAMES = ('info', 'low', 'medium', 'high')
-# journal events written by firmware/link.py (the core's are in pumphost.catalog)
-LINK_EVENT_NAMES = {20: 'link_lost', 21: 'link_back', 22: 'link_reject', 23: 'auth_mark'}
-
-
-def _catalog():
-    from pumphost import catalog   # host-side name tables
-    names = dict(catalog.EVENT_NAMES)
-    names.update(LINK_EVENT_NAMES)
-    return catalog.ALARM_NAMES, names
-
-
-ALARM_NAMES, EVENT_NAMES = _catalog()
+ALARM_NAMES, EVENT_NAMES = catalog.ALARM_NAMES, catalog.EVENT_NAMES
+PRIORITY_NAMES = catalog.PRIORITY_NAMES
 
 
 class UsageError(Exception):

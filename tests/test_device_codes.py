@@ -77,3 +77,25 @@ def test_firmware_never_imports_codes():
             else:
                 continue
             assert 'pumphost.codes' not in names, '%s imports pumphost.codes' % p.relative_to(ROOT)
+
+
+def test_generated_copies_match_the_declaration():
+    import gen_codes
+    assert gen_codes.main(['--check']) == 0, 'run python tools/gen_codes.py'
+
+
+def test_the_check_notices_a_changed_declaration(monkeypatch):
+    """Changing one value in firmware/codes.yaml must change the device
+    module that uses it and the host names (else --check proves nothing)."""
+    import gen_codes
+    real = gen_codes.load
+
+    def changed():
+        prios, codes_, alarms = real()
+        codes_ = [dict(c, value=99) if c['name'] == 'A_MOTOR_STALL' else c for c in codes_]
+        return prios, codes_, alarms
+
+    monkeypatch.setattr(gen_codes, 'load', changed)
+    drift = {p.relative_to(ROOT).as_posix() for p, text in gen_codes.generate().items()
+             if p.read_text() != text}
+    assert {'pumphost/codes.py', 'firmware/pump.py'} <= drift

@@ -6,8 +6,8 @@ in FakeSerial.rx, polls the link and decodes FakeSerial.tx.
 import struct
 
 from helpers_device import make_pump, run_ticks
-from firmware.link import (Link, EV_LINK_REJECT, EV_LINK_LOST, EV_LINK_BACK,
-                           EV_AUTH_MARK)
+from firmware.link import Link
+from pumphost.codes import EV_LINK_REJECT, EV_LINK_LOST, EV_LINK_BACK, EV_AUTH_MARK
 from firmware.program import Program
 from firmware.alarms import ALARM_PRIORITY
 from protocol import codes as C
