@@ -13,7 +13,7 @@ from firmware.crc16 import crc16
 _RECORD_SIZE = const(20)
 _CAL_AREA = const(64)
 # end codes
-_FMT = '<IIHii'
+RECORD_FMT = '<IIHii'   # seq, time_s, event, a, b; then the CRC-16 of those 18 bytes
 _I32_MAX = const(0x7FFFFFFF)
 _I32_MIN = -0x80000000
 
@@ -22,6 +22,11 @@ _I32_MIN = -0x80000000
 
 # Storage map: the journal ring owns [base, size - _CAL_AREA); the last
 # _CAL_AREA bytes hold the calibration record (firmware/calibration.py).
+
+
+def intact(rec):
+    """The record's CRC holds (a torn or erased record's does not)."""
+    return (rec[18] | (rec[19] << 8)) == crc16(rec, 0, 18)
 
 
 def _clamp_i32(v):
@@ -45,11 +50,14 @@ class Journal:
         self.torn = 0
         self._scan()
 
+    def raw(self, slot, buf):
+        """The record in `slot` as stored (20 bytes into buf), unchecked."""
+        self.storage.readinto(self.base + slot * _RECORD_SIZE, buf)
+
     def _read(self, slot, buf):
         """Decode slot into buf; returns seq, 0 if erased, -1 if torn."""
-        self.storage.readinto(self.base + slot * _RECORD_SIZE, buf)
-        crc = buf[18] | (buf[19] << 8)
-        if crc != crc16(buf, 0, 18):
+        self.raw(slot, buf)
+        if not intact(buf):
             erased = True
             for i in range(_RECORD_SIZE):
                 if buf[i] != 0 and buf[i] != 0xFF:
@@ -76,7 +84,7 @@ class Journal:
         """Append one record. Allocation-free on unix; values are clamped to
         i32 before packing (struct.pack truncates silently on MicroPython)."""
         buf = self._buf
-        struct.pack_into(_FMT, buf, 0, self.next_seq & 0xFFFFFFFF,
+        struct.pack_into(RECORD_FMT, buf, 0, self.next_seq & 0xFFFFFFFF,
                          time_s & 0xFFFFFFFF, event & 0xFFFF,
                          _clamp_i32(a), _clamp_i32(b))
         crc = crc16(buf, 0, 18)
@@ -88,6 +96,18 @@ class Journal:
         if self.next_slot >= self.capacity:
             self.next_slot = 0
 
+    def largest_a(self, event):
+        """The largest `a` among the intact records of `event` (0 if none):
+        how the link finds its persisted auth-counter mark at boot."""
+        buf = self._buf
+        best = 0
+        for slot in range(self.capacity):
+            if self._read(slot, buf) > 0:
+                seq, t, ev, a, b = struct.unpack_from(RECORD_FMT, buf, 0)
+                if ev == event and a > best:
+                    best = a
+        return best
+
     def records(self):
         """All valid records oldest first, as tuples
         (seq, time_s, event, a, b). Host/diagnostic use: allocates."""
@@ -95,6 +115,6 @@ class Journal:
         buf = bytearray(_RECORD_SIZE)
         for slot in range(self.capacity):
             if self._read(slot, buf) > 0:
-                out.append(struct.unpack_from(_FMT, buf, 0))
+                out.append(struct.unpack_from(RECORD_FMT, buf, 0))
         out.sort(key=lambda r: r[0])
         return out

@@ -57,7 +57,6 @@ from firmware.compat import const
 # (import this module before building the Pump, or the table comes back)
 from firmware.table import DELIVERING, IN_PROGRAM
 from firmware.alarms import ALARM_PRIORITY
-from firmware.crc16 import crc16
 from firmware.reasons import FIRMWARE_VERSION
 
 from protocol import codes as C
@@ -430,7 +429,7 @@ class Link:
         rec = self._rec
         for i in range(count):
             slot = (j.next_slot - (total - offset - i)) % j.capacity
-            j.storage.readinto(j.base + slot * _RECORD_SIZE, rec)
+            j.raw(slot, rec)
             pl[pos:pos + _RECORD_SIZE] = rec
             pos += _RECORD_SIZE
         struct.pack_into('<IIB', pl, 0, offset, total, count)
@@ -439,17 +438,7 @@ class Link:
     # ------------------------------------------------------------ auth counter
     def _recover_counter(self):
         """Highest EV_AUTH_MARK in the journal (0 if none)."""
-        j = self.pump.journal
-        rec = self._rec
-        best = 0
-        for slot in range(j.capacity):
-            j.storage.readinto(j.base + slot * _RECORD_SIZE, rec)
-            if (rec[18] | (rec[19] << 8)) != crc16(rec, 0, 18):
-                continue
-            ev, a = struct.unpack_from('<Hi', rec, 8)
-            if ev == _EV_AUTH_MARK and a > best:
-                best = a
-        return best
+        return self.pump.journal.largest_a(_EV_AUTH_MARK)
 
     def _auth_mark(self, counter):
         # Before the counter passes the persisted mark, persist a new mark

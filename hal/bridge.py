@@ -37,9 +37,8 @@ import struct
 from hal import Hal
 from hal.pending_motor import PendingStepMotor
 from hal.board_state import BoardState
-
-_TICKS_MAX = 0x3FFFFFFF
-_TICKS_HALF = 0x20000000
+from hal.file_storage import FileStorage
+from hal.ticks import WrappingClock
 
 IN_FMT = '<BIHBiiHH'
 IN_SIZE = 20
@@ -54,20 +53,6 @@ K_TICK = 84      # 'T'
 K_LINK = 76      # 'L'
 K_QUERY = 81     # 'Q'
 K_EXIT = 88      # 'X'
-
-
-class BridgeClock:
-    def __init__(self):
-        self.now = 0
-
-    def ticks_ms(self):
-        return self.now
-
-    def ticks_diff(self, a, b):
-        return ((a - b + _TICKS_HALF) & _TICKS_MAX) - _TICKS_HALF
-
-    def ticks_add(self, t, delta_ms):
-        return (t + delta_ms) & _TICKS_MAX
 
 
 class BridgeMotor(PendingStepMotor):
@@ -86,26 +71,6 @@ class BridgeMotor(PendingStepMotor):
 class BridgeBoard(BoardState):
     """Pressure, air, syringe, power (snapshot from the host each tick),
     indicators (LED bits sent back) and watchdog."""
-
-
-class FileStorage:
-    """Non-volatile memory in a file (created by the host, 0xFF-filled)."""
-
-    def __init__(self, path):
-        self.f = open(path, 'r+b')
-        self.f.seek(0, 2)
-        self._size = self.f.tell()
-
-    def size(self):
-        return self._size
-
-    def readinto(self, offset, buf):
-        self.f.seek(offset)
-        return self.f.readinto(buf)
-
-    def write(self, offset, data):
-        self.f.seek(offset)
-        self.f.write(data)
 
 
 class BridgeSerial:
@@ -160,7 +125,7 @@ class Bridge:
     def __init__(self, rx_path, tx_path):
         self.rx = open(rx_path, 'rb')
         self.tx = open(tx_path, 'wb')
-        self.clock = BridgeClock()
+        self.clock = WrappingClock()   # set from the host's clock each message
         self.motor = BridgeMotor()
         self.board = BridgeBoard()
         self.serial = BridgeSerial()

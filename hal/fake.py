@@ -8,26 +8,10 @@ collide) to keep the small test heap free for the firmware.
 """
 from hal import Hal
 from hal.board_state import BoardState
+from hal.file_storage import FileStorage
+from hal.ticks import WrappingClock
 
-_TICKS_MAX = 0x3FFFFFFF
-_TICKS_HALF = 0x20000000
-
-
-class FakeClock:
-    def __init__(self, start=_TICKS_MAX - 5000):
-        self.now = start
-
-    def ticks_ms(self):
-        return self.now
-
-    def ticks_diff(self, a, b):
-        return ((a - b + _TICKS_HALF) & _TICKS_MAX) - _TICKS_HALF
-
-    def ticks_add(self, t, delta_ms):
-        return (t + delta_ms) & _TICKS_MAX
-
-    def advance(self, ms):
-        self.now = (self.now + ms) & _TICKS_MAX
+_TICKS_START = 0x3FFFFFFF - 5000   # close to the wrap: every long test crosses it
 
 
 class FakeMotor:
@@ -101,35 +85,6 @@ class FakeStorage:
             mem[offset + i] = data[i]
 
 
-class FileStorage:
-    """NV in a file: a board's NV is its own chip (FRAM, flash), not on the
-    heap, and neither is this; for runs that measure the firmware's heap.
-    Starts erased (0xff)."""
-
-    def __init__(self, path, size):
-        ff = b'\xff' * 64   # written in blocks: no size-long temporary
-        f = open(path, 'wb')
-        for _ in range(size // 64):
-            f.write(ff)
-        f.write(ff[:size % 64])
-        f.close()
-        self.file = open(path, 'r+b')
-        self._size = size
-
-    def size(self):
-        return self._size
-
-    def readinto(self, offset, buf):
-        f = self.file
-        f.seek(offset)
-        return f.readinto(buf)
-
-    def write(self, offset, data):
-        f = self.file
-        f.seek(offset)
-        f.write(data)
-
-
 class FakeSerial:
     """`write_limit`: accept at most this many bytes per write call (None: all),
     as a UART with a full transmit buffer does; `writes` counts the calls."""
@@ -165,4 +120,4 @@ def make_fake_hal(storage_size=2048, nv_path=None):
     b = FakeBoard()
     b.motor = FakeMotor()
     nv = FakeStorage(storage_size) if nv_path is None else FileStorage(nv_path, storage_size)
-    return Hal(FakeClock(), b.motor, b, b, b, nv, FakeSerial(), b, b, b)
+    return Hal(WrappingClock(_TICKS_START), b.motor, b, b, b, nv, FakeSerial(), b, b, b)

@@ -17,24 +17,23 @@
 * Every frame is preceded by one 0x00 so that a receiver holding a partial
   frame (noise, a previous host killed mid-frame) drops it at once.
 """
-import binascii
 import os
 import random
 import struct
 import time
 
+from firmware import journal
 from protocol import codes as C
 from protocol import messages as M
 from protocol.auth import Signer
 from protocol.decoder import Decoder
 from protocol.describe import nak_name
 from protocol.frame import encode_frame, FLAG_AUTH, FLAG_EVENT, FLAG_REPLY, FLAG_RETRY
+from pumphost.codes import RECORD_SIZE
 
 TEST_KEY = b'hai-pump-test-key-do-not-deploy!'
 MAX_CHUNK = 254
 REVIEW_PAGE = 16
-RECORD_SIZE = 20
-RECORD_FMT = '<IIHii'
 
 
 class LinkError(Exception):
@@ -91,8 +90,7 @@ def parse_journal(data):
     out = []
     for i in range(0, len(data) - RECORD_SIZE + 1, RECORD_SIZE):
         rec = data[i:i + RECORD_SIZE]
-        ok = (rec[18] | (rec[19] << 8)) == binascii.crc_hqx(rec[:18], 0xFFFF)  # CRC-16/CCITT-FALSE
-        out.append(struct.unpack_from(RECORD_FMT, rec, 0) + (ok,))
+        out.append(struct.unpack_from(journal.RECORD_FMT, rec, 0) + (journal.intact(rec),))
     return out
 
 

@@ -12,13 +12,15 @@ import pytest
 
 from firmware.link import Link
 from hal import Hal
-from hal.bridge import BridgeBoard, BridgeClock, BridgeMotor, BridgeSerial, FileStorage
+from hal.bridge import BridgeBoard, BridgeMotor, BridgeSerial
+from hal.file_storage import FileStorage
+from hal.ticks import WrappingClock
 from hal.interfaces import CONTRACT
 from protocol import codes as C
 from protocol.codes import PUMP_SIMULATED
 from pumphost.client import PumpClient, TEST_KEY
 from simulator.plant import faults
-from simulator.runtime.bridge import BridgeDevice, BridgeError, LockstepPort, compile_device
+from simulator.runtime.bridge import BridgeDevice, BridgeError, LockstepPort
 from simulator.runtime.inproc import Simulation
 from simulator.scenario import load_scenario
 from pumphost.codes import A_OCCLUSION_DOWNSTREAM
@@ -144,7 +146,7 @@ def test_bridge_is_transparent(both):
 def test_bridge_hal_implements_contract():
     b = BridgeBoard()
     st = FileStorage.__new__(FileStorage)     # no file needed to list its methods
-    hal = Hal(BridgeClock(), BridgeMotor(), b, b, b, st, BridgeSerial(), b, b, b)
+    hal = Hal(WrappingClock(), BridgeMotor(), b, b, b, st, BridgeSerial(), b, b, b)
     for attr, iface in CONTRACT.items():
         obj = getattr(hal, attr)
         for meth, fn in inspect.getmembers(iface, inspect.isfunction):

@@ -8,28 +8,21 @@ following interval: that is the lockstep between firmware tick and physics.
 """
 from hal import Hal
 from hal.pending_motor import PendingStepMotor
+from hal.ticks import WrappingClock
 
 TICKS_MAX = (1 << 30) - 1
-TICKS_HALF = 1 << 29
 
 
-class VirtualClock:
-    """Millisecond ticks wrapping at 2**30 like a board's time.ticks_ms()."""
+class VirtualClock(WrappingClock):
+    """The board's wrapping ticks, plus the simulated milliseconds elapsed
+    (which never wrap: the watchdog and the paced UART measure with them)."""
 
     def __init__(self, start_ticks=TICKS_MAX - 10000):
+        WrappingClock.__init__(self, start_ticks)
         self.elapsed_ms = 0
-        self._start = start_ticks
-
-    def ticks_ms(self):
-        return (self._start + self.elapsed_ms) & TICKS_MAX
-
-    def ticks_diff(self, a, b):
-        return ((a - b + TICKS_HALF) & TICKS_MAX) - TICKS_HALF
-
-    def ticks_add(self, t, delta_ms):
-        return (t + delta_ms) & TICKS_MAX
 
     def advance(self, ms):
+        WrappingClock.advance(self, ms)
         self.elapsed_ms += ms
 
 

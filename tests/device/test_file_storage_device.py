@@ -1,9 +1,9 @@
-"""hal.fake.FileStorage: the NV the small-heap scripted run boots on (a file,
+"""hal.file_storage.FileStorage: the NV the small-heap scripted run boots on (a file,
 as a board's NV is its own chip). Runs on MicroPython and CPython."""
 import os
 import sys
 
-from hal.fake import FileStorage
+from hal.file_storage import FileStorage
 from firmware.compat import heap_lock, heap_unlock
 
 
