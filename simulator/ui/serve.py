@@ -191,6 +191,9 @@ class Server:
         self.stdin = stdin
         self.out = out
         self.stop_flag = False
+        self.baud = 0
+        self._rebase = False   # speed changed: pace from now on
+        self.wall_s = 0.0
 
     def _say(self, text):
         self.out.write(text + '\n')
@@ -241,44 +244,63 @@ class Server:
             self._say('serve: %s' % e)
 
     def run(self, max_s=None):
-        sim = self.sim
-        tick_s = sim.tick_ms / 1000.0
-        clock, plant, motor, poll = sim.hal.clock, sim.plant, sim.hal.motor, sim.loop.poll
-        events = list(sim.scenario.events)
+        """Tick paced to wall time x speed; between ticks serve the link and
+        stdin; scenario events at their tick. Until stopped or max_s."""
+        tick_s = self.sim.tick_ms / 1000.0
+        events = list(self.sim.scenario.events)
         ev_ticks = [int(round(e[0] / tick_s)) for e in events]
         ev_i = 0
-        wall0 = time.monotonic()
-        base = self.k
-        while not self.stop_flag:
-            self.k += 1
-            k = self.k
-            if max_s is not None and (k - base) * tick_s > max_s:
-                break
-            target = wall0 + (k - base) * tick_s / self.speed
-            while True:
-                fds = self.transport.fds() + ([self.stdin] if self.stdin else [])
-                wait = max(0.0, target - time.monotonic())
-                if self.baud:   # keep the paced line fed between ticks
-                    wait = min(wait, 0.005)
-                ready, _, _ = select.select(fds, [], [], wait)
-                if self.stdin is not None and self.stdin in ready:
-                    self._stdin_line()
-                self._service_link(ready)
-                if time.monotonic() >= target or self.stop_flag:
+        wall_start = time.monotonic()
+        wall0, base = wall_start, self.k
+        k_start = self.k
+        try:
+            while not self.stop_flag:
+                if self._rebase:
+                    self._rebase = False
+                    wall0, base = time.monotonic(), self.k
+                if max_s is not None and (self.k + 1 - k_start) * tick_s > max_s:
                     break
-            clock.advance(sim.tick_ms)
-            plant.advance(tick_s, motor.take_pending())
-            poll()
-            while ev_i < len(events) and ev_ticks[ev_i] <= k:
-                _, _, kind, name, params = events[ev_i]
-                ev_i += 1
-                if kind == 'inject':
-                    faults.inject(plant, name, **params)
-                elif kind == 'clear':
-                    faults.clear(plant, name, **params)
-                self._say('serve: scenario %s %s at t=%.1f s' % (kind, name, k * tick_s))
-            self.link.poll()
-            self._flush_tx()
+                self._serve_until(wall0 + (self.k + 1 - base) * tick_s / self.speed)
+                if self.stop_flag:
+                    break
+                self.k += 1
+                out = self._tick()
+                while ev_i < len(events) and ev_ticks[ev_i] <= self.k:
+                    _, _, kind, name, params = events[ev_i]
+                    ev_i += 1
+                    if kind == 'inject':
+                        faults.inject(self.sim.plant, name, **params)
+                    elif kind == 'clear':
+                        faults.clear(self.sim.plant, name, **params)
+                    self._say('serve: scenario %s %s at t=%.1f s' % (kind, name, self.k * tick_s))
+                self._after_tick(out)
+        finally:
+            self.wall_s += time.monotonic() - wall_start
+
+    def _serve_until(self, target):
+        """Serve the link and stdin until wall time `target`."""
+        while True:
+            fds = self.transport.fds() + ([self.stdin] if self.stdin else [])
+            wait = max(0.0, target - time.monotonic())
+            if self.baud:   # keep the paced line fed between ticks
+                wait = min(wait, 0.005)
+            ready, _, _ = select.select(fds, [], [], wait)
+            if self.stdin is not None and self.stdin in ready:
+                self._stdin_line()
+            self._service_link(ready)
+            if time.monotonic() >= target or self.stop_flag:
+                return
+
+    def _tick(self):
+        """One control tick in lockstep: clock, plant, firmware."""
+        sim = self.sim
+        sim.hal.clock.advance(sim.tick_ms)
+        sim.plant.advance(sim.tick_ms / 1000.0, sim.hal.motor.take_pending())
+        sim.loop.poll()
+
+    def _after_tick(self, _out):
+        self.link.poll()
+        self._flush_tx()
 
     def summary(self):
         d = self.link.decoder
@@ -303,8 +325,6 @@ class BridgeServer(Server):
         self.sim = self.device.sim
         self._attach(transport, speed, link_faults, stdin, out)
         self.k = 0
-        self._rebase = False
-        self.wall_s = 0.0
 
     def _send(self, data):
         if data:
@@ -335,47 +355,13 @@ class BridgeServer(Server):
             return
         Server._command(self, line)
 
-    def run(self, max_s=None):
-        dev = self.device
-        tick_s = dev.tick_s
-        events = list(self.sim.scenario.events)
-        ev_ticks = [int(round(e[0] / tick_s)) for e in events]
-        ev_i = 0
-        wall_start = time.monotonic()
-        wall0, base = wall_start, self.k
-        k_start = self.k
-        try:
-            while not self.stop_flag:
-                if self._rebase:
-                    self._rebase = False
-                    wall0, base = time.monotonic(), self.k
-                if max_s is not None and (self.k + 1 - k_start) * tick_s > max_s:
-                    break
-                target = wall0 + (self.k + 1 - base) * tick_s / self.speed
-                while True:
-                    fds = self.transport.fds() + ([self.stdin] if self.stdin else [])
-                    wait = max(0.0, target - time.monotonic())
-                    ready, _, _ = select.select(fds, [], [], wait)
-                    if self.stdin is not None and self.stdin in ready:
-                        self._stdin_line()
-                    self._service_link(ready)
-                    if time.monotonic() >= target or self.stop_flag:
-                        break
-                if self.stop_flag:
-                    break
-                self._send(dev.tick())
-                self.k = dev.k - 1   # dev.k counts the POST tick too
-                k = self.k
-                while ev_i < len(events) and ev_ticks[ev_i] <= k:
-                    _, _, kind, name, params = events[ev_i]
-                    ev_i += 1
-                    if kind == 'inject':
-                        faults.inject(dev.plant, name, **params)
-                    elif kind == 'clear':
-                        faults.clear(dev.plant, name, **params)
-                    self._say('serve: scenario %s %s at t=%.1f s' % (kind, name, k * tick_s))
-        finally:
-            self.wall_s += time.monotonic() - wall_start
+    def _tick(self):
+        out = self.device.tick()
+        self.k = self.device.k - 1   # the device counts the POST tick too
+        return out
+
+    def _after_tick(self, out):
+        self._send(out)
 
     def summary(self):
         sim_s = self.k * self.sim.tick_ms / 1000.0
