@@ -1,7 +1,7 @@
 """A motor that queues the steps of one tick for someone else to emit.
 
 Both the in-process simulator backend (simulator.runtime.sim_hal) and the MicroPython
-bridge (hal.bridge) hand the firmware's move() to a plant that emits the
+bridge board (boards/bridge/hal.py) hand the firmware's move() to a plant that emits the
 steps over the next tick, so they share these semantics: `pending` holds the
 signed steps of the coming tick, a disabled driver or stop() drops them.
 Subclasses say where the position comes from.

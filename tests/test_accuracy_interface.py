@@ -1,4 +1,4 @@
-"""`pumpsim bench accuracy --rate` as issue 3 specifies it: files, keys, the
+"""`pumpsim bench accuracy --rate` as its interface promises: files, keys, the
 targets at 1 mL/h, and figures that agree with an independent computation
 from balance.csv."""
 import csv

@@ -1,4 +1,4 @@
-"""The MicroPython bridge (hal/bridge.py, boards/bridge/main.py,
+"""The MicroPython bridge (boards/bridge/hal.py, boards/bridge/main.py,
 simulator/runtime/bridge.py): the firmware in a real `micropython` process,
 its HAL mirrored from the simulator in lockstep.
 
@@ -12,7 +12,7 @@ import pytest
 
 from firmware.link import Link
 from hal import Hal
-from hal.bridge import BridgeBoard, BridgeMotor, BridgeSerial
+from boards.bridge.hal import BridgeBoard, BridgeMotor, BridgeSerial
 from hal.file_storage import FileStorage
 from hal.ticks import WrappingClock
 from hal.interfaces import CONTRACT

@@ -1,5 +1,5 @@
 """End to end over a pty, the firmware in a real `micropython` process:
-`pumpsim serve --runtime micropython` driven by pumpctl (issue 5 acceptance).
+`pumpsim serve --runtime micropython` driven by pumpctl.
 
 info, load an HAI program, confirm, start, status RUNNING, telemetry,
 occlusion injected on serve's stdin, the alarm in status and telemetry,

@@ -1,4 +1,4 @@
-"""The paced UART model (simulator/runtime/sim_hal.py SimSerial) and the issue-5 telemetry
+"""The paced UART model (simulator/runtime/sim_hal.py SimSerial) and the telemetry
 target measured on it in simulated time (simulator/benches/link.py)."""
 import io
 

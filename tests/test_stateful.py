@@ -1,4 +1,4 @@
-"""Issue 4 acceptance: a hypothesis state machine drives the real firmware in
+"""A hypothesis state machine drives the real firmware in
 the lockstep simulator with random sequences of user commands and plant
 faults, advancing simulated time between them, and checks the safety
 invariants at EVERY control tick (runner hook) and after every rule:

@@ -1,4 +1,4 @@
-"""The regimen templates run as scenarios (issue 3 acceptance): heparin lock to
+"""The regimen templates run as scenarios: heparin lock to
 completion, HAIC-FOLFOX through its first drugs and syringe changes. The
 FUDR 28-day cycle runs as `pumpsim run configs/scenarios/fudr-14d.yaml`
 (about 4 min); tests/test_programs.py runs a shortened FUDR course."""

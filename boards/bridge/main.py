@@ -1,8 +1,8 @@
 """Device entry point for `pumpsim serve --runtime micropython` (MicroPython).
 
-What a board's main.py does, on the bridge "board" (hal/bridge.py): build the
+What a board's main.py does, on the bridge board (boards/bridge/hal.py): build the
 HAL, the Pump, the control Loop and the serial Link, then serve. Here the
-host drives time: each host message is one exchange (hal/bridge.py):
+host drives time: each host message is one exchange (boards/bridge/hal.py):
   b'T'  the virtual clock moved one tick: Loop.poll() (the control tick),
         then the link (commands, telemetry, link-loss watch)
   b'L'  serial bytes arrived between ticks: the link only, at once
@@ -18,7 +18,7 @@ import json
 import time
 import binascii
 
-from hal.bridge import Bridge, K_INIT, K_TICK, K_LINK, K_QUERY, K_EXIT
+from boards.bridge.hal import Bridge, K_INIT, K_TICK, K_LINK, K_QUERY, K_EXIT
 from firmware.link import Link
 from firmware.settings import Settings
 from firmware.boot import boot

@@ -16,6 +16,7 @@ import time
 
 from hal.fake import make_fake_hal
 from firmware.settings import Settings
+from boards.fake.hwdef import SETTINGS
 from firmware.boot import boot
 from firmware.link import Link
 from protocol.frame import encode_frame
@@ -63,7 +64,7 @@ def main(n):
     hal = make_fake_hal()
     ser = CountingSerial()
     hal.serial = ser
-    pump, loop, _cal = boot(hal, Settings())
+    pump, loop, _cal = boot(hal, Settings(**SETTINGS))
     hal.clock.advance(pump.tick_ms)
     loop.poll()                               # POST
     link = Link(pump, ser, b'k' * 32, link_timeout_ms=1000000)

@@ -1,4 +1,4 @@
-"""pumpsim bench link: the serial link's figures (issue 5 targets), as JSON.
+"""pumpsim bench link: the serial link's figures against their targets, as JSON.
 
   pumpsim bench link [--out DIR] [--count N] [--seconds S]
 
@@ -359,7 +359,7 @@ def lockstep_ticks(ticks):
 
 
 def paced_figures(seconds):
-    """The issue-5 telemetry target on the paced line, and how it depends on
+    """The telemetry target on the paced line, and how it depends on
     the poll interval and the UART transmit buffer."""
     main = telemetry_paced(seconds)
     sweep = []

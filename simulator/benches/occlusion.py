@@ -1,4 +1,4 @@
-"""Occlusion and soak benches (issue 4), on the real firmware in lockstep.
+"""Occlusion and soak benches, on the real firmware in lockstep.
 
 `pumpsim bench occlusion`: the IEC 60601-2-24 method. Infuse until the line
 is at steady state, block the catheter (fault `downstream_occlusion`),
@@ -25,7 +25,7 @@ from simulator.benches.common import bench_scenario
 from pumphost.config.schema import ConfigError
 from pumphost.codes import S_ALARM
 
-TARGET_TTA_S = {1.77: 180.0, 0.1: 1200.0}   # issue 4, default plant
+TARGET_TTA_S = {1.77: 180.0, 0.1: 1200.0}   # time to alarm targets, default plant
 TARGET_BOLUS_ML = 0.05
 BOLUS_WINDOW_S = 600        # collect after the occlusion clears
 CLEAR_AFTER_ALARM_S = 120   # relief is done within seconds

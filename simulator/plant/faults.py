@@ -35,7 +35,7 @@ FAULTS = {
     'air_train': ('count bubbles of volume_ul enter the line, the first now, then one every '
                   'interval seconds (a duration in scenarios); clear: the train stops',
                   {'volume_ul': 10.0, 'count': 100, 'interval': 30.0}),
-    # issue 4 monitors (firmware/monitors.py)
+    # what firmware/monitors.py watches
     'pressure_sensor': ('the pressure sensor fails: mode stuck (frozen at its reading), offset '
                         '(offset_mmhg added), drift (mmhg_per_h from now), noise (noise_mmhg more, '
                         '1 sigma), disconnected (reads 0 counts); clear: sensor healthy',

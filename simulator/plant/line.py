@@ -76,7 +76,7 @@ class LinePlant:
         self.clamp_closed = True
         self.stalled = False
         self.position_steps = 0       # motor counter (what the driver emitted)
-        # issue 4 monitors: true barrel area (plunger travel), lead screw
+        # what the monitors watch: true barrel area (plunger travel), lead screw
         # slip, pressure sensor fault, power (simulator/plant/faults.py)
         tps = getattr(pump_cfg, 'travel_per_step_mm', None)
         self.area_mm2 = pump_cfg.step_ul_true / tps if tps else 1.0
@@ -89,7 +89,7 @@ class LinePlant:
         self._r_cached = None
         self._dt_cached = None
         self._decay = 0.0
-        # air in line (issue 4): bubbles as [front_ul, tail_ul] in plunger
+        # air in line: bubbles as [front_ul, tail_ul] in plunger
         # displacement (pushed_ul) coordinates, oldest first; see add_bubble
         self.t_s = 0.0
         self.bubbles = []

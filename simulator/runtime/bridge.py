@@ -1,5 +1,5 @@
 """Host side of the MicroPython bridge: the firmware in a `micropython` process,
-its HAL mirrored from the simulator in lockstep (device side: hal/bridge.py,
+its HAL mirrored from the simulator in lockstep (device side: boards/bridge/hal.py,
 entry point boards/bridge/main.py).
 
   dev = BridgeDevice(scenario, key=TEST_KEY)     # compiles, spawns, POST tick
@@ -29,17 +29,13 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from boards.bridge.hal import (IN_FMT, OUT_FMT, OUT_SIZE, MAX_IN, K_INIT, K_TICK, K_LINK,
+                               K_QUERY, K_EXIT)
 from protocol.codes import PUMP_SIMULATED
 from pumphost import devicebuild
 from pumphost.client import TEST_KEY
 
 ENTRY = 'boards.bridge.main'
-IN_FMT = '<BIHBiiHH'      # hal/bridge.py IN_FMT
-IN_SIZE = struct.calcsize(IN_FMT)
-OUT_FMT = '<iBBBBH'       # hal/bridge.py OUT_FMT
-OUT_SIZE = struct.calcsize(OUT_FMT)
-MAX_IN = 4096
-K_INIT, K_TICK, K_LINK, K_QUERY, K_EXIT = b'I'[0], b'T'[0], b'L'[0], b'Q'[0], b'X'[0]
 DEFAULT_HEAP = '512k'
 
 

@@ -21,7 +21,7 @@ for S seconds), `quit`; with --runtime micropython also `speed X`.
 
 --runtime micropython: the firmware runs in a separate `micropython` process
 (compiled .mpy), its HAL bridged to this simulator in lockstep
-(simulator/runtime/bridge.py, hal/bridge.py); same link, faults and commands.
+(simulator/runtime/bridge.py, boards/bridge/hal.py); same link, faults and commands.
 """
 import os
 import random
