@@ -105,7 +105,7 @@ def parse_span(word, tick_ms, what):
 
 def parse_params(cmd, name, words):
     params = {}
-    allowed = faults.FAULTS[name][1]
+    allowed = faults.FAULTS[name].defaults
     for w in words:
         k, eq, v = w.partition('=')
         if not eq or not k:
@@ -314,7 +314,7 @@ class Shell:
     def cmd_faults(self, args):
         self._no_args('faults', args)
         for name in sorted(faults.FAULTS):
-            doc, params = faults.FAULTS[name]
+            doc, params = faults.FAULTS[name].doc, faults.FAULTS[name].defaults
             ps = ' '.join('%s=%g' % kv for kv in sorted(params.items()))
             self.say('%-22s %s%s' % (name, ('[' + ps + '] ') if ps else '', doc))
 
