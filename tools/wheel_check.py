@@ -10,6 +10,7 @@ else PyPI); the MicroPython tools are the test extra's pinned versions.
 Usage: python tools/wheel_check.py [--keep]   (make wheel-check)
 Exit 0 when every step passes; otherwise 1 and the step that failed.
 """
+import json
 import os
 import shutil
 import subprocess
@@ -144,7 +145,6 @@ def check(work, log=print):
     if bad.returncode != 2 or 'no-such-scenario' not in bad.stderr or 'Traceback' in bad.stderr:
         raise Failed('an unknown scenario name: exit %d, %r' % (bad.returncode, bad.stderr))
 
-    import json
     probe = json.loads(run([bin_ / 'python', '-c', PROBE], cwd, env, timeout=600))
     site = probe['site']
     for key in ('pumphost', 'configs', 'device_root'):
