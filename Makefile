@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 SCENARIO ?= configs/scenarios/demo.yaml
 OUT ?= out/demo
 
-.PHONY: run test venv gate diagram codes clean
+.PHONY: run test venv gate diagram codes schemas wheel-check clean
 
 venv: $(STAMP)
 
@@ -32,6 +32,14 @@ codes: $(STAMP)
 
 diagram: $(STAMP)
 	$(BIN)/pumpsim diagram --out docs/state-machine.md
+
+schemas: $(STAMP)
+	$(BIN)/python tools/gen_schemas.py
+
+# the wheel installed in a fresh venv outside the repo, used from a temp dir
+# (tests/test_wheel.py runs the same check in make test)
+wheel-check: $(STAMP)
+	$(BIN)/python tools/wheel_check.py
 
 clean:
 	rm -rf $(VENV) build out .pytest_cache .hypothesis

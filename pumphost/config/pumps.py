@@ -200,11 +200,17 @@ class PumpConfig:
 
 
 def resolve(kind, name_or_path):
-    """A bare name means configs/<kind>/<name>.yaml; anything else is a path."""
+    """A bare name means configs/<kind>/<name>.yaml; anything else is a path.
+    A bare name that is not shipped is refused naming the shipped ones (the
+    installed configs live in site-packages: its path would not help)."""
     p = Path(name_or_path)
     if p.suffix in ('.yaml', '.yml') or p.exists():
         return p
-    return CONFIGS / kind / (str(name_or_path) + '.yaml')
+    shipped = CONFIGS / kind / (str(name_or_path) + '.yaml')
+    if not shipped.exists():
+        raise ConfigError('%s %r: not a shipped name (%s) nor a .yaml file'
+                          % (kind, str(name_or_path), ', '.join(available(kind))))
+    return shipped
 
 
 def load_pump(name_or_path):

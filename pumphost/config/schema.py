@@ -53,7 +53,10 @@ class Field:
         self.doc = doc
 
 
-_DURATION = re.compile(r'^\s*([0-9]*\.?[0-9]+)\s*(ms|s|min|h|d)\s*$')
+# a duration is text: a number and a unit (also the JSON Schema pattern for
+# duration fields, tools/gen_schemas.py)
+DURATION_PATTERN = r'^\s*([0-9]*\.?[0-9]+)\s*(ms|s|min|h|d)\s*$'
+_DURATION = re.compile(DURATION_PATTERN)
 _UNIT_S = {'ms': 0.001, 's': 1.0, 'min': 60.0, 'h': 3600.0, 'd': 86400.0}
 
 

@@ -1,7 +1,7 @@
 """`pumpsim bench accuracy`: flow accuracy after IEC 60601-2-24 (trumpet and
 start-up curves), with and without the firmware's start-up fill.
 
-Method (shared reference, domain.md section 2): the real firmware drives the
+Method (docs/domain.md section 2): the real firmware drives the
 simulated pump into the hepatic artery; a balance weighs what leaves the
 catheter every `--sample` (30 s) for `--duration` (2 h). Per sample
 Qi [mL/h] = 60 (Wi - Wi-1) / (dt_min rho), rho = 0.998 g/mL, and the
