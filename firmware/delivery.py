@@ -30,7 +30,8 @@ class StepScheduler:
         self._acc = 0
 
     def set_rate(self, rate_nl_h):
-        """Change the rate, keeping the fractional step already owed."""
+        """Change the rate, keeping the fractional step already owed.
+        Returns the whole steps per tick at the new rate."""
         num = rate_nl_h * self.tick_ms
         den = 3600 * self.step_pl
         g = gcd(num, den) if num else den
@@ -44,6 +45,7 @@ class StepScheduler:
         self._r = num % den
         self._d = den
         self.rate_nl_h = rate_nl_h
+        return self._q
 
     def reset_phase(self):
         self._acc = 0
@@ -60,3 +62,13 @@ class StepScheduler:
             else:
                 self._acc += r
         return n
+
+    def phase(self):
+        """The fraction of a step owed (over the reduced denominator): the
+        checkpoint keeps it, so a restored course does not lose it."""
+        return self._acc
+
+    def restore_phase(self, acc):
+        """Put a checkpointed phase back, if it fits the current rate."""
+        if acc < self._d:
+            self._acc = acc

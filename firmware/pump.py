@@ -21,6 +21,7 @@ from firmware.fsm import Machine
 from firmware.alarms import AlarmManager, ALARM_PRIORITY
 from firmware.journal import Journal
 from firmware.delivery import StepScheduler
+from firmware.course import Course
 from firmware.checkpoint import Checkpoint
 from firmware.occlusion import OcclusionCheck
 from firmware.fill import StartupFill
@@ -55,16 +56,16 @@ _E_HASH = const(3)
 _E_INVALID = const(2)
 _E_NOT_READY = const(4)
 _F_STARTED = const(1)
+_FOUND_SEEN = const(32)
+_FOUND_GONE = const(64)
+_FOUND_EVENT = const(96)
 _OK = const(0)
 _PRIO_HIGH = const(3)
 _S_ALARM = const(5)
-_S_BOLUS = const(8)
 _S_DWELL = const(10)
 _S_FAULT = const(7)
-_S_KVO = const(9)
 _S_PAUSED = const(4)
 _S_POST = const(0)
-_S_RUNNING = const(3)
 _S_SYRINGE_CHANGE = const(11)
 _T_ACK = const(10)
 _T_ALARM = const(9)
@@ -79,27 +80,14 @@ _T_RECOVERED = const(17)
 _T_RESUME = const(6)
 _T_START = const(4)
 _T_STOP = const(7)
-_T_TO_BOLUS = const(13)
-_T_TO_DWELL = const(15)
-_T_TO_KVO = const(14)
-_T_TO_RUN = const(12)
-_T_TO_SYRINGE = const(16)
 
 # checkpoint states that mean a started therapy lost its power (or faulted)
 _INTERRUPTED = IN_PROGRAM + (_S_PAUSED, _S_ALARM, _S_FAULT, _S_SYRINGE_CHANGE)
 
-# step kinds and program journal events (firmware/program.py; private
-# consts here so they cost the device no globals)
-_K_RAMP = const(2)
-_K_PAUSE = const(4)
-_K_SYRINGE = const(6)
-_K_CYCLE = const(7)
+# program journal events (firmware/program.py; private consts here so they
+# cost the device no globals)
 _EV_OVERRIDE = const(50)
 _EV_SYRINGE_CHANGED = const(51)
-
-# state and trigger a step kind runs in (index = kind; 0 and CYCLE never run)
-_KIND_STATE = (_S_RUNNING, _S_RUNNING, _S_RUNNING, _S_BOLUS, _S_DWELL, _S_KVO, _S_SYRINGE_CHANGE, _S_RUNNING)
-_KIND_TRIG = (_T_TO_RUN, _T_TO_RUN, _T_TO_RUN, _T_TO_BOLUS, _T_TO_DWELL, _T_TO_KVO, _T_TO_SYRINGE, _T_TO_RUN)
 
 _RAW_MIN = const(200)      # below: sensor disconnected / shorted
 _RAW_MAX = const(65300)    # above: saturated
@@ -123,6 +111,7 @@ class Pump:
         self._ck_live = False    # no checkpoint writes until POST has decided
         self.sched = StepScheduler(settings.tick_ms, settings.step_pl)
         self.occlusion = OcclusionCheck(settings)
+        self.course = Course(self.sched, self.occlusion, settings.step_pl)
         self.fill = StartupFill(settings)
         self.air = AirMonitor(hal, settings)
         self.monitors = Monitors(settings)
@@ -142,21 +131,6 @@ class Pump:
         self.program_digest = None
         self.confirmed = False
         self.started = False         # a started therapy (not stopped/complete)
-        self.step_index = 0
-        self.step_rate_nl_h = 0
-        self._step_left = 0          # motor steps left in the current step
-        self.step_kind = 0
-        self._want = _S_RUNNING       # the state the current step runs in
-        self._trig = _T_TO_RUN
-        self._sub = 0                # ramp sub-step
-        self._cyc_at = -1            # the cycle step whose repeat count is loaded
-        self._cyc_left = 0
-        self._dwell_end = 0          # uptime_s when a pause step ends
-        self._cum_nl = 0             # programmed volume up to the current step
-        self._cum_steps = 0          # its motor steps (rounded once: no drift)
-        self.steps_commanded = 0     # forward microsteps commanded this program
-        self.delivered_nl = 0        # plunger-side volume, from steps
-        self._pl_rem = 0
         self._expected_pos = 0       # where the motor counter should be
         self._checkpoint_left = 0
         self.last_error = ''
@@ -198,8 +172,13 @@ class Pump:
             self.raise_alarm(_A_SYRINGE_REMOVED)
         else:
             self._clear_condition(_A_SYRINGE_REMOVED)
-        self.air.check(self)
-        self.monitors.check(self, raw, delivering)
+        code = self.air.update(hal.air.air_present(), hal.motor.position())
+        if code:
+            self.raise_event_alarm(code)
+        m = self.monitors
+        found = m.found
+        for i in range(m.check(self, raw, delivering)):
+            self._act_on(found[i])
         if delivering:
             lag = self._expected_pos - hal.motor.position()
             if lag > self._stall_tol or lag < -self._stall_tol:
@@ -217,110 +196,59 @@ class Pump:
         hal.watchdog.feed()
 
     def _deliver(self):
+        c = self.course
         st = self.fsm.state
-        if st != self._want:          # after a resume or a start: the step's state
-            self.fsm.fire(self._trig)
+        if st != c.want:          # after a resume or a start: the step's state
+            self.fsm.fire(c.trig)
             return
         if st == _S_DWELL:
-            if self.uptime_s - self._dwell_end >= 0:
+            if self.uptime_s - c.dwell_end >= 0:
                 self._next_step()
             return
         if self.fill.left:
-            mark = self.steps_commanded + self.delivered_nl
+            mark = c.steps_commanded + c.delivered_nl
             self.fill.tick(self)
-            if self.steps_commanded + self.delivered_nl != mark:
+            if c.steps_commanded + c.delivered_nl != mark:
                 self.ckpt.write(self)
             return
-        if self._step_left == 0:
+        if c.left == 0:
             self._next_step()
             return
-        occ = self.occlusion
-        n = occ.steps(self.sched)   # the scheduler's, or an occlusion probe's
+        n = self.occlusion.steps(self.sched)   # the scheduler's, or an occlusion probe's
         if n < 0:
             return
-        if n > self._step_left:
-            n = self._step_left
+        if n > c.left:
+            n = c.left
         if n:
-            occ.stored_steps += n
-            self._expected_pos += n
-            self._step_left -= n
-            self.steps_commanded += n
-            self._pl_rem += n * self.step_pl
-            q = self._pl_rem // 1000
-            self.delivered_nl += q
-            self._pl_rem -= q * 1000
+            self.moved(n)
+            c.give(n)
             # write-ahead: NV knows these steps before the motor moves them
             self.ckpt.write(self)
             self.hal.motor.move(n, self.tick_ms)
         self._checkpoint_left -= 1
         if self._checkpoint_left <= 0:
             self._checkpoint_left = self._checkpoint_ticks
-            self.journal.log(self.uptime_s, _EV_CHECKPOINT, self.delivered_nl, self.steps_commanded)
+            self.journal.log(self.uptime_s, _EV_CHECKPOINT, c.delivered_nl, c.steps_commanded)
 
     def _next_step(self):
-        """Current step (or ramp sub-step) done: go to the next one, through
-        cycles (firmware.dose_limits.walk checks the same order), or complete.
-        A transition: big ints allowed here, not in the steady tick."""
-        from firmware import program as _prog
-        steps = self.program.steps
-        i = self.step_index
-        s = steps[i]
-        if s[0] == _K_RAMP and self._sub + 1 < _prog.ramp_parts(s[3]):
-            self._sub += 1
-            r, v = _prog.ramp_sub(s, self._sub)
-            self._set_rate_volume(r, v)
-            return
-        n = len(steps)
-        while True:
-            i += 1
-            if i >= n or steps[i][0] != _K_CYCLE:
-                break
-            arg = steps[i][4]
-            if self._cyc_at != i:
-                self._cyc_at = i
-                self._cyc_left = arg & 0xFFFF
-            if self._cyc_left:
-                self._cyc_left -= 1
-                i = (arg >> 16) - 1
-        if i >= n:
+        """Current step (or ramp sub-step) done: the course goes on, or the
+        program is complete. A transition: big ints allowed here."""
+        c = self.course
+        if not c.next(self.uptime_s):
             # not complete while the occlusion check is in doubt (it holds)
             if self.occlusion.clear():
                 self.fsm.fire(_T_COMPLETE)
             return
-        self.step_index = i
-        self._enter_step()
-        if self.fsm.state != self._want:
-            self.fsm.fire(self._trig)
+        if self.fsm.state != c.want:
+            self.fsm.fire(c.trig)
 
-    def _enter_step(self):
-        from firmware import program as _prog
-        s = self.program.steps[self.step_index]
-        kind = s[0]
-        self.step_kind = kind
-        self._want = _KIND_STATE[kind]
-        self._trig = _KIND_TRIG[kind]
-        self._sub = 0
-        if kind == _K_RAMP:
-            r, v = _prog.ramp_sub(s, 0)
-            self._set_rate_volume(r, v)
-        elif kind == _K_PAUSE or kind == _K_SYRINGE:
-            self._step_left = 0
-            self.step_rate_nl_h = 0
-            self._dwell_end = self.uptime_s + s[3]
-        else:
-            self._set_rate_volume(s[1], s[2])
-
-    def _set_rate_volume(self, rate, volume_nl):
-        # motor steps from the cumulative programmed volume, rounded down
-        # once: the whole course is within one microstep under the programme,
-        # never over it
-        self._cum_nl += volume_nl
-        t = self._cum_nl * 1000 // self.step_pl
-        self._step_left = t - self._cum_steps
-        self._cum_steps = t
-        self.step_rate_nl_h = rate
-        self.sched.set_rate(rate)
-        self.occlusion.q = self.sched._q   # whole steps per tick
+    def moved(self, n):
+        """`n` forward steps commanded to the motor (delivery or the fill's
+        push): the stall check expects them, the occlusion check counts them
+        into the line, the course counts them."""
+        self._expected_pos += n
+        self.occlusion.stored_steps += n
+        self.course.moved(n)
 
     def _post(self):
         """Power-on self test: settings in range, pressure sensor plausible."""
@@ -370,6 +298,19 @@ class Pump:
         overrun, stall): latched until acknowledged, then clearable."""
         self.raise_alarm(code)
         self.alarms.condition_gone(code)
+
+    def _act_on(self, finding):
+        """A monitor's finding (firmware.monitors): alarm code + what was seen."""
+        code = finding & 31
+        what = finding - code
+        if what == _FOUND_GONE:
+            self._clear_condition(code)
+        elif what == _FOUND_EVENT:
+            self.raise_event_alarm(code)
+        elif ALARM_PRIORITY[code] == _PRIO_HIGH:
+            self.raise_alarm(code)
+        else:
+            self.advise(code)
 
     def _clear_condition(self, code):
         if self.alarms.condition[code]:
@@ -429,18 +370,10 @@ class Pump:
     def on_start(self):
         self.ckpt.save_program(self.program.encode())   # before the RUNNING checkpoint
         self.started = True
-        self.step_index = 0
         self.occlusion.begin()   # settle: the line may be unpressurised or blocked
-        self.steps_commanded = 0
-        self.delivered_nl = 0
-        self._pl_rem = 0
-        self.sched.reset_phase()
-        self._cum_nl = 0
-        self._cum_steps = 0
-        self._cyc_at = -1
-        self._enter_step()
+        self.course.begin(self.program.steps, self.uptime_s)
         self.fill.begin(self)
-        if self._want not in DELIVERING:   # starts with a pause: no fill
+        if self.course.want not in DELIVERING:   # starts with a pause: no fill
             self.fill.left = 0
         self._begin_motion()
 
@@ -464,7 +397,7 @@ class Pump:
 
     def on_kvo(self):
         # the therapy is given; keep the catheter open at the KVO rate
-        self.journal.log(self.uptime_s, _EV_COMPLETE, self.delivered_nl, self.steps_commanded)
+        self.journal.log(self.uptime_s, _EV_COMPLETE, self.course.delivered_nl, self.course.steps_commanded)
         self.alarms.raise_alarm(_A_INFUSION_COMPLETE)
         self.alarms.condition_gone(_A_INFUSION_COMPLETE)
 
@@ -475,10 +408,9 @@ class Pump:
 
     def on_syringe_changed(self):
         # the user confirmed a new syringe: the change step is done
-        self.journal.log(self.uptime_s, _EV_SYRINGE_CHANGED, self.step_index, self.delivered_nl)
-        self._want = _S_RUNNING
-        self._trig = _T_TO_RUN
-        self._step_left = 0
+        c = self.course
+        self.journal.log(self.uptime_s, _EV_SYRINGE_CHANGED, c.index, c.delivered_nl)
+        c.end_step()
         self._begin_motion()
 
     def on_stop(self):
@@ -490,7 +422,7 @@ class Pump:
     def on_complete(self):
         self.hal.motor.stop()
         self.started = False
-        self.journal.log(self.uptime_s, _EV_COMPLETE, self.delivered_nl, self.steps_commanded)
+        self.journal.log(self.uptime_s, _EV_COMPLETE, self.course.delivered_nl, self.course.steps_commanded)
         self.alarms.raise_alarm(_A_INFUSION_COMPLETE)
         self.alarms.condition_gone(_A_INFUSION_COMPLETE)
 
@@ -556,5 +488,18 @@ class Pump:
     def remaining_nl(self):
         if self.program is None:
             return 0
-        r = self.program.total_volume_nl() - self.delivered_nl
+        r = self.program.total_volume_nl() - self.course.delivered_nl
         return r if r > 0 else 0
+
+    # the course's figures, as the Pump's status
+    @property
+    def delivered_nl(self):
+        return self.course.delivered_nl
+
+    @property
+    def steps_commanded(self):
+        return self.course.steps_commanded
+
+    @property
+    def step_rate_nl_h(self):
+        return self.course.rate_nl_h

@@ -112,6 +112,11 @@ K_SYRINGE = const(6)
 K_CYCLE = const(7)
 MAX_BYTES = const(4 + 3 * 38 + 32 * 18)
 
+# firmware/monitors.py: a finding is an alarm code (< 32) plus one of these
+FOUND_SEEN = const(32)    # the condition is there
+FOUND_GONE = const(64)    # the condition is not there
+FOUND_EVENT = const(96)   # it happened (an event alarm)
+
 # firmware/reasons.py
 OK = const(0)
 E_BAD_STATE = const(1)

@@ -67,3 +67,47 @@ def test_device_never_imports_the_catalog():
             continue
         for top, full in imports(p):
             assert full != 'pumphost.catalog', p.name
+
+
+PRIVATE_SCOPE = ('firmware', 'hal', 'protocol', 'boards', 'pumphost', 'simulator')
+
+
+def _is_private(name):
+    return name.startswith('_') and not (name.startswith('__') and name.endswith('__'))
+
+
+def private_reaches(path):
+    """`x._name` where x is not self or cls, and `from m import _name`: a
+    module reaching into what another object or module keeps to itself.
+    `Base._method(self, ...)` inside a subclass of Base (the base class's
+    own implementation, called explicitly) is the class's own business."""
+    tree = ast.parse(path.read_text())
+    found = []
+
+    def walk(node, bases):
+        if isinstance(node, ast.ClassDef):
+            bases = {b.id for b in node.bases if isinstance(b, ast.Name)}
+        if isinstance(node, ast.Attribute) and _is_private(node.attr):
+            v = node.value
+            own = isinstance(v, ast.Name) and (v.id in ('self', 'cls') or v.id in bases)
+            if not own:
+                found.append('%s:%d %s.%s' % (path.relative_to(ROOT).as_posix(), node.lineno,
+                                               ast.unparse(v), node.attr))
+        if isinstance(node, ast.ImportFrom) and node.module != '__future__':
+            for a in node.names:
+                if _is_private(a.name):
+                    found.append('%s:%d from %s import %s' % (path.relative_to(ROOT).as_posix(),
+                                                              node.lineno, node.module, a.name))
+        for child in ast.iter_child_nodes(node):
+            walk(child, bases)
+
+    walk(tree, set())
+    return found
+
+
+def test_no_private_attribute_access_across_modules():
+    found = []
+    for pkg in PRIVATE_SCOPE:
+        for p in files(pkg):
+            found += private_reaches(p)
+    assert not found, 'private names used from outside their owner:\n' + '\n'.join(found)

@@ -125,7 +125,7 @@ def bench(pump, rate_ml_h, cuts, seed=0, progress=None):
         master.step(k - master.k)
         clone = copy.deepcopy(master)
         kind, old = _cut(clone, rng.random() < TORN_SHARE, rng)
-        clone._ev_i = len(clone._events)   # the master's pause is not for the rebooted pump
+        clone.skip_scripted_events()   # the master's pause is not for the rebooted pump
         r = {'k': clone.k, 'kind': kind, 'state_before': STATE_NAMES[old.fsm.state]}
         reasons = []
         digest = old.program_digest

@@ -309,6 +309,15 @@ class Simulation:
             self._change_at_tick = k + SYRINGE_CHANGE_S * 1000 // self.tick_ms
             self.events_log.append({'t_s': self.t_s, 'event': 'syringe_change_due'})
 
+    def skip_scripted_events(self):
+        """The scenario's remaining events are not for this simulation (a
+        clone that reboots the pump from a copy of a running one)."""
+        self._ev_i = len(self._events)
+
+    def record_now(self):
+        """A trace row for the present moment, between trace periods."""
+        self._record(self.k)
+
     def _record(self, k):
         pump = self.pump
         plant = self.plant

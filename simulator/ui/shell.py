@@ -428,7 +428,7 @@ class Shell:
         if not path.parent.is_dir():
             raise ShellError('plot: directory %r does not exist' % str(path.parent))
         sim = self.sim
-        sim._record(sim.k)   # the present moment, not just the last trace period
+        sim.record_now()   # the present moment, not just the last trace period
         plot_trace(path, sim.summary(), sim.trace)
         self.say('plotted %s (t=0..%s)' % (path, fmt_time(self.figures()['time_s'])))
 

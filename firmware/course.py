@@ -1,0 +1,183 @@
+"""Where a started program stands: the one owner of the program position.
+
+The position is the step (index, kind, ramp sub-step, cycle repeats, when a
+pause step ends), the motor steps left in the step, the cumulative
+programmed volume and its motor steps, and the accounting of what was given:
+steps commanded and volume delivered (with its sub-nL remainder). The Pump
+drives it (`begin`, `next`, `give`, `moved`); the checkpoint reads its
+fields (write-ahead, every moving tick); recovery puts a checkpointed
+position back with `restore`; the start-up fill's hold counts steps as
+given through `give`. Nobody else writes these fields.
+
+Steps to motor steps: the cumulative programmed volume is rounded down to
+motor steps once per step, so the whole course is within one microstep
+under the programme, never over it.
+
+`give` and `moved` run in the control tick: allocation-free, small ints.
+`next` and `restore` run at transitions (big ints allowed).
+"""
+from firmware.compat import const
+
+# codes from pumphost.codes (private: no heap; tests/test_device_codes.py checks them)
+_K_RAMP = const(2)
+_K_PAUSE = const(4)
+_K_SYRINGE = const(6)
+_K_CYCLE = const(7)
+_S_RUNNING = const(3)
+_S_BOLUS = const(8)
+_S_DWELL = const(10)
+_S_KVO = const(9)
+_S_SYRINGE_CHANGE = const(11)
+_T_TO_RUN = const(12)
+_T_TO_BOLUS = const(13)
+_T_TO_KVO = const(14)
+_T_TO_DWELL = const(15)
+_T_TO_SYRINGE = const(16)
+
+# state and trigger a step kind runs in (index = kind; 0 and CYCLE never run)
+_KIND_STATE = (_S_RUNNING, _S_RUNNING, _S_RUNNING, _S_BOLUS, _S_DWELL, _S_KVO, _S_SYRINGE_CHANGE, _S_RUNNING)
+_KIND_TRIG = (_T_TO_RUN, _T_TO_RUN, _T_TO_RUN, _T_TO_BOLUS, _T_TO_DWELL, _T_TO_KVO, _T_TO_SYRINGE, _T_TO_RUN)
+
+
+class Course:
+    def __init__(self, sched, occlusion, step_pl):
+        self.sched = sched
+        self.occlusion = occlusion   # probes only below one whole step per tick
+        self.step_pl = step_pl
+        self.steps = ()          # the started program's steps
+        self.index = 0           # current step
+        self.kind = 0
+        self.rate_nl_h = 0       # the current step's (or ramp sub-step's) rate
+        self.left = 0            # motor steps left in the current step
+        self.want = _S_RUNNING   # the state the current step runs in
+        self.trig = _T_TO_RUN    # and the trigger that goes there
+        self.sub = 0             # ramp sub-step
+        self.cyc_at = -1         # the cycle step whose repeat count is loaded
+        self.cyc_left = 0
+        self.dwell_end = 0       # uptime_s when a pause step ends
+        self.cum_nl = 0          # programmed volume up to the current step
+        self.cum_steps = 0       # its motor steps (rounded once: no drift)
+        self.steps_commanded = 0  # forward microsteps commanded this program
+        self.delivered_nl = 0    # plunger-side volume, from steps
+        self.pl_rem = 0          # pL given but not yet a whole nL
+
+    def begin(self, steps, uptime_s):
+        """A program starts: its first step, nothing given yet."""
+        self.steps = steps
+        self.index = 0
+        self.steps_commanded = 0
+        self.delivered_nl = 0
+        self.pl_rem = 0
+        self.sched.reset_phase()
+        self.cum_nl = 0
+        self.cum_steps = 0
+        self.cyc_at = -1
+        self.enter(uptime_s)
+
+    def enter(self, uptime_s):
+        """Enter step `index`: its kind, state, rate and volume."""
+        from firmware import program as P
+        s = self.steps[self.index]
+        kind = s[0]
+        self.kind = kind
+        self.want = _KIND_STATE[kind]
+        self.trig = _KIND_TRIG[kind]
+        self.sub = 0
+        if kind == _K_RAMP:
+            r, v = P.ramp_sub(s, 0)
+            self._rate_volume(r, v)
+        elif kind == _K_PAUSE or kind == _K_SYRINGE:
+            self.left = 0
+            self.rate_nl_h = 0
+            self.dwell_end = uptime_s + s[3]
+        else:
+            self._rate_volume(s[1], s[2])
+
+    def next(self, uptime_s):
+        """The current step (or ramp sub-step) is done: go to the next one,
+        through cycles (firmware.dose_limits.walk checks the same order).
+        Returns False when the program has no step left (nothing changed)."""
+        from firmware import program as P
+        steps = self.steps
+        i = self.index
+        s = steps[i]
+        if s[0] == _K_RAMP and self.sub + 1 < P.ramp_parts(s[3]):
+            self.sub += 1
+            r, v = P.ramp_sub(s, self.sub)
+            self._rate_volume(r, v)
+            return True
+        n = len(steps)
+        while True:
+            i += 1
+            if i >= n or steps[i][0] != _K_CYCLE:
+                break
+            arg = steps[i][4]
+            if self.cyc_at != i:
+                self.cyc_at = i
+                self.cyc_left = arg & 0xFFFF
+            if self.cyc_left:
+                self.cyc_left -= 1
+                i = (arg >> 16) - 1
+        if i >= n:
+            return False
+        self.index = i
+        self.enter(uptime_s)
+        return True
+
+    def _rate_volume(self, rate, volume_nl):
+        # motor steps from the cumulative programmed volume, rounded down once
+        self.cum_nl += volume_nl
+        t = self.cum_nl * 1000 // self.step_pl
+        self.left = t - self.cum_steps
+        self.cum_steps = t
+        self.rate_nl_h = rate
+        self.occlusion.q = self.sched.set_rate(rate)   # whole steps per tick
+
+    def give(self, n):
+        """`n` steps of the current step given (moved, or counted by the
+        fill's hold): fewer steps left, more volume delivered. Allocation-free."""
+        self.left -= n
+        self.pl_rem += n * self.step_pl
+        q = self.pl_rem // 1000
+        self.delivered_nl += q
+        self.pl_rem -= q * 1000
+
+    def moved(self, n):
+        """`n` forward steps commanded to the motor (delivery or fill)."""
+        self.steps_commanded += n
+
+    def end_step(self):
+        """The current step is over (a syringe change confirmed): delivery
+        goes on with the next step, from RUNNING."""
+        self.want = _S_RUNNING
+        self.trig = _T_TO_RUN
+        self.left = 0
+
+    def restore(self, steps, index, sub, dwell_left, cum_nl, left, cyc_at,
+                cyc_left, pl_rem, delivered_nl, steps_commanded, uptime_s):
+        """Put a checkpointed position back (boot, firmware.recovery): the
+        step entered for its kind, state and rate, then the counts as they
+        were. `steps` may be () when the program is lost: counts only."""
+        self.delivered_nl = delivered_nl
+        self.steps_commanded = steps_commanded
+        if not steps:
+            return
+        from firmware import program as P
+        self.steps = steps
+        self.index = index
+        self.cum_nl = 0
+        self.cum_steps = 0
+        self.enter(uptime_s)
+        s = steps[index]
+        if s[0] == _K_RAMP and 0 < sub < P.ramp_parts(s[3]):
+            r, v = P.ramp_sub(s, sub)
+            self._rate_volume(r, v)
+            self.sub = sub
+        if s[0] == _K_PAUSE or s[0] == _K_SYRINGE:
+            self.dwell_end = uptime_s + (dwell_left if dwell_left > 0 else 0)
+        self.cum_nl = cum_nl
+        self.cum_steps = cum_nl * 1000 // self.step_pl   # rounded down, as _rate_volume
+        self.left = left
+        self.cyc_at = cyc_at
+        self.cyc_left = cyc_left
+        self.pl_rem = pl_rem
