@@ -40,13 +40,11 @@ _KIND_TRIG = (_T_TO_RUN, _T_TO_RUN, _T_TO_RUN, _T_TO_BOLUS, _T_TO_DWELL, _T_TO_K
 
 
 class Course:
-    def __init__(self, sched, occlusion, step_pl):
-        self.sched = sched
+    def __init__(self, sched, occlusion):
+        self.sched = sched           # its step_pl is the course's
         self.occlusion = occlusion   # probes only below one whole step per tick
-        self.step_pl = step_pl
         self.steps = ()          # the started program's steps
         self.index = 0           # current step
-        self.kind = 0
         self.rate_nl_h = 0       # the current step's (or ramp sub-step's) rate
         self.left = 0            # motor steps left in the current step
         self.want = _S_RUNNING   # the state the current step runs in
@@ -72,19 +70,19 @@ class Course:
         self.cum_nl = 0
         self.cum_steps = 0
         self.cyc_at = -1
-        self.enter(uptime_s)
+        self.enter(uptime_s, 0)
 
-    def enter(self, uptime_s):
-        """Enter step `index`: its kind, state, rate and volume."""
+    def enter(self, uptime_s, sub):
+        """Enter step `index` (ramp sub-step `sub`): its state, rate and
+        volume, or when a pause ends."""
         from firmware import program as P
         s = self.steps[self.index]
         kind = s[0]
-        self.kind = kind
         self.want = _KIND_STATE[kind]
         self.trig = _KIND_TRIG[kind]
-        self.sub = 0
+        self.sub = sub
         if kind == _K_RAMP:
-            r, v = P.ramp_sub(s, 0)
+            r, v = P.ramp_sub(s, sub)
             self._rate_volume(r, v)
         elif kind == _K_PAUSE or kind == _K_SYRINGE:
             self.left = 0
@@ -102,9 +100,7 @@ class Course:
         i = self.index
         s = steps[i]
         if s[0] == _K_RAMP and self.sub + 1 < P.ramp_parts(s[3]):
-            self.sub += 1
-            r, v = P.ramp_sub(s, self.sub)
-            self._rate_volume(r, v)
+            self.enter(uptime_s, self.sub + 1)
             return True
         n = len(steps)
         while True:
@@ -121,13 +117,13 @@ class Course:
         if i >= n:
             return False
         self.index = i
-        self.enter(uptime_s)
+        self.enter(uptime_s, 0)
         return True
 
     def _rate_volume(self, rate, volume_nl):
         # motor steps from the cumulative programmed volume, rounded down once
         self.cum_nl += volume_nl
-        t = self.cum_nl * 1000 // self.step_pl
+        t = self.cum_nl * 1000 // self.sched.step_pl
         self.left = t - self.cum_steps
         self.cum_steps = t
         self.rate_nl_h = rate
@@ -137,7 +133,7 @@ class Course:
         """`n` steps of the current step given (moved, or counted by the
         fill's hold): fewer steps left, more volume delivered. Allocation-free."""
         self.left -= n
-        self.pl_rem += n * self.step_pl
+        self.pl_rem += n * self.sched.step_pl
         q = self.pl_rem // 1000
         self.delivered_nl += q
         self.pl_rem -= q * 1000
@@ -153,31 +149,22 @@ class Course:
         self.trig = _T_TO_RUN
         self.left = 0
 
-    def restore(self, steps, index, sub, dwell_left, cum_nl, left, cyc_at,
-                cyc_left, pl_rem, delivered_nl, steps_commanded, uptime_s):
-        """Put a checkpointed position back (boot, firmware.recovery): the
-        step entered for its kind, state and rate, then the counts as they
-        were. `steps` may be () when the program is lost: counts only."""
+    def restore(self, steps, index, sub, dwell_end, cum_nl, cum_steps, left,
+                cyc_at, cyc_left, pl_rem, delivered_nl, steps_commanded):
+        """Put a checkpointed position back (boot, firmware.recovery, which
+        has checked it against the program): the step entered for its state
+        and rate, then the counts as they were. `steps` is () when the
+        program is lost: the counts only."""
         self.delivered_nl = delivered_nl
         self.steps_commanded = steps_commanded
-        if not steps:
-            return
-        from firmware import program as P
-        self.steps = steps
-        self.index = index
-        self.cum_nl = 0
-        self.cum_steps = 0
-        self.enter(uptime_s)
-        s = steps[index]
-        if s[0] == _K_RAMP and 0 < sub < P.ramp_parts(s[3]):
-            r, v = P.ramp_sub(s, sub)
-            self._rate_volume(r, v)
-            self.sub = sub
-        if s[0] == _K_PAUSE or s[0] == _K_SYRINGE:
-            self.dwell_end = uptime_s + (dwell_left if dwell_left > 0 else 0)
-        self.cum_nl = cum_nl
-        self.cum_steps = cum_nl * 1000 // self.step_pl   # rounded down, as _rate_volume
-        self.left = left
-        self.cyc_at = cyc_at
-        self.cyc_left = cyc_left
-        self.pl_rem = pl_rem
+        if steps:
+            self.steps = steps
+            self.index = index
+            self.enter(0, sub)
+            self.dwell_end = dwell_end
+            self.cum_nl = cum_nl
+            self.cum_steps = cum_steps
+            self.left = left
+            self.cyc_at = cyc_at
+            self.cyc_left = cyc_left
+            self.pl_rem = pl_rem

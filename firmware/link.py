@@ -490,8 +490,8 @@ class Link:
         elif pr < -32768:
             pr = -32768
         n = M.pack_status_into(self._pl, 0, self._wire_state(),
-                               p.step_rate_nl_h if running else 0,
-                               p.delivered_nl & 0xFFFFFFFF, p.remaining_nl() & 0xFFFFFFFF,
+                               p.course.rate_nl_h if running else 0,
+                               p.course.delivered_nl & 0xFFFFFFFF, p.remaining_nl() & 0xFFFFFFFF,
                                pr, p.uptime_s & 0xFFFFFFFF, alarms)
         if f is None:
             w = self.enc.encode(msg_type, seq, flags, memoryview(self._pl)[:n])

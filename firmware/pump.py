@@ -111,7 +111,7 @@ class Pump:
         self._ck_live = False    # no checkpoint writes until POST has decided
         self.sched = StepScheduler(settings.tick_ms, settings.step_pl)
         self.occlusion = OcclusionCheck(settings)
-        self.course = Course(self.sched, self.occlusion, settings.step_pl)
+        self.course = Course(self.sched, self.occlusion)
         self.fill = StartupFill(settings)
         self.air = AirMonitor(hal, settings)
         self.monitors = Monitors(settings)
@@ -178,7 +178,17 @@ class Pump:
         m = self.monitors
         found = m.found
         for i in range(m.check(self, raw, delivering)):
-            self._act_on(found[i])
+            # a finding: alarm code + what was seen (firmware.monitors)
+            code = found[i] & 31
+            seen = found[i] - code
+            if seen == _FOUND_GONE:
+                self._clear_condition(code)
+            elif seen == _FOUND_EVENT:
+                self.raise_event_alarm(code)
+            elif ALARM_PRIORITY[code] == _PRIO_HIGH:
+                self.raise_alarm(code)
+            else:
+                self.advise(code)
         if delivering:
             lag = self._expected_pos - hal.motor.position()
             if lag > self._stall_tol or lag < -self._stall_tol:
@@ -202,44 +212,38 @@ class Pump:
             self.fsm.fire(c.trig)
             return
         if st == _S_DWELL:
-            if self.uptime_s - c.dwell_end >= 0:
-                self._next_step()
-            return
-        if self.fill.left:
+            if self.uptime_s - c.dwell_end < 0:
+                return
+        elif self.fill.left:
             mark = c.steps_commanded + c.delivered_nl
             self.fill.tick(self)
             if c.steps_commanded + c.delivered_nl != mark:
                 self.ckpt.write(self)
             return
-        if c.left == 0:
-            self._next_step()
+        elif c.left:
+            n = self.occlusion.steps(self.sched)   # the scheduler's, or an occlusion probe's
+            if n < 0:
+                return
+            if n > c.left:
+                n = c.left
+            if n:
+                self.moved(n)
+                c.give(n)
+                # write-ahead: NV knows these steps before the motor moves them
+                self.ckpt.write(self)
+                self.hal.motor.move(n, self.tick_ms)
+            self._checkpoint_left -= 1
+            if self._checkpoint_left <= 0:
+                self._checkpoint_left = self._checkpoint_ticks
+                self.journal.log(self.uptime_s, _EV_CHECKPOINT, c.delivered_nl, c.steps_commanded)
             return
-        n = self.occlusion.steps(self.sched)   # the scheduler's, or an occlusion probe's
-        if n < 0:
-            return
-        if n > c.left:
-            n = c.left
-        if n:
-            self.moved(n)
-            c.give(n)
-            # write-ahead: NV knows these steps before the motor moves them
-            self.ckpt.write(self)
-            self.hal.motor.move(n, self.tick_ms)
-        self._checkpoint_left -= 1
-        if self._checkpoint_left <= 0:
-            self._checkpoint_left = self._checkpoint_ticks
-            self.journal.log(self.uptime_s, _EV_CHECKPOINT, c.delivered_nl, c.steps_commanded)
-
-    def _next_step(self):
-        """Current step (or ramp sub-step) done: the course goes on, or the
-        program is complete. A transition: big ints allowed here."""
-        c = self.course
+        # the step (or ramp sub-step) is done: the course goes on, or the
+        # program is complete (a transition: big ints allowed here)
         if not c.next(self.uptime_s):
             # not complete while the occlusion check is in doubt (it holds)
             if self.occlusion.clear():
                 self.fsm.fire(_T_COMPLETE)
-            return
-        if self.fsm.state != c.want:
+        elif st != c.want:
             self.fsm.fire(c.trig)
 
     def moved(self, n):
@@ -298,19 +302,6 @@ class Pump:
         overrun, stall): latched until acknowledged, then clearable."""
         self.raise_alarm(code)
         self.alarms.condition_gone(code)
-
-    def _act_on(self, finding):
-        """A monitor's finding (firmware.monitors): alarm code + what was seen."""
-        code = finding & 31
-        what = finding - code
-        if what == _FOUND_GONE:
-            self._clear_condition(code)
-        elif what == _FOUND_EVENT:
-            self.raise_event_alarm(code)
-        elif ALARM_PRIORITY[code] == _PRIO_HIGH:
-            self.raise_alarm(code)
-        else:
-            self.advise(code)
 
     def _clear_condition(self, code):
         if self.alarms.condition[code]:
@@ -490,16 +481,3 @@ class Pump:
             return 0
         r = self.program.total_volume_nl() - self.course.delivered_nl
         return r if r > 0 else 0
-
-    # the course's figures, as the Pump's status
-    @property
-    def delivered_nl(self):
-        return self.course.delivered_nl
-
-    @property
-    def steps_commanded(self):
-        return self.course.steps_commanded
-
-    @property
-    def step_rate_nl_h(self):
-        return self.course.rate_nl_h

@@ -31,6 +31,9 @@ _A_POWER_INTERRUPTED = const(9)
 _EV_ALARM = const(3)
 _EV_POWER_RECOVERED = const(40)
 _F_HOLDING = const(2)
+_K_PAUSE = const(4)
+_K_RAMP = const(2)
+_K_SYRINGE = const(6)
 _N_ALARMS = const(21)
 _PROGRAM_AT = const(132)
 _PROGRAM_MAX = const(712)
@@ -95,11 +98,21 @@ def restore(pump, ck):
         pump.confirmed = True
         pump.started = True
         pump.ckpt.prog_crc = ck[_PROG_CRC]
+        i = ck[_STEP_INDEX]
+        s = prog.steps[i]
+        sub = ck[_SUB]
+        if s[0] != _K_RAMP or sub >= P.ramp_parts(s[3]):
+            sub = 0
+        dwell_end = 0
+        if s[0] == _K_PAUSE or s[0] == _K_SYRINGE:
+            left = ck[_DWELL_LEFT]
+            dwell_end = pump.uptime_s + (left if left > 0 else 0)
+        cum = ck[_CUM_NL]
         cyc = ck[_CYC_AT]
-        pump.course.restore(prog.steps, ck[_STEP_INDEX], ck[_SUB], ck[_DWELL_LEFT],
-                            ck[_CUM_NL], ck[_STEP_LEFT], -1 if cyc == 255 else cyc,
-                            ck[_CYC_LEFT], ck[_PL_REM], ck[_DELIVERED], ck[_STEPS],
-                            pump.uptime_s)
+        pump.course.restore(prog.steps, i, sub, dwell_end, cum,
+                            cum * 1000 // pump.step_pl,   # rounded down, as the course does
+                            ck[_STEP_LEFT], -1 if cyc == 255 else cyc, ck[_CYC_LEFT],
+                            ck[_PL_REM], ck[_DELIVERED], ck[_STEPS])
         fill = pump.fill
         fill.left = ck[_FILL_LEFT]
         fill.steps = ck[_FILL_STEPS]
@@ -110,8 +123,7 @@ def restore(pump, ck):
         pump.sched.restore_phase(ck[_SCHED])
     else:
         # the counts are still known (and journaled), the position is not
-        pump.course.restore((), 0, 0, 0, 0, 0, -1, 0, 0, ck[_DELIVERED], ck[_STEPS],
-                            pump.uptime_s)
+        pump.course.restore((), 0, 0, 0, 0, 0, 0, -1, 0, 0, ck[_DELIVERED], ck[_STEPS])
         pump.last_error = 'power interrupted: ' + err
     al = pump.alarms
     mask = ck[_ALARMS]
@@ -123,6 +135,6 @@ def restore(pump, ck):
     al.condition_gone(_A_POWER_INTERRUPTED)
     j = pump.journal
     j.log(pump.uptime_s, _EV_ALARM, _A_POWER_INTERRUPTED, pump.pressure_x10)
-    j.log(pump.uptime_s, _EV_POWER_RECOVERED, pump.delivered_nl,
+    j.log(pump.uptime_s, _EV_POWER_RECOVERED, pump.course.delivered_nl,
           ck[_STEP_INDEX] if prog is not None else -1)
     return prog is not None
