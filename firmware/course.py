@@ -42,7 +42,7 @@ _KIND_TRIG = (_T_TO_RUN, _T_TO_RUN, _T_TO_RUN, _T_TO_BOLUS, _T_TO_DWELL, _T_TO_K
 class Course:
     def __init__(self, sched, occlusion):
         self.sched = sched           # its step_pl is the course's
-        self.occlusion = occlusion   # probes only below one whole step per tick
+        self.occlusion = occlusion   # told the whole steps per tick and the steps moved
         self.steps = ()          # the started program's steps
         self.index = 0           # current step
         self.rate_nl_h = 0       # the current step's (or ramp sub-step's) rate
@@ -139,8 +139,11 @@ class Course:
         self.pl_rem -= q * 1000
 
     def moved(self, n):
-        """`n` forward steps commanded to the motor (delivery or fill)."""
+        """`n` forward steps commanded to the motor (delivery or the fill's
+        push): the stall check expects them (Pump.tick), the occlusion check
+        counts them into the line."""
         self.steps_commanded += n
+        self.occlusion.stored_steps += n
 
     def end_step(self):
         """The current step is over (a syringe change confirmed): delivery

@@ -91,7 +91,7 @@ class StartupFill:
             n = self.left
         if n:
             pump.hal.motor.move(n, pump.tick_ms)
-            pump.moved(n)
+            pump.course.moved(n)
             self.steps += n
             self.left -= n
         knee = False

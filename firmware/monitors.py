@@ -83,12 +83,7 @@ class Monitors:
         self._t = 0
         self._lp = 0
         self._sec = 0
-        self.found = bytearray(12)   # findings of the last check (at most 11)
-        self._nf = 0
-
-    def _find(self, what):
-        self.found[self._nf] = what
-        self._nf += 1
+        self.found = bytearray(10)   # findings of the last check (at most 8)
 
     def restart(self, pos):
         """Motion (re)starts: the over/under comparison starts afresh."""
@@ -97,7 +92,8 @@ class Monitors:
 
     def check(self, pump, raw, delivering):
         """One tick's checks; returns the number of findings in `found`."""
-        self._nf = 0
+        found = self.found
+        nf = 0
         hal = pump.hal
         s = self.s
         # pressure sensor: stuck, below zero
@@ -105,19 +101,23 @@ class Monitors:
             if self._same < self.stuck:
                 self._same += 1
             elif delivering:
-                self._find(_A_PRESSURE_STUCK | _FOUND_SEEN)
+                found[nf] = _A_PRESSURE_STUCK | _FOUND_SEEN
+                nf += 1
         else:
             self._raw = raw
             self._same = 0
-            self._find(_A_PRESSURE_STUCK | _FOUND_GONE)
+            found[nf] = _A_PRESSURE_STUCK | _FOUND_GONE
+            nf += 1
         p = pump.pressure_x10
         if p < -_DRIFT_X10:
             self._neg += 1
             if self._neg >= _NEG_TICKS:
-                self._find(_A_PRESSURE_DRIFT | _FOUND_SEEN)
+                found[nf] = _A_PRESSURE_DRIFT | _FOUND_SEEN
+                nf += 1
         elif p > -_DRIFT_X10 // 2:
             self._neg = 0
-            self._find(_A_PRESSURE_DRIFT | _FOUND_GONE)
+            found[nf] = _A_PRESSURE_DRIFT | _FOUND_GONE
+            nf += 1
         # syringe empty (no plunger on a peristaltic pump: travel checks off)
         left = 0
         if not s.pump_kind:
@@ -125,15 +125,20 @@ class Monitors:
             left = travel - _EMPTY_UM
             if left <= 0:
                 if delivering:
-                    self._find(_A_SYRINGE_EMPTY | _FOUND_SEEN)
+                    found[nf] = _A_SYRINGE_EMPTY | _FOUND_SEEN
+                    nf += 1
             else:
-                self._find(_A_SYRINGE_EMPTY | _FOUND_GONE)
+                found[nf] = _A_SYRINGE_EMPTY | _FOUND_GONE
+                nf += 1
             # over / under infusion
             if delivering:
-                self._delivery(pump, hal.motor.position(), travel)
+                f = self._delivery(hal.motor.position(), travel)
+                if f:
+                    found[nf] = f
+                    nf += 1
         self._sec -= 1
         if self._sec > 0:
-            return self._nf
+            return nf
         self._sec = 1000 // s.tick_ms
         # once a second: time left, near empty, power
         rate = pump.course.rate_nl_h
@@ -149,52 +154,64 @@ class Monitors:
             self.time_left_s = t
             if t < s.near_empty_s and nl < pump.remaining_nl():
                 if delivering:
-                    self._find(_A_SYRINGE_NEAR_EMPTY | _FOUND_SEEN)
+                    found[nf] = _A_SYRINGE_NEAR_EMPTY | _FOUND_SEEN
+                    nf += 1
             else:
-                self._find(_A_SYRINGE_NEAR_EMPTY | _FOUND_GONE)
+                found[nf] = _A_SYRINGE_NEAR_EMPTY | _FOUND_GONE
+                nf += 1
         else:
             self.time_left_s = -1 if left > 0 or s.pump_kind else 0
         pw = hal.power
         if pw.on_mains():
-            self._find(_A_ON_BATTERY | _FOUND_GONE)
-            self._find(_A_LOW_BATTERY | _FOUND_GONE)
-            self._find(_A_BATTERY_CRITICAL | _FOUND_GONE)
-            return self._nf
-        self._find(_A_ON_BATTERY | _FOUND_SEEN)
+            found[nf] = _A_ON_BATTERY | _FOUND_GONE
+            nf += 1
+            found[nf] = _A_LOW_BATTERY | _FOUND_GONE
+            nf += 1
+            found[nf] = _A_BATTERY_CRITICAL | _FOUND_GONE
+            nf += 1
+            return nf
+        found[nf] = _A_ON_BATTERY | _FOUND_SEEN
+        nf += 1
         mv = pw.battery_mv()
         lim = s.battery_critical_mv
         if mv < lim:
-            self._find(_A_BATTERY_CRITICAL | _FOUND_SEEN)
+            found[nf] = _A_BATTERY_CRITICAL | _FOUND_SEEN
+            nf += 1
         elif mv >= lim + _HYST_MV:
-            self._find(_A_BATTERY_CRITICAL | _FOUND_GONE)
+            found[nf] = _A_BATTERY_CRITICAL | _FOUND_GONE
+            nf += 1
         lim = s.battery_low_mv
         if mv < lim:
-            self._find(_A_LOW_BATTERY | _FOUND_SEEN)
+            found[nf] = _A_LOW_BATTERY | _FOUND_SEEN
+            nf += 1
         elif mv >= lim + _HYST_MV:
-            self._find(_A_LOW_BATTERY | _FOUND_GONE)
-        return self._nf
+            found[nf] = _A_LOW_BATTERY | _FOUND_GONE
+            nf += 1
+        return nf
 
-    def _delivery(self, pump, pos, travel):
+    def _delivery(self, pos, travel):
+        """Over / under infusion: a finding or 0."""
         rp = self._rp
         rt = self._rt
         if self._n == 0:
             if pos - self._lp < _SETTLE_STEPS:
-                return
+                return 0
         else:
             self._t += 1
             nm = self.s.step_travel_nm
             if self._t < self.slot or (pos - self._lp) * nm < _MIN_UM * 1000 // _SLOTS:
-                return
+                return 0
         i = self._i
+        f = 0
         if self._n == _SLOTS:
             nm = self.s.step_travel_nm
             exp = (pos - rp[i]) * nm // 1000        # um the steps should move
             act = rt[i] - travel                    # um the plunger moved
             pct = self.s.infusion_error_pct
             if act * 100 > exp * (100 + pct):
-                self._find(_A_OVER_INFUSION | _FOUND_EVENT)
+                f = _A_OVER_INFUSION | _FOUND_EVENT
             elif act * 100 < exp * (100 - pct):
-                self._find(_A_UNDER_INFUSION | _FOUND_EVENT)
+                f = _A_UNDER_INFUSION | _FOUND_EVENT
         else:
             self._n += 1
         rp[i] = pos
@@ -202,3 +219,4 @@ class Monitors:
         self._i = (i + 1) % _SLOTS
         self._lp = pos
         self._t = 0
+        return f

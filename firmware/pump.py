@@ -131,7 +131,8 @@ class Pump:
         self.program_digest = None
         self.confirmed = False
         self.started = False         # a started therapy (not stopped/complete)
-        self._expected_pos = 0       # where the motor counter should be
+        # where the motor counter should be: this plus the steps commanded
+        self._pos_base = 0
         self._checkpoint_left = 0
         self.last_error = ''
 
@@ -190,7 +191,7 @@ class Pump:
             else:
                 self.advise(code)
         if delivering:
-            lag = self._expected_pos - hal.motor.position()
+            lag = self._pos_base + self.course.steps_commanded - hal.motor.position()
             if lag > self._stall_tol or lag < -self._stall_tol:
                 self.raise_event_alarm(_A_MOTOR_STALL)
         # 3. deliver (the state may have changed in 2.)
@@ -227,7 +228,7 @@ class Pump:
             if n > c.left:
                 n = c.left
             if n:
-                self.moved(n)
+                c.moved(n)
                 c.give(n)
                 # write-ahead: NV knows these steps before the motor moves them
                 self.ckpt.write(self)
@@ -246,14 +247,6 @@ class Pump:
         elif st != c.want:
             self.fsm.fire(c.trig)
 
-    def moved(self, n):
-        """`n` forward steps commanded to the motor (delivery or the fill's
-        push): the stall check expects them, the occlusion check counts them
-        into the line, the course counts them."""
-        self._expected_pos += n
-        self.occlusion.stored_steps += n
-        self.course.moved(n)
-
     def _post(self):
         """Power-on self test: settings in range, pressure sensor plausible."""
         hal = self.hal
@@ -270,14 +263,15 @@ class Pump:
             self.fsm.fire(_T_POST_FAIL)
         else:
             hal.watchdog.start(self.settings.watchdog_ms)
-            self._expected_pos = hal.motor.position()
             ck = self.ckpt.newest
             # slot fields 3 = flags, 2 = state (firmware.checkpoint.FMT)
             if ck is not None and ck[3] & _F_STARTED and ck[2] in _INTERRUPTED:
                 from firmware.recovery import restore   # boot only
                 restore(self, ck)
+                self._pos_base = hal.motor.position() - self.course.steps_commanded
                 self.fsm.fire(_T_RECOVERED)
             else:
+                self._pos_base = hal.motor.position()
                 self.fsm.fire(_T_POST_OK)
 
     # ------------------------------------------------------------ alarms
@@ -373,8 +367,9 @@ class Pump:
 
     def _begin_motion(self):
         motor = self.hal.motor
-        self._expected_pos = motor.position()
-        self.monitors.restart(self._expected_pos)
+        pos = motor.position()
+        self._pos_base = pos - self.course.steps_commanded
+        self.monitors.restart(pos)
         motor.set_direction(True)
         motor.enable(True)
         self.occlusion.restart()
