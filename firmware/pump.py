@@ -20,8 +20,7 @@ from firmware.table import DELIVERING, IN_PROGRAM, STATE_NAMES, TRIGGER_NAMES, I
 from firmware.fsm import Machine
 from firmware.alarms import AlarmManager, ALARM_PRIORITY
 from firmware.journal import Journal
-from firmware.delivery import StepScheduler
-from firmware.course import Course
+from firmware.delivery import StepScheduler, Course
 from firmware.checkpoint import Checkpoint
 from firmware.occlusion import OcclusionCheck
 from firmware.fill import StartupFill
@@ -56,7 +55,6 @@ _E_HASH = const(3)
 _E_INVALID = const(2)
 _E_NOT_READY = const(4)
 _F_STARTED = const(1)
-_FOUND_SEEN = const(32)
 _FOUND_GONE = const(64)
 _FOUND_EVENT = const(96)
 _OK = const(0)
