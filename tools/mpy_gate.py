@@ -75,7 +75,7 @@ SMALL_HEAP = '64k'     # every device module imports alone on this heap (excepti
 # The scripted 12,000-tick run (gate_scripted_run -> soak_boot, soak_ticks):
 # the whole firmware core with the fake HAL, a program loaded through the
 # device's own limit checks, the steady tick under heap_lock, with about
-# 1.5 KB to spare (docs/architecture.md, "Device memory").
+# 0.6 KB to spare (docs/architecture.md, "Device memory").
 # `python tools/mpy_gate.py --min-heap` bisects the figure to 64 bytes.
 # Lowering this is progress; raising it needs a measured reason in the commit.
 SCRIPTED_RUN_HEAP = '64k'
