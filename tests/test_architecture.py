@@ -77,6 +77,10 @@ def _is_private(name):
 
 
 def private_reaches(path):
+    return private_reaches_in(path, ROOT)
+
+
+def private_reaches_in(path, root):
     """`x._name` where x is not self or cls, and `from m import _name`: a
     module reaching into what another object or module keeps to itself.
     `Base._method(self, ...)` inside a subclass of Base (the base class's
@@ -91,12 +95,12 @@ def private_reaches(path):
             v = node.value
             own = isinstance(v, ast.Name) and (v.id in ('self', 'cls') or v.id in bases)
             if not own:
-                found.append('%s:%d %s.%s' % (path.relative_to(ROOT).as_posix(), node.lineno,
+                found.append('%s:%d %s.%s' % (path.relative_to(root).as_posix(), node.lineno,
                                                ast.unparse(v), node.attr))
         if isinstance(node, ast.ImportFrom) and node.module != '__future__':
             for a in node.names:
                 if _is_private(a.name):
-                    found.append('%s:%d from %s import %s' % (path.relative_to(ROOT).as_posix(),
+                    found.append('%s:%d from %s import %s' % (path.relative_to(root).as_posix(),
                                                               node.lineno, node.module, a.name))
         for child in ast.iter_child_nodes(node):
             walk(child, bases)
@@ -111,3 +115,18 @@ def test_no_private_attribute_access_across_modules():
         for p in files(pkg):
             found += private_reaches(p)
     assert not found, 'private names used from outside their owner:\n' + '\n'.join(found)
+
+
+def test_private_reach_detector(tmp_path):
+    src = tmp_path / 'm.py'
+    src.write_text(
+        'from a import _hidden\n'
+        'class Base:\n'
+        '    def _own(self):\n'
+        '        return self._x, cls_like._y\n'
+        'class Sub(Base):\n'
+        '    def run(self, pump):\n'
+        '        Base._own(self)\n'
+        '        return pump._step_left + self.sched._q + self.__class__.__name__.__len__()\n')
+    found = [f.split(' ', 1)[1] for f in private_reaches_in(src, tmp_path)]
+    assert found == ['from a import _hidden', 'cls_like._y', 'pump._step_left', 'self.sched._q']
