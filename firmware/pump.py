@@ -184,9 +184,9 @@ class Pump:
                 self._clear_condition(code)
             elif seen == _FOUND_EVENT:
                 self.raise_event_alarm(code)
-            elif ALARM_PRIORITY[code] == _PRIO_HIGH:
+            elif ALARM_PRIORITY[code] == _PRIO_HIGH:   # seen: high stops the motor
                 self.raise_alarm(code)
-            else:
+            else:                                     # a lower one is advised
                 self.advise(code)
         if delivering:
             lag = self._pos_base + self.course.steps_commanded - hal.motor.position()
