@@ -14,7 +14,8 @@ two samples the sensor may change state anywhere inside the interval, so:
   per bubble) into per-minute bins; the window is the current minute plus
   the previous `air_window_min` minutes (covers 15 to 16 min by default).
 
-Alarms are raised only on a tick that moved air past the sensor, so a pump
+`update()` returns the alarm it found; the Pump raises it (motor stopped
+first). Alarms are raised only on a tick that moved air past the sensor, so a pump
 stopped with air at the sensor does not re-alarm while stopped, but resuming
 with the bubble still there alarms again after one tick's volume. The bubble
 measure restarts when the sensor reads liquid. Allocation-free.
@@ -30,7 +31,6 @@ _A_AIR_ACCUMULATED = const(11)
 
 class AirMonitor:
     def __init__(self, hal, settings):
-        self.hal = hal
         self.limit_nl = settings.air_bubble_limit_nl
         self.acc_limit_nl = settings.air_accum_limit_nl
         self.step_pl = settings.step_pl
@@ -42,14 +42,6 @@ class AirMonitor:
         self.window_nl = 0      # air in the rolling window
         self.pos = hal.motor.position()   # motor counter at the previous tick
         self._was_air = False
-
-    def check(self, pump):
-        """Pump tick, monitor phase: sample the sensor and the motor counter;
-        an alarm goes through the pump (motor stopped first)."""
-        hal = self.hal
-        code = self.update(hal.air.air_present(), hal.motor.position())
-        if code:
-            pump.raise_event_alarm(code)
 
     def update(self, air, pos):
         """One tick: `air` = the sensor sees air now, `pos` = motor counter.

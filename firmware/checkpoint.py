@@ -118,7 +118,8 @@ class Checkpoint:
         self.prog_crc = c
 
     def write(self, pump):
-        """Write the pump's position into the next slot. Allocation-free."""
+        """Write where the therapy stands (the pump's state, its course, the
+        scheduler's phase, the fill) into the next slot. Allocation-free."""
         buf = self._buf
         seq = self.seq + 1
         if seq > _SEQ_MASK:
@@ -129,16 +130,17 @@ class Checkpoint:
             if active[code]:
                 mask |= 1 << code
         fill = pump.fill
+        c = pump.course
         struct.pack_into(FMT, buf, 0, seq, pump.uptime_s & _SEQ_MASK,
                          pump.fsm.state & 0xFF,
                          (_F_STARTED if pump.started else 0) | (_F_HOLDING if fill.holding else 0),
-                         pump.step_index & 0xFFFF, _i32(pump.steps_commanded),
-                         _i32(pump.delivered_nl), _i32(pump._step_left),
-                         pump._pl_rem & 0xFFFF, mask & _SEQ_MASK, pump.sched._acc & _SEQ_MASK,
-                         _i32(fill.left), _i32(fill.steps), _i32(fill._ms),
-                         self.prog_crc & 0xFFFF, pump._sub & 0xFF, pump._cyc_at & 0xFF,
-                         pump._cyc_left & 0xFFFF, _i32(pump._dwell_end - pump.uptime_s),
-                         _i32(pump._cum_nl))
+                         c.index & 0xFFFF, _i32(c.steps_commanded),
+                         _i32(c.delivered_nl), _i32(c.left),
+                         c.pl_rem & 0xFFFF, mask & _SEQ_MASK, pump.sched.phase() & _SEQ_MASK,
+                         _i32(fill.left), _i32(fill.steps), _i32(fill.ms),
+                         self.prog_crc & 0xFFFF, c.sub & 0xFF, c.cyc_at & 0xFF,
+                         c.cyc_left & 0xFFFF, _i32(c.dwell_end - pump.uptime_s),
+                         _i32(c.cum_nl))
         crc = crc16(buf, 0, _CRC_AT)
         buf[_CRC_AT] = crc & 0xFF
         buf[_CRC_AT + 1] = crc >> 8

@@ -44,7 +44,7 @@ class StartupFill:
         self.nl = 0          # volume the last fill pushed
         self.ahead = 0       # overshoot steps counted as delivered without moving
         self._t = 0          # ms into the current block
-        self._ms = 0         # ms spent filling since start
+        self.ms = 0          # ms spent filling since start (checkpointed)
         self._n = 0          # blocks done since (re)start of motion
         self._prev = 0       # filtered pressure at the last block end
         self._max = 0        # steepest rise per block seen
@@ -58,8 +58,8 @@ class StartupFill:
         self.ahead = 0
         self.left = 0
         self.holding = False
-        self._ms = 0
-        if self.rate > pump.step_rate_nl_h:
+        self.ms = 0
+        if self.rate > pump.course.rate_nl_h:
             self.left = _MAX_NL * 1000 // pump.step_pl
             pump.sched.set_rate(self.rate)
 
@@ -78,17 +78,14 @@ class StartupFill:
         if self.holding:
             # the overshoot already left the catheter: count the scheduled
             # steps as delivered without moving until it is repaid
+            c = pump.course
             if n > self.left:
                 n = self.left
-            if n > pump._step_left:
-                n = pump._step_left
+            if n > c.left:
+                n = c.left
             self.left -= n
-            pump._step_left -= n
-            pump._pl_rem += n * pump.step_pl
-            q = pump._pl_rem // 1000
-            pump.delivered_nl += q
-            pump._pl_rem -= q * 1000
-            if pump._step_left == 0:
+            c.give(n)
+            if c.left == 0:
                 self.left = 0
             self.holding = self.left > 0
             return
@@ -96,15 +93,13 @@ class StartupFill:
             n = self.left
         if n:
             pump.hal.motor.move(n, pump.tick_ms)
-            pump._expected_pos += n
-            pump.steps_commanded += n
-            pump.occlusion.stored_steps += n
+            pump.course.moved(n)
             self.steps += n
             self.left -= n
         knee = False
         flat = False
         self._t += pump.tick_ms
-        self._ms += pump.tick_ms
+        self.ms += pump.tick_ms
         if self._t >= _BLOCK_MS:
             self._t = 0
             rise = pump.occlusion.filtered - self._prev
@@ -126,10 +121,10 @@ class StartupFill:
             # one-off big int on a board, at a transition, not every tick)
             ahead = 0
             if knee:
-                ahead = self.steps - self._at - pump.step_rate_nl_h * self._ms // (3600 * pump.step_pl)
+                ahead = self.steps - self._at - pump.course.rate_nl_h * self.ms // (3600 * pump.step_pl)
             self.ahead = ahead if ahead > 0 else 0
             self.nl = self.steps * pump.step_pl // 1000
-            pump.sched.set_rate(pump.step_rate_nl_h)
+            pump.sched.set_rate(pump.course.rate_nl_h)
             pump.sched.reset_phase()
             pump.journal.log(pump.uptime_s, _EV_FILL, self.nl, pump.pressure_x10)
             self.left = self.ahead

@@ -96,18 +96,6 @@ class Journal:
         if self.next_slot >= self.capacity:
             self.next_slot = 0
 
-    def largest_a(self, event):
-        """The largest `a` among the intact records of `event` (0 if none):
-        how the link finds its persisted auth-counter mark at boot."""
-        buf = self._buf
-        best = 0
-        for slot in range(self.capacity):
-            if self._read(slot, buf) > 0:
-                seq, t, ev, a, b = struct.unpack_from(RECORD_FMT, buf, 0)
-                if ev == event and a > best:
-                    best = a
-        return best
-
     def records(self):
         """All valid records oldest first, as tuples
         (seq, time_s, event, a, b). Host/diagnostic use: allocates."""

@@ -58,6 +58,7 @@ from firmware.compat import const
 from firmware.table import DELIVERING, IN_PROGRAM
 from firmware.alarms import ALARM_PRIORITY
 from firmware.reasons import FIRMWARE_VERSION
+from firmware import journal
 
 from protocol import codes as C
 from protocol import messages as M
@@ -438,7 +439,16 @@ class Link:
     # ------------------------------------------------------------ auth counter
     def _recover_counter(self):
         """Highest EV_AUTH_MARK in the journal (0 if none)."""
-        return self.pump.journal.largest_a(_EV_AUTH_MARK)
+        j = self.pump.journal
+        rec = self._rec
+        best = 0
+        for slot in range(j.capacity):
+            j.raw(slot, rec)
+            if journal.intact(rec):
+                seq, t, ev, a, b = struct.unpack_from(journal.RECORD_FMT, rec, 0)
+                if ev == _EV_AUTH_MARK and a > best:
+                    best = a
+        return best
 
     def _auth_mark(self, counter):
         # Before the counter passes the persisted mark, persist a new mark
@@ -479,8 +489,8 @@ class Link:
         elif pr < -32768:
             pr = -32768
         n = M.pack_status_into(self._pl, 0, self._wire_state(),
-                               p.step_rate_nl_h if running else 0,
-                               p.delivered_nl & 0xFFFFFFFF, p.remaining_nl() & 0xFFFFFFFF,
+                               p.course.rate_nl_h if running else 0,
+                               p.course.delivered_nl & 0xFFFFFFFF, p.remaining_nl() & 0xFFFFFFFF,
                                pr, p.uptime_s & 0xFFFFFFFF, alarms)
         if f is None:
             w = self.enc.encode(msg_type, seq, flags, memoryview(self._pl)[:n])

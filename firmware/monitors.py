@@ -29,6 +29,12 @@ over- and under-infusion, power and battery. One `check()` per tick.
   (medium) under `battery_low_mv`, BATTERY CRITICAL (high, motor stops)
   under `battery_critical_mv`; clear with 50 mV hysteresis or on mains.
 On a peristaltic pump (setting pump_kind 1) the travel-based checks are off.
+
+The monitors raise nothing themselves: `check()` returns how many findings
+it put in `found` (in the order found), each an alarm code plus what was
+seen: `_FOUND_SEEN` (the condition is there), `_FOUND_GONE` (it is not) or
+`_FOUND_EVENT` (it happened). The Pump turns them into alarms, so the motor stops first in one
+place (Pump.raise_alarm).
 Allocation-free: integers only, all under 2**30 (steps * nm < 1e8 over one
 syringe's travel).
 """
@@ -45,6 +51,9 @@ _A_ON_BATTERY = const(16)
 _A_BATTERY_CRITICAL = const(17)
 _A_PRESSURE_STUCK = const(18)
 _A_PRESSURE_DRIFT = const(19)
+_FOUND_SEEN = const(32)
+_FOUND_GONE = const(64)
+_FOUND_EVENT = const(96)
 # end codes
 
 _SLOTS = const(4)
@@ -55,6 +64,8 @@ _HYST_MV = const(50)
 _EMPTY_UM = const(100)     # travel left at the end of the syringe (dead space is more)
 _DRIFT_X10 = const(200)    # 20 mmHg below zero gauge: not a line pressure
 _WINDOW_MS = const(900000)  # over / under infusion: 15 min
+
+# a finding: alarm code + one of these (pumphost.codes FOUND_*)
 
 
 class Monitors:
@@ -74,6 +85,7 @@ class Monitors:
         self._t = 0
         self._lp = 0
         self._sec = 0
+        self.found = bytearray(10)   # findings of the last check (at most 8)
 
     def restart(self, pos):
         """Motion (re)starts: the over/under comparison starts afresh."""
@@ -81,6 +93,9 @@ class Monitors:
         self._lp = pos
 
     def check(self, pump, raw, delivering):
+        """One tick's checks; returns the number of findings in `found`."""
+        found = self.found
+        nf = 0
         hal = pump.hal
         s = self.s
         # pressure sensor: stuck, below zero
@@ -88,19 +103,23 @@ class Monitors:
             if self._same < self.stuck:
                 self._same += 1
             elif delivering:
-                pump.raise_alarm(_A_PRESSURE_STUCK)
+                found[nf] = _A_PRESSURE_STUCK | _FOUND_SEEN
+                nf += 1
         else:
             self._raw = raw
             self._same = 0
-            pump._clear_condition(_A_PRESSURE_STUCK)
+            found[nf] = _A_PRESSURE_STUCK | _FOUND_GONE
+            nf += 1
         p = pump.pressure_x10
         if p < -_DRIFT_X10:
             self._neg += 1
             if self._neg >= _NEG_TICKS:
-                pump.advise(_A_PRESSURE_DRIFT)
+                found[nf] = _A_PRESSURE_DRIFT | _FOUND_SEEN
+                nf += 1
         elif p > -_DRIFT_X10 // 2:
             self._neg = 0
-            pump._clear_condition(_A_PRESSURE_DRIFT)
+            found[nf] = _A_PRESSURE_DRIFT | _FOUND_GONE
+            nf += 1
         # syringe empty (no plunger on a peristaltic pump: travel checks off)
         left = 0
         if not s.pump_kind:
@@ -108,18 +127,23 @@ class Monitors:
             left = travel - _EMPTY_UM
             if left <= 0:
                 if delivering:
-                    pump.raise_alarm(_A_SYRINGE_EMPTY)
+                    found[nf] = _A_SYRINGE_EMPTY | _FOUND_SEEN
+                    nf += 1
             else:
-                pump._clear_condition(_A_SYRINGE_EMPTY)
+                found[nf] = _A_SYRINGE_EMPTY | _FOUND_GONE
+                nf += 1
             # over / under infusion
             if delivering:
-                self._delivery(pump, hal.motor.position(), travel)
+                f = self._delivery(hal.motor.position(), travel)
+                if f:
+                    found[nf] = f
+                    nf += 1
         self._sec -= 1
         if self._sec > 0:
-            return
+            return nf
         self._sec = 1000 // s.tick_ms
         # once a second: time left, near empty, power
-        rate = pump.step_rate_nl_h
+        rate = pump.course.rate_nl_h
         if left > 0 and rate > 0 and pump.program is not None:
             if left > 1000000:
                 left = 1000000
@@ -132,51 +156,64 @@ class Monitors:
             self.time_left_s = t
             if t < s.near_empty_s and nl < pump.remaining_nl():
                 if delivering:
-                    pump.advise(_A_SYRINGE_NEAR_EMPTY)
+                    found[nf] = _A_SYRINGE_NEAR_EMPTY | _FOUND_SEEN
+                    nf += 1
             else:
-                pump._clear_condition(_A_SYRINGE_NEAR_EMPTY)
+                found[nf] = _A_SYRINGE_NEAR_EMPTY | _FOUND_GONE
+                nf += 1
         else:
             self.time_left_s = -1 if left > 0 or s.pump_kind else 0
         pw = hal.power
         if pw.on_mains():
-            pump._clear_condition(_A_ON_BATTERY)
-            pump._clear_condition(_A_LOW_BATTERY)
-            pump._clear_condition(_A_BATTERY_CRITICAL)
-            return
-        pump.advise(_A_ON_BATTERY)
+            found[nf] = _A_ON_BATTERY | _FOUND_GONE
+            nf += 1
+            found[nf] = _A_LOW_BATTERY | _FOUND_GONE
+            nf += 1
+            found[nf] = _A_BATTERY_CRITICAL | _FOUND_GONE
+            nf += 1
+            return nf
+        found[nf] = _A_ON_BATTERY | _FOUND_SEEN
+        nf += 1
         mv = pw.battery_mv()
         lim = s.battery_critical_mv
         if mv < lim:
-            pump.raise_alarm(_A_BATTERY_CRITICAL)
+            found[nf] = _A_BATTERY_CRITICAL | _FOUND_SEEN
+            nf += 1
         elif mv >= lim + _HYST_MV:
-            pump._clear_condition(_A_BATTERY_CRITICAL)
+            found[nf] = _A_BATTERY_CRITICAL | _FOUND_GONE
+            nf += 1
         lim = s.battery_low_mv
         if mv < lim:
-            pump.advise(_A_LOW_BATTERY)
+            found[nf] = _A_LOW_BATTERY | _FOUND_SEEN
+            nf += 1
         elif mv >= lim + _HYST_MV:
-            pump._clear_condition(_A_LOW_BATTERY)
+            found[nf] = _A_LOW_BATTERY | _FOUND_GONE
+            nf += 1
+        return nf
 
-    def _delivery(self, pump, pos, travel):
+    def _delivery(self, pos, travel):
+        """Over / under infusion: a finding or 0."""
         rp = self._rp
         rt = self._rt
         if self._n == 0:
             if pos - self._lp < _SETTLE_STEPS:
-                return
+                return 0
         else:
             self._t += 1
             nm = self.s.step_travel_nm
             if self._t < self.slot or (pos - self._lp) * nm < _MIN_UM * 1000 // _SLOTS:
-                return
+                return 0
         i = self._i
+        f = 0
         if self._n == _SLOTS:
             nm = self.s.step_travel_nm
             exp = (pos - rp[i]) * nm // 1000        # um the steps should move
             act = rt[i] - travel                    # um the plunger moved
             pct = self.s.infusion_error_pct
             if act * 100 > exp * (100 + pct):
-                pump.raise_event_alarm(_A_OVER_INFUSION)
+                f = _A_OVER_INFUSION | _FOUND_EVENT
             elif act * 100 < exp * (100 - pct):
-                pump.raise_event_alarm(_A_UNDER_INFUSION)
+                f = _A_UNDER_INFUSION | _FOUND_EVENT
         else:
             self._n += 1
         rp[i] = pos
@@ -184,3 +221,4 @@ class Monitors:
         self._i = (i + 1) % _SLOTS
         self._lp = pos
         self._t = 0
+        return f

@@ -90,56 +90,42 @@ def _program(pump, ck):
     return prog, None
 
 
-def _position(pump, prog, ck):
-    """Step index, ramp sub-step, cycle repeats, pause time left, steps left
-    in the step and the cumulative programmed volume they count from."""
-    i = ck[_STEP_INDEX]
-    s = prog.steps[i]
-    pump.step_index = i
-    pump._cum_nl = 0
-    pump._cum_steps = 0
-    pump._enter_step()           # kind, the state it runs in, its rate
-    sub = ck[_SUB]
-    if s[0] == _K_RAMP and 0 < sub < P.ramp_parts(s[3]):
-        r, v = P.ramp_sub(s, sub)
-        pump._set_rate_volume(r, v)
-        pump._sub = sub
-    if s[0] == _K_PAUSE or s[0] == _K_SYRINGE:
-        left = ck[_DWELL_LEFT]
-        pump._dwell_end = pump.uptime_s + (left if left > 0 else 0)
-    cum = ck[_CUM_NL]
-    pump._cum_nl = cum
-    pump._cum_steps = cum * 1000 // pump.step_pl   # rounded down, as pump._set_rate_volume
-    pump._step_left = ck[_STEP_LEFT]
-    cyc = ck[_CYC_AT]
-    pump._cyc_at = -1 if cyc == 255 else cyc
-    pump._cyc_left = ck[_CYC_LEFT]
-
-
 def restore(pump, ck):
     """Restore the therapy of checkpoint `ck` (decoded slot) into `pump`
     (still in POST, motor stopped). Returns True if the program is back."""
     prog, err = _program(pump, ck)
-    pump.delivered_nl = ck[_DELIVERED]
-    pump.steps_commanded = ck[_STEPS]
     if prog is not None:
         pump.program = prog
         pump.program_digest = prog.digest()
         pump.confirmed = True
         pump.started = True
         pump.ckpt.prog_crc = ck[_PROG_CRC]
-        _position(pump, prog, ck)
-        pump._pl_rem = ck[_PL_REM]
+        i = ck[_STEP_INDEX]
+        s = prog.steps[i]
+        sub = ck[_SUB]
+        if s[0] != _K_RAMP or sub >= P.ramp_parts(s[3]):
+            sub = 0
+        dwell_end = 0
+        if s[0] == _K_PAUSE or s[0] == _K_SYRINGE:
+            left = ck[_DWELL_LEFT]
+            dwell_end = pump.uptime_s + (left if left > 0 else 0)
+        cum = ck[_CUM_NL]
+        cyc = ck[_CYC_AT]
+        pump.course.restore(prog.steps, i, sub, dwell_end, cum,
+                            cum * 1000 // pump.step_pl,   # rounded down, as the course does
+                            ck[_STEP_LEFT], -1 if cyc == 255 else cyc, ck[_CYC_LEFT],
+                            ck[_PL_REM], ck[_DELIVERED], ck[_STEPS])
         fill = pump.fill
         fill.left = ck[_FILL_LEFT]
         fill.steps = ck[_FILL_STEPS]
-        fill._ms = ck[_FILL_MS]
+        fill.ms = ck[_FILL_MS]
         fill.holding = bool(ck[_FLAGS] & _F_HOLDING)
         if fill.left and not fill.holding:
             pump.sched.set_rate(fill.rate)   # the fill was pushing
-        if ck[_SCHED] < pump.sched._d:
-            pump.sched._acc = ck[_SCHED]
+        pump.sched.restore_phase(ck[_SCHED])
     else:
+        # the counts are still known (and journaled), the position is not
+        pump.course.restore((), 0, 0, 0, 0, 0, 0, -1, 0, 0, ck[_DELIVERED], ck[_STEPS])
         pump.last_error = 'power interrupted: ' + err
     al = pump.alarms
     mask = ck[_ALARMS]
@@ -151,6 +137,6 @@ def restore(pump, ck):
     al.condition_gone(_A_POWER_INTERRUPTED)
     j = pump.journal
     j.log(pump.uptime_s, _EV_ALARM, _A_POWER_INTERRUPTED, pump.pressure_x10)
-    j.log(pump.uptime_s, _EV_POWER_RECOVERED, pump.delivered_nl,
-          pump.step_index if prog is not None else -1)
+    j.log(pump.uptime_s, _EV_POWER_RECOVERED, pump.course.delivered_nl,
+          ck[_STEP_INDEX] if prog is not None else -1)
     return prog is not None

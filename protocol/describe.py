@@ -10,7 +10,7 @@ import struct
 
 from protocol import codes
 from protocol.catalogue import CATALOGUE, BLOB, STRS
-from protocol.messages import _spec
+from protocol.messages import message_spec
 
 NAK_NAMES = {
     codes.NAK_BAD_STATE: "bad_state",
@@ -47,7 +47,7 @@ def state_name(state):
 
 def max_len(msg_type):
     """Largest payload the layout allows (always <= frame.MAX_PAYLOAD)."""
-    s = _spec(msg_type)
+    s = message_spec(msg_type)
     n = struct.calcsize(s[2])
     t = s[5]
     if t is None:
@@ -64,7 +64,7 @@ def _hex(b):
 
 
 def _bytes_fields(msg_type):
-    s = _spec(msg_type)
+    s = message_spec(msg_type)
     out = [s[3][i] for i in range(len(s[3])) if s[4][i] is None]
     if s[5] is not None and s[5][0] == BLOB:
         out.append(s[5][1])

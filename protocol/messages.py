@@ -35,7 +35,7 @@ def _err(reason, msg):
     return _c.ProtocolError(reason, msg)
 
 
-def _spec(msg_type):
+def message_spec(msg_type):
     s = CATALOGUE.get(msg_type) if type(msg_type) is int else None
     if s is None:
         raise _err(_c.NAK_UNKNOWN_TYPE, "unknown message type %r" % (msg_type,))
@@ -105,7 +105,7 @@ def pack_into(buf, pos, msg_type, fields):
     out-of-range values and oversized strings, blobs or lists raise
     _c.ProtocolError.  List items may be dicts or tuples in field order.
     """
-    spec = _spec(msg_type)
+    spec = message_spec(msg_type)
     fmt, names, ranges, tail = spec[2], spec[3], spec[4], spec[5]
     if type(fields) is not dict:
         raise _err(_c.NAK_BAD_PAYLOAD, "fields must be a dict")
@@ -186,7 +186,7 @@ def unpack(msg_type, payload):
     Strings come back as str, hashes and blobs as bytes, lists as lists of
     dicts.  Malformed input raises _c.ProtocolError with a NAK reason.
     """
-    spec = _spec(msg_type)
+    spec = message_spec(msg_type)
     fmt, names, ranges, tail = spec[2], spec[3], spec[4], spec[5]
     n = len(payload)
     size = struct.calcsize(fmt)

@@ -108,6 +108,11 @@ K_SYRINGE = const(6)
 K_CYCLE = const(7)
 MAX_BYTES = const(694)
 
+# firmware/monitors.py
+FOUND_SEEN = const(32)  # a finding: alarm code (< 32) + this: the condition is there
+FOUND_GONE = const(64)  # a finding: alarm code + this: the condition is not there
+FOUND_EVENT = const(96)  # a finding: alarm code + this: it happened (an event alarm)
+
 # firmware/reasons.py
 OK = const(0)
 E_BAD_STATE = const(1)

@@ -64,4 +64,4 @@ def test_open_line_short_program_completes(rate, volume):
     assert [a['code'] for a in sim.alarms] == ['infusion_complete']
     # the hold at the end (line not yet learned) adds at most 40 s
     assert t <= volume / rate * 3600 + 40
-    assert 0 <= volume * 1e6 - sim.pump.delivered_nl < sim.settings.step_pl / 1000.0
+    assert 0 <= volume * 1e6 - sim.pump.course.delivered_nl < sim.settings.step_pl / 1000.0

@@ -45,7 +45,7 @@ def test_any_cut_recovers_stopped_with_delivered_known(rate, at_s, torn):
             old = sim.pump
             sim.power_cycle(0.0)
     sim._ev_i = len(sim._events)            # the scenario's pause is not for the rebooted pump
-    ram_delivered = old.delivered_nl
+    ram_delivered = old.course.delivered_nl
     emitted = sim.plant.position_steps
     sim.step(1)                              # POST
     p = sim.pump
@@ -53,23 +53,23 @@ def test_any_cut_recovers_stopped_with_delivered_known(rate, at_s, torn):
     assert p.state_name() == 'ALARM'
     assert p.alarms.active[A_POWER_INTERRUPTED]
     assert p.program_digest == old.program_digest
-    assert abs(p.delivered_nl - ram_delivered) <= tol_nl
-    assert abs(p.steps_commanded - old.steps_commanded) <= tol_steps
+    assert abs(p.course.delivered_nl - ram_delivered) <= tol_nl
+    assert abs(p.course.steps_commanded - old.course.steps_commanded) <= tol_steps
     # the motor emitted what NV says, but for the tick in flight at the cut
     # and, after a pause, the tick the pause stopped (counted, not emitted)
-    assert abs(p.steps_commanded - emitted) <= 2 * tol_steps
+    assert abs(p.course.steps_commanded - emitted) <= 2 * tol_steps
     pos = sim.plant.position_steps
     sim.step(1200)                           # 2 min: no self-resume
     assert p.state_name() == 'ALARM' and sim.plant.position_steps == pos
     assert not sim.hal.motor.pending
     assert p.acknowledge() == 0 and p.state_name() == 'PAUSED'
     assert p.resume() == 0
-    dn = p.delivered_nl
+    dn = p.course.delivered_nl
     sim.step(300)
     assert p.fsm.state in DELIVERING
     # the course goes on: the motor moves, or the start-up fill's overshoot
     # is repaid (counted as delivered without moving)
-    assert sim.plant.position_steps > pos or p.delivered_nl > dn
+    assert sim.plant.position_steps > pos or p.course.delivered_nl > dn
 
 
 def test_recovered_course_completes_within_one_tick_of_an_uncut_one():
@@ -85,7 +85,7 @@ def test_recovered_course_completes_within_one_tick_of_an_uncut_one():
     assert sim.pump.state_name() == 'COMPLETE'
     tol_steps, _ = _tol(sim)
     assert abs(sim.plant.position_steps - ref.plant.position_steps) <= tol_steps
-    assert sim.pump.delivered_nl == ref.pump.delivered_nl
+    assert sim.pump.course.delivered_nl == ref.pump.course.delivered_nl
 
 
 def test_sim_storage_tears_the_next_write_and_raises():

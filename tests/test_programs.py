@@ -160,7 +160,7 @@ def test_short_fudr_course_delivers_what_was_programmed(tmp_path):
     assert out['final_state'] == 'COMPLETE' and not out['motor_running']
     assert any(e['event'] == 'syringe_changed' for e in out['events'])
     step_nl = sim.pump.step_pl / 1000.0
-    assert abs(sim.pump.delivered_nl - sim.scenario.compiled.program.total_nl) <= step_nl
+    assert abs(sim.pump.course.delivered_nl - sim.scenario.compiled.program.total_nl) <= step_nl
 
 
 # ------------------------------------------------------------ properties

@@ -278,8 +278,8 @@ class PumpMachine(RuleBasedStateMachine):
     def delivered_within_programmed(self):
         pump = self.pump
         # the firmware rounds a step's volume DOWN to a microstep
-        assert pump.delivered_nl <= self.program_nl, (
-            'device counted %d nL of a %d nL program; %s' % (pump.delivered_nl, self.program_nl, self._where()))
+        assert pump.course.delivered_nl <= self.program_nl, (
+            'device counted %d nL of a %d nL program; %s' % (pump.course.delivered_nl, self.program_nl, self._where()))
         bound_ml = self.started_ml + FILL_MAX_ML * self.motion_starts + 0.002
         assert self.plant.delivered_ul / 1000.0 <= bound_ml, (
             'patient got %.4f mL, programs started %.4f mL (+fills: %.4f); %s' % (
@@ -395,4 +395,4 @@ def test_device_count_never_exceeds_program():
     sim.step(int(600 * 1000 / sim.tick_ms), until=lambda s: s.pump.fsm.state == S_COMPLETE)
     assert sim.pump.state_name() == 'COMPLETE'
     step_nl = sim.settings.step_pl / 1000.0
-    assert 1000000 - step_nl < sim.pump.delivered_nl <= 1000000
+    assert 1000000 - step_nl < sim.pump.course.delivered_nl <= 1000000

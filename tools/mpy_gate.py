@@ -74,11 +74,13 @@ SMALL_HEAP = '64k'     # every device module imports alone on this heap (excepti
 
 # The scripted 12,000-tick run (gate_scripted_run -> soak_boot, soak_ticks):
 # the whole firmware core with the fake HAL, a program loaded through the
-# device's own limit checks, the steady tick under heap_lock, with about
-# 1.5 KB to spare (docs/architecture.md, "Device memory").
-# `python tools/mpy_gate.py --min-heap` bisects the figure to 64 bytes.
-# Lowering this is progress; raising it needs a measured reason in the commit.
-SCRIPTED_RUN_HEAP = '64k'
+# device's own limit checks, the steady tick under heap_lock. It passes from
+# 65,920 bytes: the program position with one owner (delivery.Course) and the
+# shared clock and NV file took it over 64 KB on this 64-bit port, where
+# objects are about twice a 32-bit board's (docs/architecture.md, "Device
+# memory"). `python tools/mpy_gate.py --min-heap` bisects the figure to 64
+# bytes. Lowering this is progress; raising it needs a measured reason.
+SCRIPTED_RUN_HEAP = '66k'
 TEST_HEAP = '256k'     # device test files, one process each
 
 # Modules that do not import on SMALL_HEAP, with the heap they are held to.

@@ -125,11 +125,11 @@ def bench(pump, rate_ml_h, cuts, seed=0, progress=None):
         master.step(k - master.k)
         clone = copy.deepcopy(master)
         kind, old = _cut(clone, rng.random() < TORN_SHARE, rng)
-        clone._ev_i = len(clone._events)   # the master's pause is not for the rebooted pump
+        clone.skip_scripted_events()   # the master's pause is not for the rebooted pump
         r = {'k': clone.k, 'kind': kind, 'state_before': STATE_NAMES[old.fsm.state]}
         reasons = []
         digest = old.program_digest
-        ram_dn = old.delivered_nl
+        ram_dn = old.course.delivered_nl
         emitted = clone.plant.position_steps - pos0
         clone.step(1)   # POST
         p = clone.pump
@@ -142,11 +142,11 @@ def bench(pump, rate_ml_h, cuts, seed=0, progress=None):
         if p.program_digest != digest:
             reasons.append('program not restored (%s)' % p.last_error)
         t_steps, t_nl = tolerance(clone, old)
-        e_dn = abs(p.delivered_nl - ram_dn)
-        e_steps = abs(p.steps_commanded - old.steps_commanded)
+        e_dn = abs(p.course.delivered_nl - ram_dn)
+        e_steps = abs(p.course.steps_commanded - old.course.steps_commanded)
         # information: the motor's own count (a pause or alarm drops the
         # steps of the tick in flight, which the device had counted)
-        e_motor = abs(p.steps_commanded - emitted)
+        e_motor = abs(p.course.steps_commanded - emitted)
         worst['motor_vs_emitted'] = max(worst.get('motor_vs_emitted', 0), e_motor)
         r.update(delivered_error_nl=e_dn, steps_error=e_steps, steps_vs_emitted=e_motor)
         if e_dn > t_nl:
@@ -168,14 +168,14 @@ def bench(pump, rate_ml_h, cuts, seed=0, progress=None):
         elif clone.pump.resume():
             reasons.append('resume refused: %s' % clone.pump.last_error)
         else:
-            dn = clone.pump.delivered_nl
+            dn = clone.pump.course.delivered_nl
             pos = clone.plant.position_steps
             clone.step(int(AFTER_RESUME_S * 1000 / tick_ms))
             st = clone.pump.fsm.state
             if not (st in DELIVERING or st == S_COMPLETE):
                 reasons.append('after resume: %s' % clone.pump.state_name())
             elif st != S_COMPLETE and not (clone.plant.position_steps > pos
-                                           or clone.pump.delivered_nl > dn):
+                                           or clone.pump.course.delivered_nl > dn):
                 reasons.append('after resume: no delivery')
             if not reasons and i % COMPLETE_EVERY == 0:
                 if not _run_to_complete(clone, limit):

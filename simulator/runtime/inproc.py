@@ -309,6 +309,15 @@ class Simulation:
             self._change_at_tick = k + SYRINGE_CHANGE_S * 1000 // self.tick_ms
             self.events_log.append({'t_s': self.t_s, 'event': 'syringe_change_due'})
 
+    def skip_scripted_events(self):
+        """The scenario's remaining events are not for this simulation (a
+        clone that reboots the pump from a copy of a running one)."""
+        self._ev_i = len(self._events)
+
+    def record_now(self):
+        """A trace row for the present moment, between trace periods."""
+        self._record(self.k)
+
     def _record(self, k):
         pump = self.pump
         plant = self.plant
@@ -316,12 +325,12 @@ class Simulation:
         self.trace.append((
             round(k * self.tick_ms / 1000.0, 3),
             STATE_NAMES[pump.fsm.state],
-            round(pump.step_rate_nl_h / 1e6, 6) if running else 0.0,
+            round(pump.course.rate_nl_h / 1e6, 6) if running else 0.0,
             round(plant.delivered_ul / 1000.0, 6),
             round(plant.pressure_mmhg, 3),
             round(pump.pressure_x10 / 10.0, 1),
             round(plant.pushed_ul / 1000.0, 6),
-            round(pump.delivered_nl / 1e6, 6),
+            round(pump.course.delivered_nl / 1e6, 6),
         ))
 
     def _progress(self, k, n):
@@ -345,7 +354,7 @@ class Simulation:
             'loaded_ml': round(self.loaded_ml, 6),
             'delivered_ml': round(self.plant.delivered_ul / 1000.0, 6),
             'plunger_ml': round(self.plant.pushed_ul / 1000.0, 6),
-            'device_delivered_ml': round(pump.delivered_nl / 1e6, 6),
+            'device_delivered_ml': round(pump.course.delivered_nl / 1e6, 6),
             'final_state': pump.state_name(),
             # driven: in a state whose tick commands steps (at low rates most
             # ticks command none, so `pending` alone would read 'stopped')

@@ -144,11 +144,11 @@ class Shell:
         return {
             'time_s': sim.k * sim.tick_ms / 1000.0,
             'delivered': plant.delivered_ul / 1000.0,
-            'device_delivered': pump.delivered_nl / 1e6,
+            'device_delivered': pump.course.delivered_nl / 1e6,
             'plunger': plant.pushed_ul / 1000.0,
             'pressure': plant.pressure_mmhg,
             'sensed': pump.pressure_x10 / 10.0,
-            'rate': pump.step_rate_nl_h / 1e6 if pump.fsm.state == S_RUNNING else 0.0,
+            'rate': pump.course.rate_nl_h / 1e6 if pump.fsm.state == S_RUNNING else 0.0,
             'position': float(plant.position_steps),
             'aspirated': plant.aspirated_ul,
             'moved': float(self.moved),
@@ -428,7 +428,7 @@ class Shell:
         if not path.parent.is_dir():
             raise ShellError('plot: directory %r does not exist' % str(path.parent))
         sim = self.sim
-        sim._record(sim.k)   # the present moment, not just the last trace period
+        sim.record_now()   # the present moment, not just the last trace period
         plot_trace(path, sim.summary(), sim.trace)
         self.say('plotted %s (t=0..%s)' % (path, fmt_time(self.figures()['time_s'])))
 

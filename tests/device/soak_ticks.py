@@ -32,8 +32,8 @@ def run(hal, pump, loop, free0):
     assert pump.state_name() == 'RUNNING'
     rate_nl_h = pump.program.steps[0][1]   # soak_boot's program, as it built it
     expected = rate_nl_h * 100 * TICKS // (3600 * pump.step_pl)
-    assert abs(pump.steps_commanded - expected) <= 1, (pump.steps_commanded, expected)
-    assert hal.motor.pos == pump.steps_commanded
+    assert abs(pump.course.steps_commanded - expected) <= 1, (pump.course.steps_commanded, expected)
+    assert hal.motor.pos == pump.course.steps_commanded
     # block the line: pressure rises 0.05 mmHg per tick until the alarm
     for i in range(30000):
         hal.pressure.raw += 2
@@ -50,6 +50,6 @@ def run(hal, pump, loop, free0):
     gc.collect()
     print('heap: %d bytes free of %d at start, %d in use by firmware + fake HAL' % (
         gc.mem_free(), free0, free0 - gc.mem_free()))
-    print('ticks: %d steady under heap_lock, steps %d' % (TICKS, pump.steps_commanded))
+    print('ticks: %d steady under heap_lock, steps %d' % (TICKS, pump.course.steps_commanded))
     print('1 passed, 0 failed')
 

@@ -34,7 +34,7 @@ def test_slots_alternate_and_newest_wins():
     assert seq > 2
     again = Checkpoint(hal.storage, 0)
     assert again.seq == seq and again.torn == 0
-    assert again.newest[6] == pump.delivered_nl and again.newest[5] == pump.steps_commanded
+    assert again.newest[6] == pump.course.delivered_nl and again.newest[5] == pump.course.steps_commanded
     # the two slots hold seq and seq - 1, one each
     buf = bytearray(4)
     seqs = []
@@ -76,13 +76,13 @@ def test_checkpoint_write_allocates_nothing():
 
 def test_power_cut_boots_into_alarm_with_the_delivered_volume():
     hal, pump, loop, prog = _running(4000)
-    delivered = pump.delivered_nl
-    steps = pump.steps_commanded
+    delivered = pump.course.delivered_nl
+    steps = pump.course.steps_commanded
     assert delivered > 0
     p2, l2 = _reboot(hal, pump.settings)
     assert p2.state_name() == 'ALARM'
     assert p2.alarms.active[A_POWER_INTERRUPTED]
-    assert p2.delivered_nl == delivered and p2.steps_commanded == steps
+    assert p2.course.delivered_nl == delivered and p2.course.steps_commanded == steps
     assert p2.program_digest == prog.digest()
     pos = hal.motor.pos
     run_ticks(hal, l2, 3000)          # 5 min: nothing resumes by itself
@@ -92,8 +92,8 @@ def test_power_cut_boots_into_alarm_with_the_delivered_volume():
     assert p2.resume() == 0
     run_ticks(hal, l2, 600)
     assert p2.state_name() == 'RUNNING'
-    assert hal.motor.pos > pos and p2.steps_commanded > steps
-    assert p2.delivered_nl > delivered
+    assert hal.motor.pos > pos and p2.course.steps_commanded > steps
+    assert p2.course.delivered_nl > delivered
 
 
 def test_cut_while_paused_recovers_paused_program():
@@ -102,7 +102,7 @@ def test_cut_while_paused_recovers_paused_program():
     run_ticks(hal, loop, 10)
     p2, l2 = _reboot(hal, pump.settings)
     assert p2.state_name() == 'ALARM' and p2.program_digest == prog.digest()
-    assert p2.delivered_nl == pump.delivered_nl
+    assert p2.course.delivered_nl == pump.course.delivered_nl
 
 
 def test_clean_stop_and_idle_boot_normally():
@@ -127,7 +127,7 @@ def test_torn_journal_record_is_discarded_and_recovery_still_works():
         mem[at + i] = 0x11
     p2, l2 = _reboot(hal, pump.settings)
     assert p2.journal.torn >= 1
-    assert p2.state_name() == 'ALARM' and p2.delivered_nl == pump.delivered_nl
+    assert p2.state_name() == 'ALARM' and p2.course.delivered_nl == pump.course.delivered_nl
 
 
 def test_program_record_corrupt_boots_into_alarm_without_program():
@@ -136,7 +136,7 @@ def test_program_record_corrupt_boots_into_alarm_without_program():
     p2, l2 = _reboot(hal, pump.settings)
     assert p2.state_name() == 'ALARM' and p2.program is None
     assert p2.alarms.active[A_POWER_INTERRUPTED]
-    assert p2.delivered_nl == pump.delivered_nl     # still known and journaled
+    assert p2.course.delivered_nl == pump.course.delivered_nl     # still known and journaled
     assert p2.acknowledge() == 0 and p2.resume() != 0
     assert p2.stop() == 0 and p2.state_name() == 'IDLE'
 

@@ -46,7 +46,7 @@ def test_fill_off_by_default_in_firmware_settings():
     assert pump.fill.left == 0
     run_line(hal, loop, 600)
     assert pump.fill.nl == 0
-    assert hal.motor.pos == pump.steps_commanded
+    assert hal.motor.pos == pump.course.steps_commanded
     assert hal.motor.pos < 10   # 0.1 mL/h for 60 s: a few steps
 
 
@@ -63,11 +63,11 @@ def test_fill_stops_at_the_knee_and_is_not_dose():
     assert not pump.alarms.active[A_OCCLUSION_DOWNSTREAM]
     # the fill is not dose: what the pump counts as delivered is the
     # programme's 2 min (and the overshoot it holds back), not the fill
-    assert pump.delivered_nl <= RATE * 120 // 3600 + fill.ahead * STEP_PL // 1000 + 300
+    assert pump.course.delivered_nl <= RATE * 120 // 3600 + fill.ahead * STEP_PL // 1000 + 300
     recs = [r for r in pump.journal.records() if r[2] == EV_FILL]
     assert len(recs) == 1 and recs[0][3] == fill.nl
     # the motor moved the fill and the programme, never more
-    assert hal.motor.pos == pump.steps_commanded
+    assert hal.motor.pos == pump.course.steps_commanded
 
 
 def test_overshoot_is_held_back_then_delivery_resumes():

@@ -48,8 +48,8 @@ def test_runs_10000_ticks_and_delivers_programmed_steps():
     run_ticks(hal, loop, 10000)
     assert pump.state_name() == 'RUNNING'
     expected = rate * 100 * 10000 // (3600 * 217070)
-    assert abs(pump.steps_commanded - expected) <= 1
-    assert hal.motor.pos == pump.steps_commanded
+    assert abs(pump.course.steps_commanded - expected) <= 1
+    assert hal.motor.pos == pump.course.steps_commanded
 
 
 def test_stops_at_vtbi_exactly():
@@ -59,7 +59,7 @@ def test_stops_at_vtbi_exactly():
     assert pump.state_name() == 'COMPLETE'
     want_steps = 1000000 * 1000 // 217070   # rounded down: never over the program
     assert hal.motor.pos == want_steps
-    assert abs(pump.delivered_nl - 1000000) <= 217
+    assert abs(pump.course.delivered_nl - 1000000) <= 217
 
 
 def test_occlusion_alarm_stops_motor_first_and_latches():

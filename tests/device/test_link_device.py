@@ -518,11 +518,11 @@ def test_link_loss_pauses_a_program_that_says_stop():
     assert len(h.events(EV_LINK_LOST)) == 1
     assert [r for r in h.events(EV_ALARM) if r[3] == A_LINK_LOST]
     pos = h.hal.motor.pos
-    delivered = h.pump.delivered_nl
+    delivered = h.pump.course.delivered_nl
     for _ in range(600):   # a minute more: nothing moves, nothing resumes by itself
         run_ticks(h.hal, h.loop, 1)
         h.link.poll()
-    assert h.hal.motor.pos == pos and h.pump.delivered_nl == delivered
+    assert h.hal.motor.pos == pos and h.pump.course.delivered_nl == delivered
     assert h.pump.state_name() == 'PAUSED'
     # the host comes back: the gap is journaled, still paused
     t, d = h.cmd(C.STATUS_REQ)

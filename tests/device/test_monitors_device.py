@@ -6,7 +6,7 @@ The fake plunger follows the fake motor at 0.390625 um per microstep from
 `travel_um`; a test moves `travel_um` to make the plunger lag or lead."""
 from helpers_device import make_pump, run_ticks, start_program
 from firmware.compat import heap_lock, heap_unlock
-from pumphost.codes import A_BATTERY_CRITICAL, A_LOOP_OVERRUN, A_LOW_BATTERY, A_ON_BATTERY, A_OVER_INFUSION, A_PRESSURE_DRIFT, A_PRESSURE_STUCK, A_SYRINGE_EMPTY, A_SYRINGE_NEAR_EMPTY, A_SYRINGE_REMOVED, A_UNDER_INFUSION, EV_ALARM, EV_ALARM_CLEAR
+from pumphost.codes import FOUND_GONE, FOUND_SEEN, A_BATTERY_CRITICAL, A_LOOP_OVERRUN, A_LOW_BATTERY, A_ON_BATTERY, A_OVER_INFUSION, A_PRESSURE_DRIFT, A_PRESSURE_STUCK, A_SYRINGE_EMPTY, A_SYRINGE_NEAR_EMPTY, A_SYRINGE_REMOVED, A_UNDER_INFUSION, EV_ALARM, EV_ALARM_CLEAR
 
 RATE = 20000000      # 20 mL/h: 25.6 microsteps/s, 10 um/s of plunger travel
 
@@ -207,6 +207,29 @@ def test_late_but_within_limit_is_no_overrun():
     hal.clock.advance(100 + 500)          # 5 periods late: allowed
     loop.poll()
     assert not pump.alarms.active[A_LOOP_OVERRUN]
+
+
+def test_monitors_report_findings_and_only_the_pump_raises():
+    hal, pump, loop = _running()
+    hal.power.mains = False
+    hal.power.mv = 3390                   # under battery_critical_mv
+    m = pump.monitors
+    found = []
+    for _ in range(11):                   # power is judged once a second
+        n = m.check(pump, hal.pressure.read_raw(), True)
+        found += [m.found[i] for i in range(n)]
+    assert A_BATTERY_CRITICAL | FOUND_SEEN in found
+    assert A_SYRINGE_EMPTY | FOUND_GONE in found
+    # the monitors raised nothing themselves: no alarm, still delivering
+    assert not pump.alarms.active[A_BATTERY_CRITICAL] and not pump.alarms.active[A_ON_BATTERY]
+    assert pump.state_name() == 'RUNNING'
+    # the pump's tick acts on them: alarm, journal, the motor stops
+    run_ticks(hal, loop, 11)
+    assert pump.alarms.active[A_BATTERY_CRITICAL] and pump.state_name() == 'ALARM'
+    assert pump.alarms.active[A_ON_BATTERY] and _journaled(pump, A_BATTERY_CRITICAL)
+    pos = hal.motor.pos
+    run_ticks(hal, loop, 30)
+    assert hal.motor.pos == pos
 
 
 def test_monitors_tick_allocates_nothing():

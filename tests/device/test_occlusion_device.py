@@ -121,4 +121,4 @@ def test_probe_keeps_the_delivered_volume_exact():
     ticks = 6000 + 12000
     expected = RATE_177 * 100 * ticks // (3600 * 217070)
     assert pump.state_name() == 'RUNNING'
-    assert abs(pump.steps_commanded - expected) <= 2, (pump.steps_commanded, expected)
+    assert abs(pump.course.steps_commanded - expected) <= 2, (pump.course.steps_commanded, expected)

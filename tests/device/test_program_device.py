@@ -54,7 +54,7 @@ def test_continuous_pause_then_kvo_runs_through_states():
     seen = states_seen(pump)
     for name in (10, 9, 6):    # DWELL, KVO, COMPLETE
         assert name in seen, seen
-    assert abs(pump.delivered_nl - 220000) * 1000 <= pump.step_pl
+    assert abs(pump.course.delivered_nl - 220000) * 1000 <= pump.step_pl
 
 
 def test_bolus_step_runs_in_bolus_state_and_pause_holds_motor():
@@ -83,13 +83,13 @@ def test_ramp_steps_through_sub_rates_and_delivers_its_volume():
     rates = []
     for _ in range(2000):
         run_ticks(hal, loop, 10)
-        if pump.step_rate_nl_h not in rates:
-            rates.append(pump.step_rate_nl_h)
+        if pump.course.rate_nl_h not in rates:
+            rates.append(pump.course.rate_nl_h)
         if pump.state_name() == 'COMPLETE':
             break
     assert pump.state_name() == 'COMPLETE'
     assert len(rates) == 3 and rates == sorted(rates)
-    assert abs(pump.delivered_nl - vol) * 1000 <= pump.step_pl
+    assert abs(pump.course.delivered_nl - vol) * 1000 <= pump.step_pl
 
 
 def test_cycle_repeats_its_body():
@@ -101,7 +101,7 @@ def test_cycle_repeats_its_body():
     run_ticks(hal, loop, 400)
     assert pump.state_name() == 'COMPLETE'
     assert states_seen(pump).count(8) == 3   # BOLUS entered three times
-    assert abs(pump.delivered_nl - 60000) * 1000 <= pump.step_pl
+    assert abs(pump.course.delivered_nl - 60000) * 1000 <= pump.step_pl
 
 
 def test_syringe_change_waits_for_confirmation():
