@@ -234,6 +234,7 @@ function onData(d) {
   showLog('events', d.events, (e) => [`${fmtClock(e.t_s)} ${e.text}`, `ev-${e.kind}`]);
   showLog('journal', d.journal, (j) => [`#${j.seq} ${fmtClock(j.t_s)} ${j.text}`, '']);
   if (d.sim) {
+    if (!state.speedShown) { $('speed').value = d.sim.speed; state.speedShown = true; }
     const sp = d.sim.achieved_speed ? ` (${Math.round(d.sim.achieved_speed)}x achieved)` : '';
     $('sim-mode').textContent = d.sim.mode === 'run' ? `running at ${d.sim.speed}x${sp}` :
       d.sim.mode === 'until' ? `running until ${d.sim.until}` : 'held';
