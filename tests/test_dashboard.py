@@ -103,7 +103,7 @@ def test_until_probe_and_journal(target):
     ('step', {'span': '3x'}, ["'3x' is not a duration", '3min30s']),
     ('step', {'span': '0'}, ['from one tick']),
     ('until', {'condition': 'pressure >> 3'}, ['QUANTITY OP NUMBER']),
-    ('until', {'condition': 'state NAPPING'}, ["'NAPPING': not a state", 'ALARM']),
+    ('until', {'condition': 'state NAPPING'}, ["'NAPPING' is not a state", 'ALARM']),
     ('until', {'condition': 'alarm gremlin'}, ["unknown alarm 'gremlin'"]),
     ('speed', {'speed': '0'}, ['speed=0: allowed 0.1 to 100000']),
     ('audio_pause', {'seconds': 500}, ['seconds=500: allowed 1 to 120']),

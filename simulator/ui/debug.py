@@ -105,14 +105,15 @@ def air_internals(pump):
     }
 
 
-def figures(sim):
-    """Every QUANTITY of the simulation now."""
+def figures(sim, k=None):
+    """Every QUANTITY of the simulation now (`k`: the tick just simulated,
+    when asked from inside a step, where sim.k is not yet updated)."""
     pump, plant = sim.pump, sim.plant
     occ = pump.occlusion
     slow_x10, _, _ = occ.internals()
     base_x10 = occ.baseline_x10()
     return {
-        'time_s': sim.k * sim.tick_ms / 1000.0,
+        'time_s': (sim.k if k is None else k) * sim.tick_ms / 1000.0,
         'delivered': plant.delivered_ul / 1000.0,
         'device_delivered': pump.delivered_nl / 1e6,
         'plunger': plant.pushed_ul / 1000.0,
@@ -139,13 +140,18 @@ def alarm_code(name):
 
 
 class Condition:
-    """A breakpoint. `arm(sim)` notes where we are; `hit(sim)` is asked after
-    every tick and is True once the condition holds."""
+    """A breakpoint. `arm(sim)` notes where we are; `hit(sim)` is True once
+    the condition holds. `on_change`: it can only become true when the
+    device's state or alarms change, so it is asked only then (fast);
+    otherwise after every tick."""
 
-    def __init__(self, text, arm, hit):
+    def __init__(self, text, arm, hit, on_change=False, kind=''):
         self.text = text
         self._arm = arm
         self.hit = hit
+        self.on_change = on_change
+        self.kind = kind
+        self.k = None     # the tick being checked (run_until sets it)
 
     def arm(self, sim):
         self._arm(sim)
@@ -172,13 +178,13 @@ def parse_condition(words, describe_record):
         def hit(sim):
             active, before = sim.pump.alarms.active, seen['before']
             return any(active[c] and not before[c] for c in codes)
-        return Condition(text, arm, hit)
+        return Condition(text, arm, hit, on_change=True, kind='alarm')
     if kind == 'state':
         if len(words) != 2 or words[1].upper() not in STATE_NAMES:
-            raise DebugError('%r: not a state (states: %s)' % (' '.join(words[1:]), ', '.join(STATE_NAMES)))
+            raise DebugError('%r is not a state (states: %s)' % (' '.join(words[1:]), ', '.join(STATE_NAMES)))
         target = STATE_NAMES.index(words[1].upper())
         return Condition('state %s' % STATE_NAMES[target], lambda sim: None,
-                         lambda sim: sim.pump.fsm.state == target)
+                         lambda sim: sim.pump.fsm.state == target, on_change=True, kind='state')
     if kind == 'probe':
         if len(words) != 1:
             raise DebugError('probe takes no argument (got %r)' % ' '.join(words[1:]))
@@ -221,27 +227,33 @@ def parse_condition(words, describe_record):
         except ValueError:
             raise DebugError('%r is not a number' % words[2])
         op = OPS[words[1]]
-        return Condition(text, lambda sim: None, lambda sim: op(figures(sim)[kind], ref))
+        cond = Condition(text, lambda sim: None, None, kind='quantity')
+        cond.hit = lambda sim: op(figures(sim, cond.k)[kind], ref)
+        return cond
     raise DebugError('%r not understood (%s)' % (text, usage))
 
 
 def run_until(sim, cond, max_ticks, every=None):
-    """Step until `cond` holds (checked after every tick) or max_ticks.
-    `every(sim, k)` is also called after each tick. Returns True if hit."""
+    """Step until `cond` holds or max_ticks. `every(sim, k)`, if given, is
+    called after each tick. Returns True if hit."""
     cond.arm(sim)
     saved = sim.hook
+    if cond.on_change and every is None:
+        return sim.step(max_ticks, until=cond.hit)
 
     def hook(s, k):
         if saved is not None and saved(s, k):
             return True
         if every is not None:
             every(s, k)
+        cond.k = k
         return cond.hit(s)
     sim.hook = hook
     try:
         return sim.step(max_ticks)
     finally:
         sim.hook = saved
+        cond.k = None
 
 
 def state_name(i):
