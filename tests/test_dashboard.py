@@ -222,3 +222,31 @@ def test_pumpctl_dashboard_on_serve(tmp_path):
             dash.wait(timeout=10)
         stop_serve(srv)
     assert 'Traceback' not in dash.stderr.read()
+
+
+def test_micropython_runtime_dashboard():
+    """The firmware in a real micropython process (behind serve), driven
+    from the dashboard's API: load the course, start, inject an occlusion,
+    see the alarm; stepping is refused with the reason."""
+    p, url = _start([sys.executable, '-m', 'simulator.ui.cli', 'dashboard', 'demo',
+                     '--runtime', 'micropython', '--speed', '30', '--open-for', '180'])
+    try:
+        _, d = _http(url + '/api/describe')
+        assert d['kind'] == 'simulated' and 'micropython' in d['detail']
+        assert 'power_loss' not in d['faults'] and 'downstream_occlusion' in d['faults']
+        code, r = _http(url + '/api/command', {'action': 'step', 'span': '1'})
+        assert code == 400 and 'paced to real time' in r['message']
+        assert _http(url + '/api/command', {'action': 'load'})[1]['ok']
+        assert _http(url + '/api/command', {'action': 'start'})[1]['ok']
+        _poll(url, lambda d: d['status']['state'] == 'RUNNING' and d['status']['delivered_ml'] > 0.01)
+        code, r = _http(url + '/api/command', {'action': 'inject', 'fault': 'downstream_occlusion',
+                                               'params': {'severity': '2'}})
+        assert code == 400 and 'must be in (0, 1]' in r['message']
+        assert _http(url + '/api/command', {'action': 'inject', 'fault': 'downstream_occlusion'})[1]['ok']
+        d = _poll(url, lambda d: d['status']['state'] == 'ALARM', limit_s=90)
+        assert [a['name'] for a in d['status']['alarms']] == ['occlusion_downstream']
+        assert not d['status']['motor_driven']
+    finally:
+        p.terminate()
+        p.wait(timeout=20)
+    assert 'Traceback' not in p.stderr.read()

@@ -36,6 +36,7 @@ def _alarm_name(code):
 
 class SerialTarget:
     kind = 'serial'
+    actions = COMMANDS      # what the page may ask (a subclass may add its own)
 
     def __init__(self, client, url):
         self.client = client
@@ -97,7 +98,10 @@ class SerialTarget:
                 action, args, fut = self.commands.get_nowait()
             except queue.Empty:
                 return
-            fut.set_result(self._execute(action, args))
+            try:
+                fut.set_result(self._execute(action, args))
+            except CommandError as e:
+                fut.set_exception(e)
 
     def _execute(self, action, args):
         c = self.client
@@ -107,8 +111,10 @@ class SerialTarget:
                 c.ack_alarm(0)
             elif action == 'audio_pause':
                 c.audio_pause(int(args['seconds']))
-            else:
+            elif action in COMMANDS:
                 getattr(c, action)()
+            else:
+                return self.link_action(action, args)
         except LinkError as e:    # a NAK, a timeout, or no key for a signed command
             self.rec.event(t, 'command', '%s refused: %s' % (action, e))
             return {'ok': False, 'message': '%s: %s' % (action, e)}
@@ -117,6 +123,10 @@ class SerialTarget:
         if action in ('start', 'resume'):
             self._review()
         return {'ok': True, 'message': '%s: ok' % action}
+
+    def link_action(self, action, args):
+        """A subclass's own action, run on the link thread (owns the client)."""
+        raise CommandError('action %r: not on this target' % action)
 
     def _review(self):
         try:
@@ -224,9 +234,9 @@ class SerialTarget:
         return data, cursor
 
     def command(self, action, args):
-        if action not in COMMANDS:
+        if action not in self.actions:
             raise CommandError('action %r: a pump over the serial link takes %s' % (
-                action, ', '.join(COMMANDS)))
+                action, ', '.join(self.actions)))
         if action == 'audio_pause':
             try:
                 s = int(args.get('seconds', 120))
@@ -235,6 +245,9 @@ class SerialTarget:
             if not 1 <= s <= 120:
                 raise CommandError('seconds=%r: 1 to 120' % args.get('seconds'))
             args = {'seconds': s}
+        return self.on_link_thread(action, args)
+
+    def on_link_thread(self, action, args):
         fut = Future()
         self.commands.put((action, args, fut))
         try:

@@ -1,8 +1,8 @@
 """pumpsim dashboard: the live dashboard (pumphost.dashboard) on the
 in-process simulation, with the debugger's controls.
 
-    pumpsim dashboard [SCENARIO] [--seed N] [--speed X] [--hold] [--no-start]
-                      [--no-events] [--http-port N] [--open-for S]
+    pumpsim dashboard [SCENARIO] [--runtime cpython|micropython] [--seed N] [--speed X]
+                      [--hold] [--no-start] [--no-events] [--http-port N] [--open-for S]
 
 The firmware boots and (unless --no-start) the scenario's course is
 programmed and started, as `pumpsim run` does; the simulation then runs at
@@ -13,10 +13,13 @@ parameters, step one tick or a duration (3min30s), run until a condition
 `journal occlusion`) and change the speed.
 
 Device commands act on the firmware's Pump directly, in lockstep: there is
-no serial link in between, so nothing here is signed. A board or `pumpsim
-serve` (either runtime) is watched through the signed link with
-`pumpctl --port URL --key-file F dashboard`.
+no serial link in between, so nothing here is signed. With --runtime
+micropython the firmware runs in a micropython process behind `pumpsim
+serve`, and the page works through the signed link (dashboard_served.py).
+A board is watched the same way with `pumpctl --port URL --key-file F
+dashboard`.
 """
+import signal
 import sys
 import threading
 import time
@@ -421,12 +424,16 @@ def _clock(t_s):
 
 
 def build_target(a):
-    """Simulation of the scenario, booted (and started unless --no-start)."""
+    """Simulation of the scenario, booted (and started unless --no-start);
+    on the micropython runtime, a served firmware watched over its link."""
     from simulator.scenario import load_scenario
     from simulator.runtime.inproc import Simulation
     sc = load_scenario(a.scenario)
     if a.no_events:
         sc.events = []
+    if a.runtime != 'cpython':
+        from simulator.ui.dashboard_served import build_served_target
+        return build_served_target(a, sc)
     sim = Simulation(sc, seed=a.seed)
     sim.boot(program=not a.no_start)
     return SimTarget(sim, speed=a.speed, running=not a.hold)
@@ -438,15 +445,23 @@ def cmd_dashboard(a):
     if not 0.1 <= a.speed <= 100000:
         sys.stderr.write('pumpsim dashboard: --speed=%g: allowed 0.1 to 100000\n' % a.speed)
         return 2
+    if a.runtime != 'cpython' and (a.hold or a.no_events):
+        sys.stderr.write('pumpsim dashboard: --runtime=%s: --hold and --no-events need the cpython '
+                         'runtime (serve runs the scenario as it is, in real time x speed)\n' % a.runtime)
+        return 2
     try:
         target = build_target(a)
-    except SimulationError as e:
+    except (SimulationError, RuntimeError) as e:
         sys.stderr.write('pumpsim dashboard: %s\n' % e)
         return 1
 
     def ready(url):
-        print('pumpsim dashboard: %s (%s) on %s  (Ctrl-C to stop)' % (
-            target.sim.scenario.name, target.sim.scenario.pump.name, url), flush=True)
+        d = target.describe()
+        print('pumpsim dashboard: %s (%s) on %s  (Ctrl-C to stop)' % (d['name'], d['detail'], url),
+              flush=True)
+    def on_term(signum, frame):   # as Ctrl-C: the target closes (a served firmware quits)
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, on_term)
     try:
         serve(target, port=a.http_port, on_ready=ready, stop_after_s=a.open_for)
     except OSError as e:
@@ -459,6 +474,9 @@ def register(top):
     from pumphost.dashboard.server import add_arguments
     p = top.add_parser('dashboard', help='live dashboard in the browser on the simulation, with fault and debugger controls')
     p.add_argument('scenario', nargs='?', default='demo', help='configs/scenarios name or a YAML path (default: demo)')
+    p.add_argument('--runtime', default='cpython', choices=('cpython', 'micropython'),
+                   help='cpython (default): in-process lockstep, all controls; micropython: the '
+                        'firmware in a micropython process behind `pumpsim serve`, over its link')
     p.add_argument('--seed', type=int, default=None, help='override the scenario seed')
     p.add_argument('--speed', type=float, default=60.0, help='times real time (default 60)')
     p.add_argument('--hold', action='store_true', help='start held (step or run from the page)')

@@ -55,9 +55,16 @@ function setupControls(d) {
     b.addEventListener('click', () => command(b.dataset.action,
       b.dataset.action === 'audio_pause' ? { seconds: 120 } : {}));
   });
-  const sim = d.controls.includes('faults');
-  document.querySelectorAll('.sim-only').forEach((el) => { el.style.display = sim ? '' : 'none'; });
-  if (!sim) return;
+  const has = (c) => d.controls.includes(c);
+  $('fault-card').style.display = has('faults') ? '' : 'none';
+  $('btn-load').style.display = has('load') ? '' : 'none';
+  $('debug-card').style.display = has('speed') ? '' : 'none';
+  document.querySelectorAll('.step-only').forEach((el) => { el.style.display = has('step') ? '' : 'none'; });
+  if (d.speed) { $('speed').value = d.speed; state.speedShown = true; }
+  if (has('speed')) {
+    $('btn-speed').onclick = () => command('speed', { speed: $('speed').value });
+  }
+  if (!has('faults')) return;
   const sel = $('fault-name');
   for (const name of Object.keys(d.faults)) {
     const o = document.createElement('option');
@@ -91,7 +98,6 @@ function setupControls(d) {
   $('btn-clear').onclick = () => command('clear', { fault: sel.value });
   $('btn-run').onclick = () => command('run');
   $('btn-hold').onclick = () => command('hold');
-  $('btn-speed').onclick = () => command('speed', { speed: $('speed').value });
   $('btn-tick').onclick = () => command('step', { span: '1' });
   $('btn-step').onclick = () => command('step', { span: $('step-span').value });
   $('btn-until').onclick = () => command('until', { condition: $('until-cond').value,
