@@ -104,8 +104,10 @@ def test_occlusion_from_the_page(dashboard):
             kinds = page.evaluate('window.dashboard.last.events.map(e => e.kind)')
             for k in ('inject', 'alarm', 'ack', 'clear', 'resume'):
                 assert k in kinds, kinds
-            marks = page.evaluate("document.querySelectorAll('#plot .annotation-text').length")
-            assert marks >= 5       # inject, alarm, ack, clear, resume marked on the plot
+            marks = page.evaluate("Array.from(document.querySelectorAll('#plot .annotation-text'))"
+                                  ".map(a => a.textContent).join(' ')")
+            for k in ('inject', 'alarm', 'ack', 'clear', 'resume'):   # marked on the plot
+                assert k in marks, marks
             assert errors == []
         finally:
             browser.close()

@@ -74,7 +74,7 @@ class SimTarget:
     # ------------------------------------------------------------ the run
     def _hook(self, sim, k):
         if k % self.sample_ticks == 0:
-            self._sample()
+            self._sample(k=k)
         return False
 
     def _worker(self):
@@ -129,14 +129,16 @@ class SimTarget:
             self.message = ('%s; now %s' % (label, _clock(t)) if cond is None else
                             'no %s by %s (max reached); held' % (label, _clock(t)))
 
-    def _t(self):
-        return self.sim.k * self.sim.tick_ms / 1000.0
+    def _t(self, k=None):
+        """Simulated seconds at tick k (default: where the last step ended;
+        inside a step, sim.k is not yet updated: the hook passes k)."""
+        return (self.sim.k if k is None else k) * self.sim.tick_ms / 1000.0
 
     # ------------------------------------------------------------ recording
-    def _sample(self, force=False):
+    def _sample(self, force=False, k=None):
         sim = self.sim
         pump, plant = sim.pump, sim.plant
-        t = self._t()
+        t = self._t(k)
         if self._course_t0 is None and pump.fsm.state in DELIVERING:
             self._course_t0 = t
         sc = sim.scenario

@@ -195,14 +195,25 @@ function drawPlot() {
                   y0: 0, y1: 1, fillcolor: STATE_COLOURS[name] || '#999', opacity: 0.10,
                   line: { width: 0 }, layer: 'below' });
   }
+  // one mark per instant: "alarm, break" rather than two labels on one line
+  const marks = [];
   for (const e of d.events) {
     if (!(e.kind in EVENT_LABELS)) continue;
-    const xe = e.t_s / u.div;
+    const last = marks[marks.length - 1];
+    if (last && Math.abs(last.t_s - e.t_s) < 1e-6) {
+      last.labels.push(EVENT_LABELS[e.kind]);
+      last.texts.push(e.text);
+    } else {
+      marks.push({ t_s: e.t_s, kind: e.kind, labels: [EVENT_LABELS[e.kind]], texts: [e.text] });
+    }
+  }
+  for (const m of marks) {
+    const xe = m.t_s / u.div;
     shapes.push({ type: 'line', xref: 'x', yref: 'paper', x0: xe, x1: xe, y0: 0, y1: 1,
-                  line: { color: EVENT_COLOURS[e.kind], width: 1, dash: 'dot' } });
+                  line: { color: EVENT_COLOURS[m.kind], width: 1, dash: 'dot' } });
     annotations.push({ x: xe, y: 1, xref: 'x', yref: 'paper', yanchor: 'bottom', showarrow: false,
-                       text: EVENT_LABELS[e.kind], hovertext: `${fmtClock(e.t_s)} ${e.text}`,
-                       font: { size: 10, color: EVENT_COLOURS[e.kind] }, textangle: -30 });
+                       text: m.labels.join(', '), hovertext: `${fmtClock(m.t_s)} ${m.texts.join('; ')}`,
+                       font: { size: 10, color: EVENT_COLOURS[m.kind] }, textangle: -30 });
   }
   const layout = {
     uirevision: u.name,
