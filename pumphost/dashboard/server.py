@@ -128,9 +128,31 @@ def serve(target, host='127.0.0.1', port=0, on_ready=print, stop_after_s=None):
         target.close()
 
 
+def _port(text):
+    import argparse
+    try:
+        v = int(text)
+    except ValueError:
+        v = -1
+    if not 0 <= v <= 65535:
+        raise argparse.ArgumentTypeError('%r is not a port (0 to 65535; 0 = a free one)' % text)
+    return v
+
+
+def _seconds(text):
+    import argparse
+    try:
+        v = float(text)
+    except ValueError:
+        v = -1.0
+    if not v > 0:
+        raise argparse.ArgumentTypeError('%r is not a number of seconds > 0' % text)
+    return v
+
+
 def add_arguments(p):
     """The options both `pumpsim dashboard` and `pumpctl dashboard` take."""
-    p.add_argument('--http-port', type=int, default=0,
+    p.add_argument('--http-port', type=_port, default=0,
                    help='port to serve the page on, 127.0.0.1 only (default: a free one)')
-    p.add_argument('--open-for', type=float, default=None, metavar='SECONDS',
+    p.add_argument('--open-for', type=_seconds, default=None, metavar='SECONDS',
                    help='stop serving after SECONDS (default: until Ctrl-C)')

@@ -31,6 +31,7 @@ from pumphost.dashboard.record import SessionRecord
 from pumphost.dashboard.server import CommandError
 from firmware.table import STATE_NAMES, DELIVERING
 from simulator.plant import faults
+from simulator.runtime.inproc import SimulationError
 from simulator.ui import debug
 
 CHUNK_WALL_S = 0.05        # free run: one chunk of simulated time per 50 ms
@@ -81,13 +82,17 @@ class SimTarget:
         while not self._closed:
             t0 = time.perf_counter()
             mode = self.mode
-            if mode == 'run':
-                n = max(1, int(round(self.speed * CHUNK_WALL_S * 1000 / self.sim.tick_ms)))
-                with self.lock:
-                    self._step(n)
-            elif mode == 'until':
-                with self.lock:
-                    self._until_chunk()
+            try:
+                if mode == 'run':
+                    n = max(1, int(round(self.speed * CHUNK_WALL_S * 1000 / self.sim.tick_ms)))
+                    with self.lock:
+                        self._step(n)
+                elif mode == 'until':
+                    with self.lock:
+                        self._until_chunk()
+            except SimulationError as e:   # e.g. the device refused a syringe change
+                self.mode = mode = 'hold'
+                self.message = 'held: %s' % e
             left = CHUNK_WALL_S - (time.perf_counter() - t0)
             if left > 0 and mode != 'until':
                 time.sleep(left)
@@ -95,7 +100,6 @@ class SimTarget:
                 time.sleep(0.001)   # let the page's requests in
 
     def _step(self, n):
-        from simulator.runtime.inproc import SimulationError
         sim = self.sim
         try:
             sim.step(n)
@@ -307,7 +311,6 @@ class SimTarget:
         return self._ok(True, 'audio paused for %d s' % s)
 
     def _cmd_load(self, args):
-        from simulator.runtime.inproc import SimulationError
         if self.sim.course_left_ml <= 1e-6:
             return self._ok(False, 'load: the scenario course is all loaded already')
         try:
@@ -443,7 +446,6 @@ def build_target(a):
 
 def cmd_dashboard(a):
     from pumphost.dashboard.server import serve
-    from simulator.runtime.inproc import SimulationError
     if not 0.1 <= a.speed <= 100000:
         sys.stderr.write('pumpsim dashboard: --speed=%g: allowed 0.1 to 100000\n' % a.speed)
         return 2
