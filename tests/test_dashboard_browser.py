@@ -1,7 +1,8 @@
 """The dashboard in a real browser: Debian's headless Chromium, driven by
 Playwright (its own browser download is never used).
 
-From the page alone: the scenario runs and the pressure trace grows; an
+`pumpsim dashboard configs/scenarios/demo.yaml`, then from the page alone:
+the speed is raised and the pressure trace grows; an
 occlusion injected from the page raises the high-priority banner and stops
 the motor; acknowledging from the page latches PAUSED; clearing the fault
 and resuming from the page runs again. Artefacts (gitignored):
@@ -28,9 +29,9 @@ WAIT_MS = 30000
 
 @pytest.fixture
 def dashboard():
+    # the acceptance command as a user types it (plus a time limit)
     p = subprocess.Popen([sys.executable, '-m', 'simulator.ui.cli', 'dashboard',
-                          'configs/scenarios/demo.yaml', '--no-events', '--speed', '120',
-                          '--open-for', '240'],
+                          'configs/scenarios/demo.yaml', '--open-for', '240'],
                          cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = p.stdout.readline()
@@ -60,9 +61,12 @@ def test_occlusion_from_the_page(dashboard):
             timing = page.evaluate('({first_data_ms: window.dashboard.firstDataMs, '
                                    'first_plot_ms: window.dashboard.firstPlotMs})')
 
-            # the pressure trace grows while RUNNING
+            # the pressure trace grows while RUNNING; faster from the page's speed control
             page.wait_for_function("document.getElementById('state').textContent === 'RUNNING'",
                                    timeout=WAIT_MS)
+            page.fill('#speed', '120')
+            page.click('#btn-speed')
+            page.wait_for_function("window.dashboard.last.sim.speed === 120", timeout=WAIT_MS)
             n0 = page.evaluate('window.dashboard.samples.t.length')
             page.wait_for_function('window.dashboard.samples.t.length > %d + 20' % n0, timeout=WAIT_MS)
             assert page.locator('#plot .scatterlayer .trace').count() >= 6

@@ -207,17 +207,22 @@ function drawPlot() {
       marks.push({ t_s: e.t_s, kind: e.kind, labels: [EVENT_LABELS[e.kind]], texts: [e.text] });
     }
   }
+  let lastX = -Infinity, shift = 0;
+  const near = (tEnd - S.t[0]) / u.div * 0.03;   // labels closer than this are stacked
   for (const m of marks) {
     const xe = m.t_s / u.div;
+    shift = xe - lastX < near ? shift + 12 : 0;
+    lastX = xe;
     shapes.push({ type: 'line', xref: 'x', yref: 'paper', x0: xe, x1: xe, y0: 0, y1: 1,
                   line: { color: EVENT_COLOURS[m.kind], width: 1, dash: 'dot' } });
     annotations.push({ x: xe, y: 1, xref: 'x', yref: 'paper', yanchor: 'bottom', showarrow: false,
                        text: m.labels.join(', '), hovertext: `${fmtClock(m.t_s)} ${m.texts.join('; ')}`,
-                       font: { size: 10, color: EVENT_COLOURS[m.kind] }, textangle: -30 });
+                       font: { size: 10, color: EVENT_COLOURS[m.kind] }, textangle: -30,
+                       yshift: shift });
   }
   const layout = {
     uirevision: u.name,
-    margin: { l: 55, r: 10, t: 40, b: 40 },
+    margin: { l: 55, r: 10, t: 60, b: 40 },
     xaxis: { title: { text: `time since boot (${u.name})` }, anchor: 'y2' },
     yaxis: { title: { text: 'mmHg' }, domain: [0.52, 1] },
     yaxis2: { title: { text: 'mL' }, domain: [0, 0.45], rangemode: 'tozero' },
