@@ -250,3 +250,23 @@ def test_micropython_runtime_dashboard():
         p.terminate()
         p.wait(timeout=20)
     assert 'Traceback' not in p.stderr.read()
+
+
+def test_simulated_device_commands_go_through_the_signed_link(target):
+    """The page's device commands reach the firmware through its link
+    handler, signed: a client with the wrong key is refused and nothing
+    changes."""
+    t = target
+    t.command('step', {'span': '2min'})
+    assert t.command('pause', {})['ok']        # a stop-like command: not signed
+    assert t.client.signer is None
+    assert t.command('resume', {})['ok']       # therapy: signed
+    assert t.client.signer.counter >= 1
+    assert t.command('pause', {})['ok']
+    t.client.key = bytes(32)                   # a host with another key
+    t.client.signer = None
+    r = t.command('resume', {})
+    assert not r['ok'] and 'refused by the pump: NAK' in r['message'], r
+    assert t.snapshot(None)[0]['status']['state'] == 'PAUSED'
+    journal = ' '.join(j['text'] for j in t.snapshot(None)[0]['journal'])
+    assert 'link_reject' in journal, journal

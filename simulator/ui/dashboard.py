@@ -12,13 +12,18 @@ parameters, step one tick or a duration (3min30s), run until a condition
 (simulator.ui.debug: `pressure > 150`, `state ALARM`, `probe`,
 `journal occlusion`) and change the speed.
 
-Device commands act on the firmware's Pump directly, in lockstep: there is
-no serial link in between, so nothing here is signed. With --runtime
+Device commands (start, pause, resume, stop, acknowledge, audio pause) go
+through the firmware's own serial link handler on the simulated HAL, from
+the same PumpClient pumpctl uses, signed with the test key
+(dashboard_link.py), in lockstep: the simulation is held while one is in
+flight. Loading the course is the nurse at the pump, as in `pumpsim run`.
+With --runtime
 micropython the firmware runs in a micropython process behind `pumpsim
 serve`, and the page works through the signed link (dashboard_served.py).
 A board is watched the same way with `pumpctl --port URL --key-file F
 dashboard`.
 """
+import os
 import signal
 import sys
 import threading
@@ -66,6 +71,8 @@ class SimTarget:
         self._course_t0 = None
         self._rate_window = []      # (wall, sim seconds) for the achieved speed
         self._closed = False
+        self.client = None          # PumpClient on the simulation's link, made at the first command
+        self._counter_file = None
         sim.hook = self._hook
         with self.lock:
             self._collect(force=True)
@@ -279,36 +286,54 @@ class SimTarget:
         self.message = message
         return {'ok': ok, 'message': message}
 
-    def _device(self, name):
-        e = self.sim.apply('command', name)
+    def _link_client(self):
+        if self.client is None:
+            from simulator.ui.dashboard_link import make_client
+            self.client, self._counter_file = make_client(self.sim)
+        return self.client
+
+    def _device(self, name, call):
+        """A device command over the simulation's serial link, signed like
+        pumpctl's (simulator/ui/dashboard_link.py)."""
+        from pumphost.client import LinkError
+        from simulator.runtime.sim_hal import PowerLoss
+        t = self._t()
+        try:
+            call(self._link_client())
+        except LinkError as e:
+            self.rec.event(t, 'command', '%s refused: %s' % (name, e))
+            self._collect(force=True)
+            return self._ok(False, '%s: %s' % (name, e))
+        except PowerLoss:   # the command's journal write was torn (power_loss_at_next_write)
+            self.sim.power_cycle(0.0)
+            self.rec.event(t, 'note', '%s: the power went during its journal write; rebooted' % name)
+            self._collect(force=True)
+            return self._ok(False, '%s: power lost during the command; the board rebooted' % name)
+        self.rec.event(t, name if name in ('ack', 'resume') else 'command', '%s -> ok' % name)
         self._collect(force=True)
-        if e['result'] == 'ok':
-            return self._ok(True, '%s: ok, state %s' % (name, self.sim.pump.state_name()))
-        return self._ok(False, '%s: refused %s (%s)' % (name, e['result'], self.sim.pump.last_error))
+        return self._ok(True, '%s: ok, state %s' % (name, self.sim.pump.state_name()))
 
     def _cmd_start(self, args):
-        return self._device('start')
+        return self._device('start', lambda c: c.start())
 
     def _cmd_pause(self, args):
-        return self._device('pause')
+        return self._device('pause', lambda c: c.pause())
 
     def _cmd_resume(self, args):
-        return self._device('resume')
+        return self._device('resume', lambda c: c.resume())
 
     def _cmd_stop(self, args):
-        return self._device('stop')
+        return self._device('stop', lambda c: c.stop())
 
     def _cmd_ack(self, args):
-        return self._device('ack')
+        return self._device('ack', lambda c: c.ack_alarm(0))
 
     def _cmd_audio_pause(self, args):
-        s = _number(args, 'seconds', 1, 120, default=120)
-        pump = self.sim.pump
-        if not any(pump.alarms.active):
-            return self._ok(False, 'audio pause: no alarm sounds')
-        pump.alarms.audio_pause(pump.uptime_s, int(s))
-        self.rec.event(self._t(), 'command', 'audio paused for %d s' % s)
-        return self._ok(True, 'audio paused for %d s' % s)
+        s = int(_number(args, 'seconds', 1, 120, default=120))
+        r = self._device('audio pause', lambda c: c.audio_pause(s))
+        if r['ok']:
+            r = self._ok(True, 'audio paused for %d s' % s)
+        return r
 
     def _cmd_load(self, args):
         if self.sim.course_left_ml <= 1e-6:
@@ -409,6 +434,11 @@ class SimTarget:
     def close(self):
         self._closed = True
         self.thread.join(timeout=2)
+        if self._counter_file:
+            try:
+                os.unlink(self._counter_file)
+            except OSError:
+                pass
 
 
 def _number(args, key, lo, hi, default=None):

@@ -572,7 +572,12 @@ COMMANDS = sorted(n[4:] for n in dir(Shell) if n.startswith('cmd_'))
 
 
 def describe_record(ev, a, b):
-    name = catalog.EVENT_NAMES.get(ev, 'event_%d' % ev)
+    from pumphost.pumpctl import LINK_EVENT_NAMES   # the link handler's records
+    name = catalog.EVENT_NAMES.get(ev) or LINK_EVENT_NAMES.get(ev, 'event_%d' % ev)
+    if name == 'link_reject':
+        from protocol.describe import nak_name
+        from protocol.messages import name as msg_name
+        return '%s %s refused: %s (counter %d)' % (name, msg_name(a & 0xFF), nak_name(a >> 8), b)
     if ev == EV_STATE:
         dest, trig = b >> 8, b & 0xFF
         return '%s %s -> %s (%s)' % (name, _state(a), _state(dest), _trigger(trig))
