@@ -40,7 +40,7 @@ from simulator.runtime.inproc import SimulationError
 from simulator.ui import debug
 
 CHUNK_WALL_S = 0.05        # free run: one chunk of simulated time per 50 ms
-UNTIL_CHUNK_TICKS = 3000   # run until: the lock is let go this often
+UNTIL_CHUNK_TICKS = 3000   # run, run until: the lock is let go at least this often
 SYNC_STEP_TICKS = 3000     # a step this short is done before the answer
 MAX_UNTIL_S = 14 * 86400
 STEP_KINDS = {codes.K_CONTINUOUS: 'continuous', codes.K_RAMP: 'ramp', codes.K_BOLUS: 'bolus',
@@ -91,7 +91,8 @@ class SimTarget:
             mode = self.mode
             try:
                 if mode == 'run':
-                    n = max(1, int(round(self.speed * CHUNK_WALL_S * 1000 / self.sim.tick_ms)))
+                    n = max(1, min(UNTIL_CHUNK_TICKS, int(round(
+                        self.speed * CHUNK_WALL_S * 1000 / self.sim.tick_ms))))
                     with self.lock:
                         self._step(n)
                 elif mode == 'until':
