@@ -144,6 +144,11 @@ class OcclusionCheck:
     def baseline_x10(self):
         return self._ba >> _BASE
 
+    def internals(self):
+        """For tools, never the tick: (slow-filtered pressure, probe
+        reference pressure, both x10 mmHg; ms into the phase)."""
+        return self._sa >> _SLOW, self._p1, self._t * self.tick_ms
+
     def steps(self, sched):
         """Steps to push this tick (pump, delivering): the scheduler's, or
         during a probe the burst (pushed ahead, repaid from the schedule

@@ -287,6 +287,21 @@ def cmd_ping(c, a):
         c.retries_used))
 
 
+def cmd_dashboard(c, a):
+    from pumphost.dashboard.serial_target import SerialTarget
+    from pumphost.dashboard.server import serve
+    target = SerialTarget(c, a.port)
+
+    def ready(url):
+        print('%s dashboard: pump on %s, page on %s  (Ctrl-C to stop)' % (PROG, a.port, url),
+              flush=True)
+    try:
+        serve(target, port=a.http_port, on_ready=ready, stop_after_s=a.open_for)
+    except OSError as e:
+        raise UsageError('dashboard --http-port=%d: %s' % (a.http_port, e.strerror or e))
+    return 0
+
+
 def _positive(kind, lo, hi):
     def conv(text):
         try:
@@ -340,6 +355,11 @@ def build_parser():
     p = sub.add_parser('log', help='download the journal')
     p.add_argument('--from', dest='start', type=_positive(int, 0, 0xFFFFFFFF), default=0)
     p.set_defaults(func=cmd_log)
+    p = sub.add_parser('dashboard', help='live dashboard in the browser (127.0.0.1), with the '
+                       'device commands (signed with the key)')
+    from pumphost.dashboard.server import add_arguments
+    add_arguments(p)
+    p.set_defaults(func=cmd_dashboard)
     p = sub.add_parser('ping', help='measure the STATUS round trip')
     p.add_argument('--count', type=_positive(int, 1, 100000), default=100)
     p.set_defaults(func=cmd_ping)

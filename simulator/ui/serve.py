@@ -15,7 +15,7 @@ probability P), --flip P (flip one bit of each byte with probability P),
 --baud B (cpython runtime) paces the device's serial as a UART (SimSerial:
 B/10 bytes per simulated second, 1 KB transmit buffer), so the firmware sees
 backpressure; default unpaced.
-Lines on stdin act on the running simulation: `inject FAULT`, `clear FAULT`
+Lines on stdin act on the running simulation: `inject FAULT [k=v ...]`, `clear FAULT`
 (plant faults, see simulator/plant/faults.py), `disconnect S` (the link goes dead
 for S seconds), `quit`; with --runtime micropython also `speed X`.
 
@@ -228,16 +228,14 @@ class Server:
         if not words:
             return
         try:
-            if words[0] == 'inject' and len(words) == 2:
-                faults.inject(self.sim.plant, words[1])
-            elif words[0] == 'clear' and len(words) == 2:
-                faults.clear(self.sim.plant, words[1])
+            if words[0] in ('inject', 'clear') and len(words) >= 2:
+                getattr(faults, words[0])(self.sim.plant, words[1], **_fault_params(words[2:]))
             elif words[0] == 'disconnect' and len(words) == 2:
                 self.faults.dead_until = time.monotonic() + float(words[1])
             elif words[0] == 'quit':
                 self.stop_flag = True
             else:
-                self._say('serve: commands: inject FAULT | clear FAULT | disconnect SECONDS | quit')
+                self._say('serve: commands: inject FAULT [k=v ...] | clear FAULT | disconnect SECONDS | quit')
                 return
             self._say('serve: %s at t=%.1f s' % (line.strip(), self.k * self.sim.tick_ms / 1000.0))
         except (faults.FaultError, ValueError, TypeError) as e:
@@ -379,6 +377,20 @@ class BridgeServer(Server):
 
     def close(self):
         self.device.close()
+
+
+def _fault_params(words):
+    """k=v words of an inject line: numbers, or text for text parameters."""
+    params = {}
+    for w in words:
+        k, eq, v = w.partition('=')
+        if not eq:
+            raise ValueError('%r is not key=value' % w)
+        try:
+            params[k] = float(v)
+        except ValueError:
+            params[k] = v
+    return params
 
 
 def _prob(text):

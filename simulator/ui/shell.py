@@ -15,7 +15,6 @@ script the exit status is then 1. A command the device refuses (e.g. `resume`
 in ALARM) is not an error: it prints the reason and `expect result REASON`
 can check it.
 """
-import operator
 import sys
 from pathlib import Path
 
@@ -23,25 +22,34 @@ from pumphost import catalog
 from firmware.reasons import REASON_NAMES
 from firmware.table import STATE_NAMES, TRIGGER_NAMES
 from simulator.plant import faults
-from pumphost.config.schema import parse_duration_s
-from pumphost.codes import EV_ALARM, EV_ALARM_ACK, EV_ALARM_CLEAR, EV_CHECKPOINT, EV_COMPLETE, EV_FILL, EV_PROGRAM, EV_REJECT, EV_RELIEF, EV_STATE, N_ALARMS, S_RUNNING
+from simulator.ui import debug
+from pumphost.codes import EV_ALARM, EV_ALARM_ACK, EV_ALARM_CLEAR, EV_CHECKPOINT, EV_COMPLETE, EV_FILL, EV_PROGRAM, EV_REJECT, EV_RELIEF, EV_STATE, N_ALARMS
 
 DEFAULT_MAX_S = 48 * 3600.0
 PROMPT = 'pumpsim> '
 
 HELP = """\
-step DURATION|N             advance simulated time (30s, 5min, 2h, 1d) or N control ticks
-run until alarm [NAME] [max DURATION]
-                            step until an alarm (NAME: that one) is newly raised (max 48h)
-run until state STATE [max DURATION]
-                            step until the device is in STATE (IDLE, RUNNING, ALARM, ...)
+step DURATION|N             advance simulated time (30s, 5min, 3min30s, 2h, 1d) or N control ticks
+run until CONDITION [max DURATION]
+                            step until CONDITION holds (max 48h); CONDITION is one of
+    alarm [NAME]              an alarm (NAME: that one) is newly raised
+    state STATE               the device is in STATE (IDLE, RUNNING, ALARM, ...)
+    probe                     the occlusion check starts an active probe
+    journal WORD              a new journal record has WORD (journal occlusion)
+    Q OP NUMBER               a figure crosses a value (pressure > 150, baseline >= 95)
+watch Q [Q ...] [every tick|N|DURATION]
+                            print these figures after each step/run (or every tick,
+                            N ticks or DURATION of simulated time while stepping)
+watch                       list the watches; `unwatch` removes them all
 inject FAULT [k=v ...]      inject a named fault (see `faults`), e.g. inject air_bubble volume_ul=80
 clear FAULT [k=v ...]       clear it
 faults                      list the faults, their parameters and what they do
 load                        program the scenario's next syringe (load + confirm)
 start | pause | resume | stop | ack
                             device commands (resume after an alarm is the confirmation)
-status                      state, rate, volumes, pressure, motor, alarms
+status                      state, rate, volumes, pressure, motor, alarms, and the
+                            detectors' internals (occlusion filters, baseline, phase,
+                            probe, stored steps; air bubble and window)
 alarms                      alarms raised so far and those latched now
 journal [N]                 last N (10) journal records, decoded
 mark                        remember the current figures (for `expect Q since mark ...`)
@@ -51,28 +59,15 @@ expect no alarm [NAME]         nothing (or not NAME) latched
 expect motor stopped|forward|reverse   what the motor is commanded to do next tick
                                (at low rates a RUNNING motor idles between steps)
 expect result REASON           the last device command's answer (ok, bad_state, ...)
-expect Q [since mark] OP NUMBER   Q: time_s delivered device_delivered plunger
-                               pressure sensed rate position aspirated moved
-                               (steps in the last step/run); OP: < <= > >= == !=
-plot FILE.png               plot what happened so far (pressure, rate, volumes, alarms)
+expect Q [since mark] OP NUMBER   Q: `quantities` lists them; OP: < <= > >= == !=
+quantities                  the figures for expect, watch and run until
+plot FILE.png               plot the session so far: pressure, volume against the
+                            course, state bands, injections, alarms, acks, resumes
 help                        this text
 quit                        leave (also end of input)"""
 
-OPS = {'<': operator.lt, '<=': operator.le, '>': operator.gt, '>=': operator.ge,
-       '==': operator.eq, '!=': operator.ne}
-
-QUANTITIES = {
-    'time_s': 'simulated seconds since boot',
-    'delivered': 'mL that left the catheter (patient side)',
-    'device_delivered': 'mL the device counted from its steps',
-    'plunger': 'mL displaced by the plunger',
-    'pressure': 'line pressure, mmHg (plant)',
-    'sensed': 'pressure the device sensed, mmHg',
-    'rate': 'set rate while RUNNING, mL/h (0 otherwise)',
-    'position': 'motor step counter (what the driver emitted)',
-    'aspirated': 'uL drawn back from the patient (must stay 0)',
-    'moved': 'motor steps (signed) during the last step/run command',
-}
+OPS = debug.OPS
+QUANTITIES = dict(debug.QUANTITIES, moved='motor steps (signed) during the last step/run command')
 
 
 class ShellError(Exception):
@@ -86,15 +81,14 @@ def fmt_time(t_s):
 
 
 def parse_span(word, tick_ms, what):
-    """'30s', '5min', '2h' -> ticks; a bare integer is ticks."""
+    """'30s', '5min', '3min30s', '2h' -> ticks; a bare integer is ticks."""
     if word.isdigit():
         n = int(word)
     else:
         try:
-            s = parse_duration_s(word)
-        except ValueError:
-            raise ShellError('%s: %r is not a duration (a number with a unit: ms s min h d, '
-                             'e.g. 30s, 5min, 2h) or a tick count' % (what, word))
+            s = debug.parse_duration(word)
+        except debug.DebugError as e:
+            raise ShellError('%s: %s, or a tick count' % (what, e))
         n = int(round(s * 1000 / tick_ms))
     if n < 1:
         raise ShellError('%s: %r is less than one tick (%d ms)' % (what, word, tick_ms))
@@ -115,8 +109,8 @@ def parse_params(cmd, name, words):
             params[k] = float(v)
         except ValueError:
             try:
-                params[k] = parse_duration_s(v)
-            except ValueError:
+                params[k] = debug.parse_duration(v)
+            except debug.DebugError:
                 raise ShellError('%s %s: %s=%r is not a number' % (cmd, name, k, v))
     return params
 
@@ -133,26 +127,17 @@ class Shell:
         self._n_alarms = len(sim.alarms)
         self._n_events = len(sim.events_log)
         self.moved = 0
+        self.watches = []
+        self.watch_every = None   # ticks between watch lines while stepping; None: per command
 
     def say(self, text):
         self.out.write(text + '\n')
 
     # ------------------------------------------------------------ figures
     def figures(self):
-        sim = self.sim
-        pump, plant = sim.pump, sim.plant
-        return {
-            'time_s': sim.k * sim.tick_ms / 1000.0,
-            'delivered': plant.delivered_ul / 1000.0,
-            'device_delivered': pump.course.delivered_nl / 1e6,
-            'plunger': plant.pushed_ul / 1000.0,
-            'pressure': plant.pressure_mmhg,
-            'sensed': pump.pressure_x10 / 10.0,
-            'rate': pump.course.rate_nl_h / 1e6 if pump.fsm.state == S_RUNNING else 0.0,
-            'position': float(plant.position_steps),
-            'aspirated': plant.aspirated_ul,
-            'moved': float(self.moved),
-        }
+        f = debug.figures(self.sim)
+        f['moved'] = float(self.moved)
+        return f
 
     def motor_word(self):
         n = self.sim.hal.motor.pending
@@ -178,21 +163,28 @@ class Shell:
             f['pressure'], self.moved, self.motor_word())
 
     def report_news(self):
-        """Alarms raised and events applied since the last report."""
+        """Alarms raised and events applied since the last report, in time
+        order (an event before an alarm at the same time: it caused it)."""
         sim = self.sim
+        news = []
         for a in sim.alarms[self._n_alarms:]:
-            self.say('  t=%s alarm %s (%s priority) at %.1f mmHg, state %s' % (
-                fmt_time(a['t_s']), a['code'], a['priority'], a['pressure_mmhg'], a['state']))
+            news.append((a['t_s'], 1, '  t=%s alarm %s (%s priority) at %.1f mmHg, state %s' % (
+                fmt_time(a['t_s']), a['code'], a['priority'], a['pressure_mmhg'], a['state'])))
         for e in sim.events_log[self._n_events:]:
+            text = None
             if e['event'] in ('inject', 'clear', 'command'):
-                self.say('  t=%s scenario event: %s %s%s' % (
+                text = '  t=%s scenario event: %s %s%s' % (
                     fmt_time(e['t_s']), e['event'], e['name'],
-                    (' -> ' + e['result']) if 'result' in e else ''))
+                    (' -> ' + e['result']) if 'result' in e else '')
             elif e['event'] == 'program':
-                self.say('  t=%s programmed %.4f mL at %.4f mL/h' % (
-                    fmt_time(e['t_s']), e['volume_ml'], e['rate_ml_h']))
+                text = '  t=%s programmed %.4f mL at %.4f mL/h' % (
+                    fmt_time(e['t_s']), e['volume_ml'], e['rate_ml_h'])
             elif e['event'] == 'syringe_change_due':
-                self.say('  t=%s syringe empty: the nurse changes it in 5 min' % fmt_time(e['t_s']))
+                text = '  t=%s syringe empty: the nurse changes it in 5 min' % fmt_time(e['t_s'])
+            if text:
+                news.append((e['t_s'], 0, text))
+        for _, _, text in sorted(news, key=lambda n: (round(n[0], 1), n[1])):
+            self.say(text)
         self._n_alarms = len(sim.alarms)
         self._n_events = len(sim.events_log)
 
@@ -230,63 +222,106 @@ class Shell:
         self._advance(n)
         self.say(self.brief())
 
-    def _advance(self, n, until=None):
+    def _advance(self, n, cond=None):
+        """Step n ticks (or until `cond`, a debug.Condition); watches print
+        every `watch_every` ticks while stepping, else once at the end."""
         from simulator.runtime.inproc import SimulationError
-        pos0 = self.sim.plant.position_steps
+        sim = self.sim
+        pos0 = sim.plant.position_steps
+        every = None
+        if self.watches and self.watch_every:
+            step = self.watch_every
+
+            def every(s, k):
+                if k % step == 0:
+                    self.say(self.watch_line(k))
+            if cond is None:
+                cond = debug.Condition('', lambda s: None, lambda s: False)
         try:
-            stopped = self.sim.step(n, until=until)
+            if cond is None:
+                stopped = sim.step(n)
+            else:
+                stopped = debug.run_until(sim, cond, n, every=every)
         except SimulationError as e:
             self.say('  device refused the syringe change: %s' % e)
             stopped = False
-        self.moved = self.sim.plant.position_steps - pos0
+        self.moved = sim.plant.position_steps - pos0
         self.report_news()
+        if self.watches and not self.watch_every:
+            self.say(self.watch_line())
         return stopped
 
+    def watch_line(self, k=None):
+        f = debug.figures(self.sim, k)
+        f['moved'] = float(self.moved)
+        return '  watch t=%s %s' % (fmt_time(f['time_s']), ' '.join(
+            '%s=%.6g' % (q, f[q]) for q in self.watches))
+
     def cmd_run(self, args):
-        usage = ('run until alarm [NAME] [max DURATION] | run until state STATE [max DURATION]')
-        if len(args) < 2 or args[0] != 'until' or args[1] not in ('alarm', 'state'):
+        usage = 'run until CONDITION [max DURATION]; `help` lists the conditions'
+        kinds = ('alarm', 'state', 'probe', 'journal') + tuple(debug.QUANTITIES)
+        if len(args) < 2 or args[0] != 'until' or args[1] not in kinds:
             raise ShellError('run: %r not understood (%s)' % (' '.join(args), usage))
-        rest = args[2:]
+        rest = args[1:]
         max_ticks = int(DEFAULT_MAX_S * 1000 / self.sim.tick_ms)
         if len(rest) >= 2 and rest[-2] == 'max':
             max_ticks = parse_span(rest[-1], self.sim.tick_ms, 'run ... max')
             rest = rest[:-2]
+        try:
+            cond = debug.parse_condition(rest, describe_record)
+        except debug.DebugError as e:
+            raise ShellError('run until: %s' % e)
         sim = self.sim
-        if args[1] == 'state':
-            if len(rest) != 1 or rest[0].upper() not in STATE_NAMES:
-                raise ShellError('run until state: %r is not a state (states: %s)' % (
-                    ' '.join(rest), ', '.join(STATE_NAMES)))
-            target = STATE_NAMES.index(rest[0].upper())
-            what = 'state %s' % STATE_NAMES[target]
-            if sim.pump.fsm.state == target:
-                self.say('already in %s; %s' % (what, self.brief()))
+        what = 'an alarm' if cond.text == 'alarm' else cond.text
+        if cond.kind in ('state', 'quantity'):
+            cond.arm(sim)
+            if cond.hit(sim):
+                self.say('already %s%s; %s' % ('in ' if cond.kind == 'state' else '', what, self.brief()))
                 return
-
-            def until(s):
-                return s.pump.fsm.state == target
-        else:
-            if len(rest) > 1:
-                raise ShellError('run until alarm: %r not understood (%s)' % (' '.join(rest), usage))
-            codes = range(1, N_ALARMS)
-            what = 'an alarm'
-            if rest:
-                codes = [self._alarm_code('run until alarm', rest[0])]
-                what = 'alarm %s' % rest[0]
-            before = bytes(sim.pump.alarms.active)
-            active = sim.pump.alarms.active
-
-            def until(s):
-                for c in codes:
-                    if active[c] and not before[c]:
-                        return True
-                return False
         t0 = sim.k
-        if self._advance(max_ticks, until=until):
+        if self._advance(max_ticks, cond=cond):
             self.say('reached %s after %s; %s' % (
                 what, fmt_time((sim.k - t0) * sim.tick_ms / 1000.0), self.brief()))
         else:
             self.say('no %s within %s; %s' % (
                 what, fmt_time(max_ticks * sim.tick_ms / 1000.0), self.brief()))
+
+    def cmd_watch(self, args):
+        if not args:
+            if not self.watches:
+                self.say('no watches (watch Q [Q ...] [every tick|N|DURATION])')
+            else:
+                self.say('watching %s %s' % (' '.join(self.watches), (
+                    'every %d tick(s)' % self.watch_every) if self.watch_every else 'after each step/run'))
+                self.say(self.watch_line())
+            return
+        names, every = args, None
+        if 'every' in args:
+            i = args.index('every')
+            names, tail = args[:i], args[i + 1:]
+            if len(tail) != 1:
+                raise ShellError('watch ... every needs one argument: tick, a tick count or a duration')
+            every = 1 if tail[0] == 'tick' else parse_span(tail[0], self.sim.tick_ms, 'watch every')
+        for q in names:
+            if q not in QUANTITIES:
+                raise ShellError('watch: %r is not a quantity (quantities: %s)' % (
+                    q, ', '.join(QUANTITIES)))
+        if not names:
+            raise ShellError('watch needs at least one quantity (quantities: %s)' % ', '.join(QUANTITIES))
+        self.watches = list(dict.fromkeys(names))
+        self.watch_every = every
+        self.say(self.watch_line())
+
+    def cmd_unwatch(self, args):
+        self._no_args('unwatch', args)
+        self.watches = []
+        self.watch_every = None
+        self.say('no watches')
+
+    def cmd_quantities(self, args):
+        self._no_args('quantities', args)
+        for q, doc in QUANTITIES.items():
+            self.say('%-17s %s' % (q, doc))
 
     # ------------------------------------------------------------ faults
     def _fault(self, cmd, args):
@@ -385,6 +420,19 @@ class Shell:
             sim.plant.position_steps))
         codes = self.active_alarms()
         self.say('alarms     %s' % ('; '.join(self.alarm_text(c) for c in codes) if codes else 'none'))
+        o = debug.occlusion_internals(pump)
+        self.say('occlusion  %s for %.1f s, baseline %s %.1f mmHg; filtered fast %.1f, slow %.1f mmHg '
+                 '(%+.1f over the baseline: probe above %+.1f, alarm above %+.1f)' % (
+                     o['phase'], o['phase_s'], 'learned' if o['learned'] else 'start level',
+                     o['baseline_mmhg'], o['filtered_mmhg'], o['slow_mmhg'], o['above_baseline_mmhg'],
+                     o['suspect_above_mmhg'], o['fast_alarm_above_mmhg']))
+        self.say('           stored %d steps since the line was at its baseline; probe reference %.1f mmHg, '
+                 'credit %d steps; relief left %d steps' % (
+                     o['stored_steps'], o['probe_reference_mmhg'], o['probe_credit_steps'],
+                     o['relief_left_steps']))
+        a = debug.air_internals(pump)
+        self.say('air        bubble %.2f uL (alarm at %.0f), window %.2f uL (alarm at %.0f)' % (
+            a['bubble_ul'], a['bubble_limit_ul'], a['window_ul'], a['window_limit_ul']))
         if sim.plant.aspirated_ul:
             self.say('ASPIRATED  %.3f uL drawn from the patient' % sim.plant.aspirated_ul)
 
@@ -419,7 +467,7 @@ class Shell:
         self.say('marked at t=%s' % fmt_time(self.mark['time_s']))
 
     def cmd_plot(self, args):
-        from simulator.ui.report import plot_trace
+        from simulator.ui.session_plot import plot_session
         if len(args) != 1:
             raise ShellError('plot needs one argument: FILE.png (or .pdf, .svg)')
         path = Path(args[0])
@@ -429,7 +477,7 @@ class Shell:
             raise ShellError('plot: directory %r does not exist' % str(path.parent))
         sim = self.sim
         sim.record_now()   # the present moment, not just the last trace period
-        plot_trace(path, sim.summary(), sim.trace)
+        plot_session(path, sim)
         self.say('plotted %s (t=0..%s)' % (path, fmt_time(self.figures()['time_s'])))
 
     def cmd_help(self, args):
@@ -453,10 +501,10 @@ class Shell:
                 text, got, fmt_time(self.figures()['time_s'])))
 
     def _alarm_code(self, what, name):
-        if name not in catalog.ALARM_NAMES[1:]:
-            raise ShellError('%s: unknown alarm %r (alarms: %s)' % (
-                what, name, ', '.join(catalog.ALARM_NAMES[1:])))
-        return catalog.ALARM_NAMES.index(name)
+        try:
+            return debug.alarm_code(name)
+        except debug.DebugError as e:
+            raise ShellError('%s: %s' % (what, e))
 
     def _check(self, args):
         kind = args[0]
@@ -524,7 +572,12 @@ COMMANDS = sorted(n[4:] for n in dir(Shell) if n.startswith('cmd_'))
 
 
 def describe_record(ev, a, b):
-    name = catalog.EVENT_NAMES.get(ev, 'event_%d' % ev)
+    from pumphost.pumpctl import LINK_EVENT_NAMES   # the link handler's records
+    name = catalog.EVENT_NAMES.get(ev) or LINK_EVENT_NAMES.get(ev, 'event_%d' % ev)
+    if name == 'link_reject':
+        from protocol.describe import nak_name
+        from protocol.messages import name as msg_name
+        return '%s %s refused: %s (counter %d)' % (name, msg_name(a & 0xFF), nak_name(a >> 8), b)
     if ev == EV_STATE:
         dest, trig = b >> 8, b & 0xFF
         return '%s %s -> %s (%s)' % (name, _state(a), _state(dest), _trigger(trig))
@@ -602,10 +655,8 @@ def cmd_shell(a):
         '' if a.start else '; `load` then `start` to begin'))
     if interactive:
         shell.say('type `help` for commands, `quit` to leave')
-        try:
-            import readline  # noqa: F401  (line editing and history at the prompt)
-        except ImportError:
-            pass
+        from simulator.ui.completion import install
+        install(COMMANDS)   # line editing, history and tab completion at the prompt
     return run_session(shell, sys.stdin, interactive)
 
 
