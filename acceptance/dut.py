@@ -49,10 +49,13 @@ class Dut:
         """Let a little time pass (one tick, or a short real-time wait)."""
         raise NotImplementedError
 
-    def wait(self, seconds, until=None):
+    def wait(self, seconds, until=None, heartbeat=True):
         """Let `seconds` pass, recording what the device reports. `until(sample)`
-        True ends the wait at that sample, which is returned (else None)."""
+        True ends the wait at that sample, which is returned (else None).
+        heartbeat=False: the host stays silent (a lost link)."""
         end = self.now_s() + seconds
+        if not heartbeat:
+            self._heartbeat_due = end + 1
         while self.now_s() < end:
             self._advance()
             for d in self._events():
@@ -64,6 +67,15 @@ class Dut:
                 if until is not None and until(s):
                     return s
         return None
+
+    def audible_during(self, seconds):
+        """Was the alarm heard at any moment of the next `seconds`?"""
+        self.audible = False
+        self.wait(seconds)
+        return self.audible
+
+    def delivered_ml(self):
+        return self.status()['device_ml']
 
     def wait_for_state(self, wire_state, within_s):
         return self.wait(within_s, until=lambda s: s['state'] == wire_state)
@@ -131,6 +143,7 @@ class Dut:
         self.rig.power_cycle(off_s)
         self.monitor.rebooted()
         self.mark('power on')
+        self.client.signer = None   # a new session: sign on from the counter the device shows
         self.info = self.client.hello()
         self.client.telemetry(TELEMETRY_PERIOD_MS)
         return self.status()

@@ -34,3 +34,53 @@ def drug_entry(drug_id, conc_mg_ml, **raise_limit):
 FLOXURIDINE, FLUOROURACIL, HEPARIN = 1, 2, 5
 IDLE, REVIEW, READY, RUNNING = W.STATE_IDLE, W.STATE_REVIEW, W.STATE_READY, W.STATE_RUNNING
 PAUSED, COMPLETE, ALARM, FAULT = W.STATE_PAUSED, W.STATE_COMPLETE, W.STATE_ALARM, W.STATE_FAULT
+
+
+# ------------------------------------------------------------ raw frames
+def raw_request(dut, msg_type, fields=None, key=None, counter=None, seq=None, retry=False,
+                trailer=None, signed=True):
+    """Send one hand-made frame on the DUT's link (forged, replayed, stale or
+    repeated: what PumpClient never sends) and return (reply type, fields, wire
+    bytes sent, seq). `key`/`counter` sign it (default: the test key and the
+    client's next counter); `trailer` resends a captured one; signed=False
+    sends no trailer."""
+    import time
+    from protocol import messages as M
+    from protocol.auth import Signer
+    from protocol.decoder import Decoder
+    from protocol.frame import encode_frame, FLAG_AUTH, FLAG_REPLY, FLAG_RETRY
+    from pumphost.client import TEST_KEY
+    c = dut.client
+    payload = M.pack(msg_type, fields)
+    if seq is None:
+        c.seq = (c.seq + 1) & 0xFFFF
+        seq = c.seq
+    flags = 0
+    if trailer is None and signed:
+        if counter is None:
+            counter = last_counter(dut) + 1
+        s = Signer(key or TEST_KEY, counter - 1)
+        trailer = s.sign(msg_type, seq, FLAG_AUTH, payload)
+        if c.signer is not None and key is None and counter > c.signer.counter:
+            c.signer.counter = counter   # the client goes on above it
+    if trailer is not None:
+        flags |= FLAG_AUTH
+    if retry:
+        flags |= FLAG_RETRY
+    wire = b'\x00' + encode_frame(msg_type, seq, flags, payload, trailer)
+    c.port.write(wire)
+    dec = Decoder()
+    deadline = time.monotonic() + 5.0
+    while time.monotonic() < deadline:
+        data = c.port.read(max(1, getattr(c.port, 'in_waiting', 0)))
+        for f in dec.feed(data) if data else ():
+            if f.flags & FLAG_REPLY and f.seq == seq:
+                return f.msg_type, M.unpack(f.msg_type, f.payload), trailer, seq
+    raise AssertionError('no reply to a raw %s frame' % M.name(msg_type))
+
+
+def last_counter(dut):
+    """The highest auth counter used so far (device or client)."""
+    c = dut.client
+    dev = c.hello()['auth_counter']
+    return max(dev, c.signer.counter if c.signer is not None else 0)
