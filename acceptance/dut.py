@@ -18,6 +18,7 @@ import time
 from pumphost.client import PumpClient
 
 from acceptance.monitor import ConformanceMonitor, WIRE_NAMES
+from acceptance.rig import WATER_G_PER_ML
 
 TELEMETRY_PERIOD_MS = 1000
 HEARTBEAT_S = 5.0          # a STATUS now and then: the host is present (no link-loss)
@@ -95,7 +96,7 @@ class Dut:
              'device_ml': d['delivered_nl'] / 1e6,
              'rate_ml_h': d['rate_nl_h'] / 1e6,
              'alarms': [a['code'] for a in d['alarms']],
-             'balance_ml': (rig.balance_g() / 0.998) if rig.has('balance') else None,
+             'balance_ml': (rig.balance_g() / WATER_G_PER_ML) if rig.has('balance') else None,
              'line_mmhg': rig.line_pressure_mmhg() if rig.has('line_pressure') else None}
         self.samples.append(s)
         self.last = s
