@@ -28,7 +28,7 @@ import time
 import yaml
 
 from acceptance.dut import RealtimeDut
-from acceptance.mtsics import MtSicsBalance
+from pumphost.mtsics import MtSicsBalance
 from acceptance.rig import Rig, RigError
 
 

@@ -61,7 +61,8 @@ def pytest_collection_modifyitems(config, items):
         reqs = []
         for m in item.iter_markers('req'):
             reqs.extend(m.args)
-        seen[item.originalname or item.name] = sorted(set(reqs))
+        name = item.originalname or item.name   # parametrized: the union over its cases
+        seen[name] = sorted(set(reqs) | set(seen.get(name, ())))
 
 
 @pytest.fixture(scope='session')

@@ -6,15 +6,17 @@ from pumphost import codes as C
 from pumphost.client import Nak
 
 FAULTS = [
-    ('downstream_occlusion', {}, C.A_OCCLUSION_DOWNSTREAM, 900),
-    ('air_bubble', {'volume_ul': 100.0}, C.A_AIR_IN_LINE, 120),
-    ('syringe_removed', {}, C.A_SYRINGE_REMOVED, 30),
-    ('motor_stall', {}, C.A_MOTOR_STALL, 600),
+    pytest.param('downstream_occlusion', {}, C.A_OCCLUSION_DOWNSTREAM, 900,
+                 id='downstream_occlusion'),
+    pytest.param('air_bubble', {'volume_ul': 100.0}, C.A_AIR_IN_LINE, 120, id='air_bubble'),
+    pytest.param('syringe_removed', {}, C.A_SYRINGE_REMOVED, 30, id='syringe_removed'),
+    pytest.param('motor_stall', {}, C.A_MOTOR_STALL, 600, id='motor_stall',
+                 marks=pytest.mark.req('REQ-MOT-01')),
 ]
 
 
-@pytest.mark.req('REQ-REC-01', 'REQ-REC-02', 'REQ-MOT-01')
-@pytest.mark.parametrize('fault,params,alarm,within_s', FAULTS, ids=[f[0] for f in FAULTS])
+@pytest.mark.req('REQ-REC-01', 'REQ-REC-02')
+@pytest.mark.parametrize('fault,params,alarm,within_s', FAULTS)
 def test_no_resume_by_itself(dut, fault, params, alarm, within_s):
     """The fault alarms, then goes away: the pump stays stopped until the
     alarm is acknowledged AND a signed RESUME comes; then it delivers again."""

@@ -10,7 +10,7 @@ import serial
 from acceptance import trace
 from acceptance.bench import BenchRig, OperatorPrompt, SerialRelay, load_config, BenchConfigError
 from acceptance.monitor import ConformanceMonitor
-from acceptance.mtsics import BalanceError, MtSicsBalance, SimBalance
+from pumphost.mtsics import BalanceError, MtSicsBalance, SimBalance
 from acceptance.rig import RigError
 from acceptance import targets
 from protocol import codes as W
@@ -179,3 +179,23 @@ def test_traceability_check_finds_both_directions():
     problems = trace.check_suite(s, tests)
     assert any('test_new_without_requirement verifies no requirement' in p for p in problems)
     assert any(first['id'] in p and 'does not name it' in p for p in problems)
+
+
+def test_accuracy_bench_weighs_a_real_balance_the_same_way(tmp_path):
+    """pumpsim bench accuracy --balance: an MT-SICS balance on a pty under a
+    pump running 10 % fast; the analysis finds +10 %. A fake clock stands in
+    for the wall time."""
+    from simulator.benches import accuracy, accuracy_balance
+    now = [0.0]
+    sim = SimBalance(lambda: 0.998 * 1.1 * now[0] / 3600.0 + 0.5)   # 1.1 mL/h on 0.5 g tare
+    try:
+        report = accuracy_balance.bench(sim.path, 1.0, 3600.0, 30.0, clock=lambda: now[0],
+                                        sleep=lambda s: now.__setitem__(0, now[0] + s))
+    finally:
+        sim.close()
+    run = report['runs'][0]
+    assert run['mean_error_pct'] == pytest.approx(10.0, abs=0.1)
+    assert len(run['balance']) == 121 and run['balance'][0][1] == pytest.approx(0.0, abs=1e-4)
+    assert sim.serial in report['source']
+    out = accuracy.write(report, tmp_path)
+    assert (out / 'accuracy.json').exists() and (out / 'trumpet.png').exists()
