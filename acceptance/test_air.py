@@ -17,10 +17,10 @@ def test_air_bubble_alarms_and_stops(dut):
     s = dut.wait_for_alarm(C.A_AIR_IN_LINE, within_s=120)
     assert s is not None, 'no air-in-line alarm within 120 s'
     dut.record('time to air alarm at 20 mL/h', round(s['t_s'] - t0, 1), 's')
-    assert s['state'] == ALARM
+    assert s['state'] == ALARM, 'air alarm, but the pump is %s' % s['state_name']
     delivered = dut.status()['device_ml']
     dut.wait(300)
-    assert dut.status()['device_ml'] == delivered
+    assert dut.status()['device_ml'] == delivered, 'the motor moved after the air alarm'
 
 
 @pytest.mark.req('REQ-AIR-02')
