@@ -63,6 +63,7 @@ def pytest_collection_modifyitems(config, items):
             reqs.extend(m.args)
         name = item.originalname or item.name   # parametrized: the union over its cases
         seen[name] = sorted(set(reqs) | set(seen.get(name, ())))
+        item.user_properties.append(('requirements', ' '.join(sorted(set(reqs)))))
 
 
 @pytest.fixture(scope='session')
@@ -110,8 +111,16 @@ def dut(request, hil_target):
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item):
-    res = yield
-    d = getattr(item, 'hil_dut', None)
+    try:
+        res = yield
+    finally:   # figures go into the JUnit XML too (user properties), pass or fail
+        d = getattr(item, 'hil_dut', None)
+        if d is not None:
+            item.user_properties.append(('target', d.target))
+            item.user_properties.append(('firmware', (d.info or {}).get('fw_version')))
+            item.user_properties.append(('image_sha256', d.image_hash))
+            for name, value, unit in d.figures:
+                item.user_properties.append(('figure', '%s = %s %s' % (name, value, unit)))
     if d is not None:    # the test passed: now the state table must agree with all it saw
         d.finish()
         d.monitor.check()

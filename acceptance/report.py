@@ -100,15 +100,22 @@ def write(out, meta, results, safety):
                  ' '.join('%s %d' % (_badge(k), v) for k, v in sorted(counts.items()))))
     bad = trace.affected(safety, results)
     if bad:
-        p.append('<h2>Safety impact of the failures</h2><table><tr><th>test</th>'
+        why = {}
+        for e in results:
+            if e['outcome'] in ('failed', 'error'):
+                why.setdefault(e['test'], []).append(e['reason'])
+        p.append('<h2>Safety impact of the failures</h2><table><tr><th>test</th><th>failure</th>'
                  '<th>requirement</th><th>statement</th><th>hazards</th></tr>')
         for b in bad:
-            p.append('<tr><td><code>%s</code></td><td>%s</td><td>%s</td><td>%s</td></tr>' % (
-                _esc(b['test']), _esc(b['requirement']), _esc(b['statement']),
-                '<br>'.join('%s %s' % (_esc(h), _esc(t)) for h, t in b['hazards'])))
+            p.append('<tr><td><code>%s</code></td><td class="reason">%s</td><td>%s</td><td>%s</td>'
+                     '<td>%s</td></tr>' % (
+                         _esc(b['test']), _esc('; '.join(why.get(b['test'], ()))),
+                         _esc(b['requirement']), _esc(b['statement']),
+                         '<br>'.join('%s %s' % (_esc(h), _esc(t)) for h, t in b['hazards'])))
         p.append('</table>')
     p.append('<h2>Tests</h2>')
-    for e in results:
+    order = {'failed': 0, 'error': 0, 'skipped': 1}
+    for e in sorted(results, key=lambda e: order.get(e['outcome'], 2)):
         cls = 'test fail' if e['outcome'] in ('failed', 'error') else 'test'
         p.append('<div class="%s"><b><code>%s</code></b> %s &nbsp; %s' % (
             cls, _esc(e['test']), _badge(e['outcome']),
@@ -135,8 +142,9 @@ def write(out, meta, results, safety):
             p.append('</table>')
         p.append(_plot(e))
         p.append('</div>')
-    p.append('<h2>Traceability: hazard &rarr; requirement &rarr; test &rarr; result</h2>'
-             '<table><tr><th>hazard</th><th>severity</th><th>requirement</th><th>test</th>'
+    head = len(p)
+    p.append('<h2 id="matrix">Traceability: hazard &rarr; requirement &rarr; test &rarr; result'
+             '</h2><table><tr><th>hazard</th><th>severity</th><th>requirement</th><th>test</th>'
              '<th>result</th></tr>')
     for r in rows:
         h = safety.haz[r['hazard']]
@@ -148,4 +156,6 @@ def write(out, meta, results, safety):
     p.append('</table></body></html>')
     path = out / 'report.html'
     path.write_text('\n'.join(p))
+    # the matrix alone as well, with the run's header
+    (out / 'matrix.html').write_text('\n'.join(p[:3] + p[head:]))
     return path
