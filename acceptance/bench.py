@@ -5,8 +5,8 @@ capability the rig lacks, and the tests that need it are skipped with that
 reason):
 
   pump:     {port: /dev/ttyUSB0, key_file: pump.key, counter_file: pump.key.counter,
-             baudrate: 115200}
-  balance:  {port: /dev/ttyUSB1, baudrate: 9600}          # MT-SICS (acceptance/mtsics.py)
+             baudrate: 115200, time_scale: 1}    # time_scale: a simulated bench's speed-up
+  balance:  {port: /dev/ttyUSB1, baudrate: 9600}          # MT-SICS (pumphost/mtsics.py)
   relay:    {port: /dev/ttyUSB2, channels: {downstream_occlusion: 1, supply: 2}}
   operator: {tty: /dev/tty, timeout_s: 300, faults: [air_bubble, syringe_removed]}
 
@@ -206,5 +206,11 @@ def open_bench(path, target_name, scenario):
     rig = make_rig(cfg)
     info = client.hello()
     image = 'reported: %s %s' % (info.get('fw_version'), info.get('serial'))
-    return RealtimeDut(target_name, client, rig, image_hash=image)
+    for name in rig.channels:          # no fault left on from a test before
+        if name != 'supply':
+            rig.clear(name)
+    dut = RealtimeDut(target_name, client, rig, image_hash=image,
+                      time_scale=float(p.get('time_scale', 1.0)))
+    dut.reset_to_idle()
+    return dut
 

@@ -36,6 +36,8 @@ class Dut:
         self.figures = []      # (name, value, unit)
         self.journal_records = []
         self.info = client.hello()
+        # this test's journal starts here (a bench's pump keeps the earlier tests' records)
+        self.journal_from = client.journal_page(0, 1)['total']
         self.last = None
         self._heartbeat_due = 0.0
         self.audible = False
@@ -151,13 +153,32 @@ class Dut:
 
     # ------------------------------------------------------------ journal
     def read_journal(self):
-        recs = self.client.journal(0)
+        recs = self.client.journal(self.journal_from)
         self.journal_records = recs
         self.monitor.observe_journal(recs)
         return recs
 
     def journal_events(self, event):
         return [r for r in self.read_journal() if r[2] == event]
+
+    def reset_to_idle(self):
+        """A pump that earlier tests used (a bench): alarms acknowledged, therapy
+        stopped, back to IDLE; RigError if it will not go there."""
+        from protocol import codes as W
+        from acceptance.rig import RigError
+        s = self.status()
+        if s['state'] == W.STATE_ALARM:
+            self.client.ack_alarm()
+            s = self.status()
+        if s['state'] != W.STATE_IDLE:
+            self.client.stop()
+            s = self.status()
+        if s['state'] != W.STATE_IDLE:
+            raise RigError('the pump does not return to IDLE before the test (%s)'
+                           % s['state_name'])
+        self.samples = []
+        self.monitor = ConformanceMonitor()
+        self.status()
 
     def finish(self):
         """End of a test: the whole journal through the monitor."""
@@ -201,15 +222,17 @@ class LockstepDut(Dut):
 
 
 class RealtimeDut(Dut):
-    """A real pump on a serial port: time is the wall clock."""
+    """A pump on a serial port: time is the wall clock, times `time_scale`
+    (1 for a real pump; a simulated bench's device runs faster)."""
 
-    def __init__(self, target, client, rig, image_hash):
+    def __init__(self, target, client, rig, image_hash, time_scale=1.0):
         self.t0 = time.monotonic()
+        self.time_scale = float(time_scale)
         self.image_hash = image_hash
         Dut.__init__(self, target, client, rig)
 
     def now_s(self):
-        return time.monotonic() - self.t0
+        return (time.monotonic() - self.t0) * self.time_scale
 
     def _advance(self):
         pass   # events() below waits on the line

@@ -59,7 +59,7 @@ def raw_request(dut, msg_type, fields=None, key=None, counter=None, seq=None, re
     if trailer is None and signed:
         if counter is None:
             counter = last_counter(dut) + 1
-        s = Signer(key or TEST_KEY, counter - 1)
+        s = Signer(key or c.key or TEST_KEY, counter - 1)
         trailer = s.sign(msg_type, seq, FLAG_AUTH, payload)
         if c.signer is not None and key is None and counter > c.signer.counter:
             c.signer.counter = counter   # the client goes on above it

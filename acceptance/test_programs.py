@@ -9,11 +9,12 @@ from protocol import codes as W
 
 
 def _refused(dut, steps, drugs=(), flags=0):
+    d0 = dut.status()['device_ml']
     with pytest.raises(Nak) as e:
         dut.program(steps, drugs, flags)
     s = dut.status()
     assert s['state'] == IDLE, 'a refused program left the device in %s' % s['state_name']
-    assert s['device_ml'] == 0
+    assert s['device_ml'] == d0
     dut.record('refusal', e.value.reason_name)
     rejects = dut.journal_events(C.EV_REJECT)
     assert rejects, 'refusal not journaled'
@@ -68,12 +69,13 @@ def test_pump_rate_limit_refused(dut):
 @pytest.mark.req('REQ-CNF-01')
 def test_start_without_confirmation_refused(dut):
     """Loaded but not confirmed: START is refused and nothing moves."""
+    d0 = dut.status()['device_ml']
     dut.program([continuous(20, 1.0)])
     with pytest.raises(Nak):
         dut.client.start()
     dut.wait(60)
     s = dut.status()
-    assert s['state'] == REVIEW and s['device_ml'] == 0
+    assert s['state'] == REVIEW and s['device_ml'] == d0
 
 
 @pytest.mark.req('REQ-CNF-01')

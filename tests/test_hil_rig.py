@@ -199,3 +199,42 @@ def test_accuracy_bench_weighs_a_real_balance_the_same_way(tmp_path):
     assert sim.serial in report['source']
     out = accuracy.write(report, tmp_path)
     assert (out / 'accuracy.json').exists() and (out / 'trumpet.png').exists()
+
+
+def test_bench_target_end_to_end_on_the_simulated_bench(tmp_path):
+    """--target bench through real serial lines: the simulated bench serves the
+    pump, an MT-SICS balance and a relay on ptys; a few acceptance tests run
+    through them (the power tests are skipped: no switchable supply)."""
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+    root = Path(__file__).resolve().parent.parent
+    cfg = tmp_path / 'bench.yaml'
+    sb = subprocess.Popen([sys.executable, '-m', 'acceptance.simbench', '--speed', '50',
+                           '--config', str(cfg), '--for', '120'], cwd=root,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        line = sb.stdout.readline()
+        assert 'simbench: pump' in line, line
+        deadline = time.monotonic() + 10
+        while not cfg.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        r = subprocess.run([sys.executable, '-m', 'pytest', 'acceptance', '-p', 'no:cacheprovider',
+                            '-q', '--target', 'bench', '--bench', str(cfg),
+                            '--hil-out', str(tmp_path / 'hil'), '-k',
+                            'drug_hard_rate or forged_command or syringe_removed_stops '
+                            'or power_loss_mid_course'],
+                           cwd=root, capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stdout[-2000:]
+        import json
+        res = json.loads((tmp_path / 'hil' / 'results.json').read_text())['results']
+        assert sorted(e['outcome'] for e in res) == ['passed'] * 3 + ['skipped']
+        skipped = [e for e in res if e['outcome'] == 'skipped']
+        assert skipped[0]['reason'] == 'target bench: its rig cannot power_cycle'
+        syr = [e for e in res if e['test'] == 'test_syringe_removed_stops_the_pump'][0]
+        assert syr['serial'] == 'SIM-0007'
+        assert syr['conformance']['journal_transitions_checked'] >= 3
+    finally:
+        sb.terminate()
+        sb.wait(timeout=10)
