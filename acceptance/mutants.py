@@ -32,6 +32,12 @@ MUTANTS = {
         'protocol/auth.py',
         '        if not compare_digest(mac, trailer[_COUNTER_LEN:TRAILER_LEN]):',
         '        if False and not compare_digest(mac, trailer[_COUNTER_LEN:TRAILER_LEN]):  # MUTANT'),
+    'fsm-resume-to-bolus': (
+        'the state engine takes RESUME into BOLUS, a state the table does not lead to (the wire '
+        'shows RUNNING either way: only the conformance monitor can tell)',
+        'firmware/fsm.py',
+        '                    dest = rows[i + 2]\n',
+        '                    dest = rows[i + 2] if trigger != 6 else 8   # MUTANT\n'),
     'power-recovery-autostart': (
         'after a power cut the device does not hold the recovered therapy in an alarm',
         'firmware/pump.py',
