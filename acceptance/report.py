@@ -13,6 +13,9 @@ import io
 
 from acceptance import trace
 
+# wire states bottom to top: the stopped ones low, delivery high
+STATE_ORDER = ('FAULT', 'ALARM', 'IDLE', 'LOADING', 'REVIEW', 'READY', 'COMPLETE', 'PAUSED',
+               'RUNNING')
 COLORS = {'passed': '#1a7f37', 'failed': '#cf222e', 'error': '#cf222e',
           'skipped': '#9a6700', 'not run': '#57606a'}
 
@@ -40,7 +43,8 @@ def _plot(e):
     ax.set_ylabel('delivered mL')
     ax.legend(loc='upper left', fontsize=7)
     ax = axes[2]
-    names = sorted({s['state_name'] for s in samples})
+    seen = {s['state_name'] for s in samples}
+    names = [n for n in STATE_ORDER if n in seen] + sorted(seen - set(STATE_ORDER))
     ax.step(t, [names.index(s['state_name']) for s in samples], where='post', lw=1)
     ax.set_yticks(range(len(names)))
     ax.set_yticklabels(names, fontsize=6)
@@ -91,7 +95,7 @@ def write(out, meta, results, safety):
     p.append('<table><tr><th>generated</th><td>%s</td></tr><tr><th>firmware</th><td>%s</td></tr>'
              '<tr><th>image sha256</th><td><code>%s</code></td></tr>'
              '<tr><th>device serial</th><td>%s</td></tr><tr><th>selection</th><td>%s</td></tr>'
-             '<tr><th>hazards / requirements / tests</th><td>%d / %d / %d</td></tr>'
+             '<tr><th>hazards / requirements / test functions</th><td>%d / %d / %d</td></tr>'
              '<tr><th>results</th><td>%s</td></tr></table>' % (
                  _esc(meta['generated_utc']), _esc(first.get('fw_version', '-')),
                  _esc(first.get('image_hash', '-')), _esc(first.get('serial', '-')),
