@@ -8,7 +8,9 @@ STAMP := $(VENV)/.installed
 SCENARIO ?= configs/scenarios/demo.yaml
 OUT ?= out/demo
 
-.PHONY: run test venv gate diagram codes schemas wheel-check clean
+.PHONY: run test venv gate diagram codes schemas wheel-check clean hil hil-smoke
+TARGET ?= inproc
+HIL_OUT ?= out/hil/$(TARGET)
 
 venv: $(STAMP)
 
@@ -23,6 +25,14 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile -p no:cacheprovider
+	$(BIN)/python -m pytest acceptance -p no:cacheprovider --target inproc --hil-out out/hil/inproc
+	$(BIN)/python -m pytest acceptance -p no:cacheprovider --target micropython -m smoke --hil-out out/hil/micropython-smoke
+
+# the hardware-in-the-loop acceptance suite: TARGET=inproc|micropython|qemu|bench
+# (bench: BENCH=bench.yaml, see acceptance/bench.py); report in $(HIL_OUT)/report.html
+hil: $(STAMP)
+	$(BIN)/python -m pytest acceptance -p no:cacheprovider --target $(TARGET) \
+	  $(if $(BENCH),--bench $(BENCH)) --hil-out $(HIL_OUT) --junitxml $(HIL_OUT)/junit.xml
 
 gate: $(STAMP)
 	$(BIN)/python tools/mpy_gate.py

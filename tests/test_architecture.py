@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parent.parent
 HOST_LIBS = {'numpy', 'yaml', 'serial', 'transitions', 'matplotlib', 'hypothesis', 'pytest',
              'jsonschema', 'dask', 'distributed', 'pyarrow', 'pandas'}
 DEVICE = {'firmware', 'hal', 'protocol', 'boards'}
-OURS = DEVICE | {'pumphost', 'simulator', 'configs', 'tools', 'tests'}
+OURS = DEVICE | {'pumphost', 'simulator', 'configs', 'tools', 'tests', 'acceptance'}
 
 # package -> the packages of ours it may import (itself always)
 MAY_IMPORT = {
@@ -21,6 +21,8 @@ MAY_IMPORT = {
     'simulator': DEVICE | {'pumphost'},
     'configs': set(),
     'tools': DEVICE | {'pumphost', 'simulator'},
+    # the acceptance suite sees a target through the host client and the rig
+    'acceptance': DEVICE | {'pumphost', 'simulator'},
 }
 # only a board may touch the MCU; the device never touches host libraries
 MACHINE_OK = {'boards'}

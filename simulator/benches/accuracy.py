@@ -373,7 +373,12 @@ def cmd_accuracy(a):
     rates = a.rates if a.rate is None else repr(float(a.rate))
     fill = a.startup_fill or ('on' if a.rate is not None else 'both')
     image = load_storage(a.calibration) if a.calibration else None
-    report = bench(a.pump, rates, fill, duration_s, sample_s, a.seed, a.balance_resolution_mg, image)
+    if a.balance:   # a real pump under a real balance: weigh in real time
+        from simulator.benches import accuracy_balance
+        report = accuracy_balance.bench(a.balance, a.rate, duration_s, sample_s, a.balance_baud)
+    else:
+        report = bench(a.pump, rates, fill, duration_s, sample_s, a.seed, a.balance_resolution_mg,
+                       image)
     out = write(report, a.out)
     print(human(report))
     print('written   %s/accuracy.json, balance.csv, trumpet.png, trumpet.csv, flow.csv' % out)
@@ -408,5 +413,9 @@ def register(bench):
     p.add_argument('--calibration', default=None, metavar='PATH',
                    help='boot the device on this storage image (DIR/storage.bin of pumpsim bench '
                         'calibrate, or DIR): its stored calibration replaces the nominal figures')
+    p.add_argument('--balance', default=None, metavar='URL',
+                   help='weigh a real pump on an MT-SICS balance at this pyserial URL (needs '
+                        '--rate, the rate the pump runs at; takes --duration of wall time)')
+    p.add_argument('--balance-baud', type=int, default=9600)
     p.add_argument('--out', default='out/bench-accuracy', help='output directory')
     p.set_defaults(func=cmd_accuracy)

@@ -122,7 +122,7 @@ class BridgeDevice:
     """The simulated plant + clock here, the firmware in micropython, in lockstep."""
 
     def __init__(self, scenario, key=TEST_KEY, link_timeout_ms=10000, heap=DEFAULT_HEAP,
-                 serial_no=None, micropython=None):
+                 serial_no=None, micropython=None, prebuilt=None):
         from simulator.runtime.inproc import Simulation
         self.sim = Simulation(scenario)
         self.hal = self.sim.hal
@@ -136,7 +136,10 @@ class BridgeDevice:
         self.workdir = Path(tempfile.mkdtemp(prefix='pump-bridge-'))
         self.dev = None
         try:
-            compile_device(self.workdir)
+            if prebuilt is None:
+                compile_device(self.workdir)
+            else:   # a tree compile_device made before: one compile for many devices
+                shutil.copytree(prebuilt, self.workdir, dirs_exist_ok=True)
             storage = self.workdir / 'storage.bin'
             st = self.hal.storage
             image = bytearray(st.size())
