@@ -40,6 +40,7 @@ import time
 from pathlib import Path
 
 from pumphost import devicebuild
+from pumphost.config.drugs import program_drugs
 
 ROOT = devicebuild.DEVICE_ROOT
 LINE_BYTES_S = 115200 / 10.0
@@ -341,7 +342,7 @@ def lockstep_ticks(ticks):
         port.run(ticks)
         idle = ticks / (time.perf_counter() - t)
         c = PumpClient(port=port, key=TEST_KEY, timeout=5.0, retries=0)
-        review = c.load_program([(1, 1770000, 40000000)])      # 1.77 mL/h, 40 mL
+        review = c.load_program([(1, 1770000, 40000000)], program_drugs('saline', 9.0))   # 1.77 mL/h, 40 mL
         c.confirm(review['program_hash'])
         c.start()
         t = time.perf_counter()
