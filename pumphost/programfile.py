@@ -103,8 +103,10 @@ def read_program_file(path, patient=None, pump=None, host_check=True):
         tpl['kvo'] = data['kvo']
         root = 'program'
     else:
-        tpl = check_map({'name': data['name'] or 'steps', 'steps': data['steps'],
-                         'kvo': data['kvo']}, TEMPLATE_SCHEMA, path)
+        # the steps were checked with the file (TEMPLATE_SCHEMA's own step schema)
+        tpl = {'name': data['name'] or 'steps', 'description': data['description'],
+               'steps': data['steps'], 'kvo': data['kvo'], 'override_soft_limits': False,
+               'on_link_loss': 'continue'}
     for k in ('override_soft_limits', 'on_link_loss'):
         if data[k] is not None:
             tpl[k] = data[k]

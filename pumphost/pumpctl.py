@@ -23,8 +23,7 @@ import time
 from protocol import codes as C
 from protocol.describe import state_name
 from pumphost.client import (PumpClient, LinkError, LinkTimeout, Nak, read_key_file, TEST_KEY,
-                             REVIEW_PAGE, encode_program)  # noqa: F401
-from pumphost.codes import FLAG_STOP_ON_LINK_LOSS  # noqa: F401
+                             encode_program)
 
 PROG = 'pumpctl'
 EXIT_REFUSED = 1     # the pump refused (NAK) or answered wrongly
@@ -464,6 +463,8 @@ def main(argv=None):
         elif a.test_key:
             key = TEST_KEY
             counter_file = os.path.join(os.path.expanduser('~'), '.pumpctl-test.counter')
+        if a.port.startswith('socket://') and not a.port.rsplit(':', 1)[-1].isdigit():
+            raise UsageError('--port=%s: give host and port, e.g. socket://127.0.0.1:7001' % a.port)
         if a.cmd == 'load':   # check the file before touching the link
             a.loaded = read_program_file(a.program, _patient(a), a.pump, not a.no_host_check)
         try:

@@ -227,7 +227,7 @@ class _Compiler:
             if rate is None or (vol is None and dur is None):
                 raise ConfigError('%s: %s: give a dose with a duration, or a rate with a volume or '
                                   'a duration, or a volume with a duration' % (self.path, key))
-        self.check_rate(key, 'rate' if s['rate'] else 'dose', rate, drug)
+        self.check_rate(key, 'rate' if s['rate'] else ('dose' if s['dose'] else 'volume'), rate, drug)
         rate_nl_h = int(round(rate * 1e6))
         if vol is None:
             vol_nl = rate_nl_h * int(round(dur * 3600)) // 3600
@@ -296,9 +296,32 @@ class _Compiler:
                 if not s['steps'] or s['times'] is None:
                     raise ConfigError('%s: %s: a cycle needs steps: [...] and times: N (repeats)' % (self.path, k))
                 first = len(self.steps)
+                syr0 = self.in_syringe
+                tot0 = {name: list(t) for name, t in self.per_drug.items()}
                 self.run(s['steps'], k + '.steps', True)
                 self.emit((K_CYCLE, 0, 0, 0, (first << 16) | s['times'], 0),
                           'repeat steps %d.. %d more times' % (first, s['times']))
+                self.repeated(k, s['times'], syr0, tot0, first)
+
+    def repeated(self, key, times, syr0, tot0, first):
+        """Account for a cycle's repeats: the syringe (when the body changes
+        none) and each drug's totals, checked again against their limits."""
+        if not any(st[0] == K_SYRINGE for st in self.steps[first:]):
+            self.in_syringe += (self.in_syringe - syr0) * times
+            if self.in_syringe > self.usable_nl:
+                raise ConfigError('%s: %s: repeated %d more times the body needs %.4g mL from one '
+                                  'syringe (%.4g mL usable): put a syringe_change in the body, or '
+                                  'fewer repeats' % (self.path, key, times, self.in_syringe / 1e6,
+                                                     self.usable_nl / 1e6))
+        for name, tot in self.per_drug.items():
+            t0 = tot0.get(name, [0.0, tot[1], 0.0])
+            tot[0] += (tot[0] - t0[0]) * times
+            tot[2] += (tot[2] - t0[2]) * times
+            drug = find(self.lib, name, self.path, key)
+            self.limit('%s (total for %s)' % (key, name), '%.4g %s' % (tot[0], tot[1]), tot[0], drug,
+                       'dose_per_cycle', tot[1])
+            self.limit('%s (total volume of %s)' % (key, name), '%.4g mL' % tot[2], tot[2], drug,
+                       'vtbi', 'mL')
 
     def kvo(self, text):
         rate = self.q('kvo', text, 'rate')[0]
@@ -422,6 +445,8 @@ def device_error_words(text, library=None):
                                              d.name if d else 'drug %s' % m.group(4))
     t = re.sub(r'(hard|soft) limit (rate_nl_h|vtbi_nl|dose_day|dose_cycle) (\d+) for drug (\d+)',
                limit, text)
+    t = re.sub(r'(\d+) nL since', lambda m: '%g mL since' % (int(m.group(1)) / 1e6), t)
+    t = re.sub(r'the syringe holds (\d+)', lambda m: 'the syringe holds %g mL' % (int(m.group(1)) / 1e6), t)
     t = re.sub(r'rate_nl_h=(\d+)', lambda m: 'rate=%g mL/h' % (int(m.group(1)) / 1e6), t)
     t = re.sub(r'volume_nl=(\d+)', lambda m: 'volume=%g mL' % (int(m.group(1)) / 1e6), t)
     t = re.sub(r'drugs\[\d+\] dose (per cycle|in 24 h)=(\d+)',
