@@ -275,6 +275,93 @@ def cmd_monitor(c, a):
     return 0
 
 
+def cmd_session(c, a):
+    """One connection for a whole session: telemetry lines at --period-ms
+    while pumpctl commands are typed (or piped) on stdin, without --port:
+    `status`, `load FILE --weight-kg 70`, `confirm HASH`, `start`, `ack
+    occlusion_downstream`, `log`, ... and `quit`. A refused command prints
+    its one line and the session goes on; a lost link ends it (exit 3)."""
+    import select
+    parser = build_parser()
+    common = ['--port', a.port] + shlex.split(_key_args(a))
+    c.telemetry(a.period_ms)
+    print('session on %s: type pumpctl commands (status, load FILE, confirm, start, pause, '
+          'resume, stop, ack ALARM, log, review); quit to leave' % a.port, flush=True)
+    t0 = last_keep = time.monotonic()
+    stdin_open = True
+    while True:
+        for d in c.events(0.05):
+            print('%8.1f s  %s' % (time.monotonic() - t0, fmt_status(d)), flush=True)
+        ready = select.select([sys.stdin], [], [], 0.15)[0] if stdin_open else []
+        if not stdin_open:
+            time.sleep(0.15)
+        if ready:
+            line = sys.stdin.readline()
+            if not line or line.strip() in ('quit', 'exit'):
+                break
+            try:
+                words = shlex.split(line)
+            except ValueError as e:
+                print('%s: %s' % (PROG, e), file=sys.stderr, flush=True)
+                continue
+            if not words:
+                continue
+            try:
+                sub = parser.parse_args(common + words)
+            except SystemExit:   # the parser printed its one line
+                continue
+            if sub.func in (cmd_session, cmd_monitor, cmd_mux):
+                print('%s: %s: not inside a session (telemetry is already on)' % (PROG, sub.cmd),
+                      file=sys.stderr, flush=True)
+                continue
+            try:
+                if sub.cmd == 'load':
+                    sub.loaded = read_program_file(sub.program, _patient(sub), sub.pump,
+                                                   not sub.no_host_check)
+                sub.func(c, sub)
+            except (UsageError, Nak) as e:
+                print('%s: %s' % (PROG, e), file=sys.stderr, flush=True)
+            sys.stdout.flush()
+            last_keep = time.monotonic()
+        if time.monotonic() - last_keep > 3.0:   # the host is here: no link loss on the pump
+            last_keep = time.monotonic()
+            c.status()
+    try:
+        c.telemetry(0)
+    except (LinkError, OSError):
+        pass
+    return 0
+
+
+def cmd_mux(c, a):
+    """Hold the pump's link and share it on a TCP port (pumphost.mux)."""
+    import serial
+    from pumphost.mux import Mux, DeviceLost, listen
+    try:
+        lsock = listen(a.listen)
+    except (OSError, ValueError) as e:
+        raise UsageError('--listen=%s: %s' % (a.listen, getattr(e, 'strerror', None) or e))
+    try:
+        port = serial.serial_for_url(a.port, baudrate=115200, timeout=0)
+    except Exception as e:
+        lsock.close()
+        print('%s: --port=%s: cannot open (%s)' % (PROG, a.port, str(e).splitlines()[0]),
+              file=sys.stderr)
+        return EXIT_LINK_LOST
+    host, tcp = lsock.getsockname()[:2]
+    print('mux: %s shared on socket://%s:%d (Ctrl-C ends it)' % (a.port, host, tcp), flush=True)
+    m = Mux(port, lsock, log=lambda line: print(line, file=sys.stderr, flush=True))
+    try:
+        m.run()
+    except DeviceLost as e:
+        print('%s: link lost: %s: %s' % (PROG, a.port, e), file=sys.stderr)
+        return EXIT_LINK_LOST
+    finally:
+        m.close()
+        port.close()
+    return 0
+
+
 def describe_record(ev, x, y):
     """A journal record in words: what happened, with its values."""
     from pumphost.catalog import EVENT_NAMES as CORE
@@ -438,6 +525,15 @@ def build_parser():
                    help='first record number (default 0)')
     p.add_argument('--json', action='store_true', help='one JSON object a line')
     p.set_defaults(func=cmd_log)
+    p = sub.add_parser('session', help='one connection: telemetry while commands are typed on stdin')
+    p.add_argument('--period-ms', type=_positive(int, 100, 60000), default=5000,
+                   help='telemetry period, 100..60000 ms (default 5000)')
+    p.set_defaults(func=cmd_session)
+    p = sub.add_parser('mux', help='hold the pump link and share it on a TCP port: several '
+                       'clients on one pump (pumphost/mux.py)')
+    p.add_argument('--listen', default='127.0.0.1:7010',
+                   help='HOST:PORT to listen on (default 127.0.0.1:7010; port 0: any free)')
+    p.set_defaults(func=cmd_mux)
     p = sub.add_parser('ping', help='measure the STATUS round trip')
     p.add_argument('--count', type=_positive(int, 1, 100000), default=100,
                    help='round trips (default 100)')
@@ -467,6 +563,8 @@ def main(argv=None):
             raise UsageError('--port=%s: give host and port, e.g. socket://127.0.0.1:7001' % a.port)
         if a.cmd == 'load':   # check the file before touching the link
             a.loaded = read_program_file(a.program, _patient(a), a.pump, not a.no_host_check)
+        if a.func is cmd_mux:   # the daemon opens the port itself
+            return cmd_mux(None, a) or 0
         try:
             client = PumpClient(a.port, key=key, counter_file=counter_file,
                                 timeout=a.timeout, retries=a.retries)
