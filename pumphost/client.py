@@ -199,6 +199,10 @@ class PumpClient:
                             % M.name(msg_type))
         if self.signer is None:
             info = self.info or self.hello()
+            if self.key == TEST_KEY and info['pump_kind'] != C.PUMP_SIMULATED:
+                raise LinkError('the test key is public: it signs for simulated pumps only; this '
+                                'pump (serial %s) needs its own key (pumpctl key generate, '
+                                'docs/keys.md)' % info['serial'])
             self.signer = Signer(self.key, max(self._stored_counter(), info['auth_counter']))
         self._store_counter(self.signer.counter + 1)   # write-ahead
         return self.signer.sign(msg_type, seq, FLAG_AUTH, payload)

@@ -22,7 +22,7 @@ import time
 
 from protocol import codes as C
 from protocol.describe import state_name
-from pumphost.client import (PumpClient, LinkError, LinkTimeout, Nak, read_key_file, TEST_KEY,
+from pumphost.client import (PumpClient, LinkError, LinkTimeout, Nak, TEST_KEY,
                              encode_program)
 
 PROG = 'pumpctl'
@@ -362,6 +362,40 @@ def cmd_mux(c, a):
     return 0
 
 
+def cmd_key(c, a):
+    from pumphost import keys
+    try:
+        if a.key_cmd == 'generate':
+            path = a.path or os.path.join(keys.DEFAULT_DIR, 'pump.key')
+            print('generated %s (fingerprint %s, mode 600); install it on the board: '
+                  'pumpctl key install %s --board-dir DIR' % (
+                      path, keys.generate(path), shlex.quote(path)))
+        elif a.key_cmd == 'rotate':
+            old, new = keys.rotate(a.path)
+            print('rotated %s: %s -> %s; the old key is %s.old until the board has the new one '
+                  '(pumpctl key install); the counter starts afresh' % (a.path, old, new, a.path))
+        elif a.key_cmd == 'install':
+            target, fp = keys.install(a.path, a.board_dir)
+            print('wrote %s (fingerprint %s): copy it to the board, e.g. mpremote cp %s :pump.key'
+                  % (target, fp, shlex.quote(target)))
+        else:
+            key = keys.check_key_file(a.path)
+            line = 'key %s: fingerprint %s, mode 600, host counter %d' % (
+                a.path, keys.fingerprint(key), keys.counter(a.path))
+            if c is not None:
+                line += ', pump %s counter %d' % (c.hello()['serial'], c.info['auth_counter'])
+            print(line)
+    except keys.KeyError_ as e:
+        raise UsageError(str(e))
+    except FileNotFoundError as e:
+        raise UsageError('%s: no such file' % e.filename)
+    except ValueError as e:
+        raise UsageError(str(e))
+    except OSError as e:
+        raise UsageError('%s: %s' % (e.filename, e.strerror))
+    return 0
+
+
 def describe_record(ev, x, y):
     """A journal record in words: what happened, with its values."""
     from pumphost.catalog import EVENT_NAMES as CORE
@@ -465,7 +499,7 @@ def build_parser():
     from pumphost.programfile import EXAMPLE
     ap = _Parser(prog=PROG, description=__doc__,
                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('--port', required=True, help='pyserial URL or device path')
+    ap.add_argument('--port', help='pyserial URL or device path (every command but key)')
     kg = ap.add_mutually_exclusive_group()
     kg.add_argument('--key-file', help='32-byte key (raw or 64 hex digits); counter in KEY_FILE.counter')
     kg.add_argument('--test-key', action='store_true', help='the public test key (simulator only)')
@@ -534,6 +568,22 @@ def build_parser():
     p.add_argument('--listen', default='127.0.0.1:7010',
                    help='HOST:PORT to listen on (default 127.0.0.1:7010; port 0: any free)')
     p.set_defaults(func=cmd_mux)
+    p = sub.add_parser('key', help='device keys: generate, rotate, install on a board, show '
+                       '(docs/keys.md)')
+    ksub = p.add_subparsers(dest='key_cmd', required=True, parser_class=_Parser)
+    k = ksub.add_parser('generate', help='a new random key, 0600, outside the source tree')
+    k.add_argument('path', nargs='?', help='key file (default %s/pump.key)' % '~/.config/hai-pump/keys')
+    k = ksub.add_parser('rotate', help='a new key in PATH; the old one kept as PATH.old')
+    k.add_argument('path', help='key file')
+    k = ksub.add_parser('install', help='write the board\'s pump.key into a directory to copy '
+                        'to the board')
+    k.add_argument('path', help='key file')
+    k.add_argument('--board-dir', required=True, help='directory for pump.key (then e.g. '
+                   'mpremote cp DIR/pump.key :pump.key)')
+    k = ksub.add_parser('show', help='fingerprint, permissions, counter; with --port the '
+                        'pump\'s counter too')
+    k.add_argument('path', help='key file')
+    p.set_defaults(func=cmd_key)
     p = sub.add_parser('ping', help='measure the STATUS round trip')
     p.add_argument('--count', type=_positive(int, 1, 100000), default=100,
                    help='round trips (default 100)')
@@ -548,11 +598,18 @@ def main(argv=None):
         return e.code
     key = counter_file = None
     try:
+        if a.func is cmd_key and not a.port:   # key files only, no pump
+            return cmd_key(None, a)
+        if not a.port:
+            raise UsageError('--port is required for %s (a pyserial URL or device path)' % a.cmd)
         if a.key_file:
+            from pumphost.keys import check_key_file, KeyError_
             try:
-                key = read_key_file(a.key_file)
+                key = check_key_file(a.key_file)
             except OSError as e:
                 raise UsageError('--key-file=%s: %s' % (a.key_file, e.strerror))
+            except KeyError_ as e:
+                raise UsageError('--key-file: %s' % e)
             except ValueError as e:
                 raise UsageError('--key-file: %s' % e)
             counter_file = a.key_file + '.counter'

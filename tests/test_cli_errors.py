@@ -21,7 +21,8 @@ def _subcommands(parser, prefix=()):
 def _valid(sub, tmp_path):
     """Values for the required options, so that the bad one is the only error."""
     good = {'--rate': '1', '--out': str(tmp_path / 'out'), '--hours': '1',
-            '--pump': 'bd-plastipak-50', 'scenario': 'demo', 'program': 'haic-folfox'}
+            '--pump': 'bd-plastipak-50', 'scenario': 'demo', 'program': 'haic-folfox',
+            '--board-dir': str(tmp_path / 'board')}
     argv = []
     for act in sub._actions:
         if act.required and act.option_strings:

@@ -32,7 +32,7 @@ class DevicePort:
         self.pump = Pump(self.hal, Settings())
         self.loop = Loop(self.pump, self.hal.clock)
         self.tick()
-        self.link = Link(self.pump, self.hal.serial, TEST_KEY)
+        self.link = Link(self.pump, self.hal.serial, TEST_KEY, pump_kind=C.PUMP_SIMULATED)
         self.drop_replies = 0     # drop the next N device writes
         self.written = []
 

@@ -35,7 +35,8 @@ import tty
 
 from firmware.link import Link
 from protocol.codes import PUMP_SIMULATED
-from pumphost.client import TEST_KEY, read_key_file
+from pumphost.client import TEST_KEY
+from pumphost.keys import check_key_file
 from simulator.plant import faults
 from simulator.runtime.bridge import BridgeDevice, BridgeError, DEFAULT_HEAP
 
@@ -425,7 +426,7 @@ def cmd_serve(a):
     key = TEST_KEY
     if a.key_file:
         try:
-            key = read_key_file(a.key_file)
+            key = check_key_file(a.key_file)   # 0600, as pumpctl wants it
         except (OSError, ValueError) as e:
             sys.stderr.write('pumpsim serve: --key-file=%s: %s\n' % (a.key_file, e))
             return 2
