@@ -372,9 +372,35 @@ class Simulation:
 
     def summary(self):
         d = self._summary()
+        d['course'] = self.course()
         if self.interrupted:
             d['interrupted'] = 'Ctrl-C at t=%.1f s: a partial result' % self.sim_seconds
         return d
+
+    def course(self):
+        """The whole course, across syringes: how many syringes, when they
+        were changed, what each drug was programmed to, how much of the
+        course the device counted and whether it is complete."""
+        ev = self.events_log
+        changes = [e['t_s'] for e in ev if e['event'] == 'syringe_changed']
+        programs = sum(1 for e in ev if e['event'] == 'program')
+        compiled = getattr(self.scenario, 'compiled', None)
+        programmed = self.scenario.volume_ml
+        counted = self.pump.delivered_nl / 1e6
+        if compiled is None:   # one program per syringe: the device counts each anew
+            counted = self.loaded_ml - (self.pump.program.total_volume_nl() / 1e6 - counted
+                                        if self.pump.program is not None else 0.0)
+        state = self.pump.state_name()
+        return {
+            'syringes': (1 + len(changes)) if compiled is not None else programs,
+            'syringe_changes_t_s': changes,
+            'per_drug': {name: {'amount': round(a, 4), 'unit': u, 'volume_ml': round(v, 4)}
+                         for name, (a, u, v) in sorted(compiled.per_drug.items())}
+            if compiled is not None else {},
+            'programmed_ml': round(programmed, 6),
+            'device_counted_ml': round(counted, 6),
+            'complete': state in ('COMPLETE', 'KVO') and counted >= programmed - 1e-3,
+        }
 
     def _summary(self):
         sc = self.scenario

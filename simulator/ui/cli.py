@@ -25,7 +25,7 @@ def cmd_run(a):
     summary = sim.run(progress=sys.stderr.isatty() or a.progress, speed=a.speed)
     out = write_run(a.out, summary, sim.trace)
     print(human_summary(summary))
-    print('written    %s/summary.json, trace.csv, trace.png%s' % (
+    print('written    %s/summary.json, trace.csv, trace.png, zoom.png%s' % (
         out, ' (partial: interrupted)' if sim.interrupted else ''))
     return 130 if sim.interrupted else 0
 
