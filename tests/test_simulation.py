@@ -144,6 +144,9 @@ def test_course_larger_than_syringe_gets_a_syringe_change(tmp_path):
     assert abs(s['loaded_ml'] - 60) < 1e-9
     assert abs(s['device_delivered_ml'] - 60) < 1e-3
     assert [a['code'] for a in s['alarms']].count('infusion_complete') <= 1
+    c = s['course']
+    assert c['syringes'] == 2 and len(c['syringe_changes_t_s']) == 1 and c['complete']
+    assert abs(c['device_counted_ml'] - 60) < 1e-3 and c['per_drug']['saline']['volume_ml'] == 60
     # the plunger pushed the whole course, less the backlash taken up by each
     # new syringe (the device counts steps, the slack moves no fluid)
     slack_ml = sim.plant.backlash_steps * sim.plant.step_ul / 1000.0
