@@ -42,11 +42,19 @@ def test_haic_folfox_template_over_the_link_on_micropython(tmp_path):
                 rc, out, err = pumpctl(port, key, 'resume')
                 assert rc == 0, err
                 changes += 1
-            if 'BOLUS' in seen and seen[-1] == 'RUNNING':   # the 46 h 5-FU has begun
+            elif changes >= 3 and st == 'RUNNING':   # past the bolus: the 46 h 5-FU
                 break
             time.sleep(0.1)
+        # the bolus lasts 15 simulated minutes (about a second here): the
+        # pump's journal has every state it went through
+        rc, journal, err = pumpctl(port, key, 'log')
+        assert rc == 0, err
     finally:
         log = stop_serve(p)
     assert 'Traceback' not in log
-    assert 'BOLUS' in seen and changes >= 3, (seen, changes)
-    assert seen.index('BOLUS') > seen.index('SYRINGE_CHANGE')
+    assert changes >= 3, (seen, changes)
+    states = '\n'.join(ln for ln in journal.splitlines() if 'link_' not in ln)
+    assert 'RUNNING -> BOLUS (to_bolus)' in states and 'BOLUS -> RUNNING (to_run)' in states, states
+    assert states.count('-> SYRINGE_CHANGE (to_syringe)') >= 3, states
+    assert states.count('syringe_changed') >= 3, states
+    assert states.index('syringe_changed      at step 6') < states.index('RUNNING -> BOLUS'), states

@@ -88,15 +88,21 @@ def check_values(a):
 
 
 def check_out_dir(out):
-    """--out must be a directory we can write (created if missing)."""
-    if os.path.exists(out) and not os.path.isdir(out):
-        return '--out=%s is an existing file: give a directory' % out
-    try:
-        os.makedirs(out, exist_ok=True)
-    except OSError as e:
-        return '--out=%s: cannot create it (%s)' % (out, e.strerror or e)
-    if not os.access(out, os.W_OK | os.X_OK):
-        return '--out=%s: not writable' % out
+    """--out must be a directory we can write, or one we can create there
+    (the command creates it: a refused run leaves nothing behind)."""
+    if os.path.exists(out):
+        if not os.path.isdir(out):
+            return '--out=%s is an existing file: give a directory' % out
+        if not os.access(out, os.W_OK | os.X_OK):
+            return '--out=%s: not writable' % out
+        return None
+    parent = os.path.dirname(os.path.abspath(out))
+    while not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent):
+        return '--out=%s: %s is a file, not a directory' % (out, parent)
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return '--out=%s: cannot create it (%s is not writable)' % (out, parent)
     return None
 
 

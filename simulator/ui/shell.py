@@ -348,7 +348,9 @@ class Shell:
         from simulator.runtime.inproc import SimulationError
         self._no_args('load', args)
         sim = self.sim
-        if sim.course_left_ml <= 1e-6:
+        # a compiled course is one program (its syringe changes inside): after a
+        # stop the nurse may load it again; a syringe-by-syringe course runs out
+        if sim.course_left_ml <= 1e-6 and getattr(sim.scenario, 'compiled', None) is None:
             raise ShellError('load: the scenario course (%.4f mL) is all loaded already' % (
                 sim.scenario.volume_ml))
         try:
