@@ -423,6 +423,8 @@ def cmd_bench_link(a):
     res['lockstep'] = lockstep_ticks(a.ticks)
     path = out_dir / 'link.json'
     path.write_text(json.dumps(res, indent=1, sort_keys=True) + '\n')
+    from simulator.benches.plots import plot_link
+    plot_link(out_dir / 'link.png', res)
     rt = res['round_trip_micropython']
     print('STATUS round trip (micropython, pty): median %.2f ms, p95 %.2f ms; wire at 115200: '
           '%.2f ms (%d + %d bytes)' % (rt['status']['median_ms'], rt['status']['p95_ms'],
