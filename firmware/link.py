@@ -91,6 +91,7 @@ _N_ALARMS = const(21)
 RX_CHUNK = const(64)
 MAX_FRAMES_PER_POLL = const(4)
 AUTH_MARK_STEP = const(16)
+_MAX_ERROR_TEXT = const(200)   # protocol.catalogue.MAX_ERROR_TEXT
 # (firmware.program is imported only when a program arrives, as Pump.load does,
 # so the link's resident heap stays small; tests/test_link_host.py checks both
 # copies of these constants against firmware.program)
@@ -100,7 +101,7 @@ TELE_BURST = const(4)           # period 0: at most this many frames per poll
 # firmware state -> wire state (PROGRAMMED splits into review / ready)
 _WIRE_STATE = (C.STATE_IDLE, C.STATE_IDLE, C.STATE_REVIEW, C.STATE_RUNNING,
                C.STATE_PAUSED, C.STATE_ALARM, C.STATE_COMPLETE, C.STATE_FAULT,
-               C.STATE_RUNNING, C.STATE_RUNNING, C.STATE_RUNNING, C.STATE_PAUSED)
+               C.STATE_BOLUS, C.STATE_KVO, C.STATE_DWELL, C.STATE_SYRINGE_CHANGE)
 
 
 class Link:
@@ -299,6 +300,9 @@ class Link:
                 'serial': self.serial_no})
         elif t == C.STATUS_REQ:
             self._send_status(C.STATUS, f.seq, FLAG_REPLY, f)
+        elif t == C.LAST_ERROR_REQ:
+            e = p.last_error
+            self._reply(f, C.LAST_ERROR, {'text': e[:_MAX_ERROR_TEXT] if e else 'none'})
         elif t == C.PROGRAM_LOAD:
             self._load_chunk(f, d)
         elif t == C.PROGRAM_REVIEW_REQ:
@@ -369,8 +373,13 @@ class Link:
             return
         self._prog_next = 0
         prog = self._parse_program()
-        if prog is None:
-            p = self.pump
+        p = self.pump
+        if prog is None or not prog.drugs:
+            # a program from outside must name its drug: the pump checks the
+            # drug, its concentration and every limit against its own library
+            p.last_error = ('program: malformed bytes' if prog is None else
+                            'program: names no drug (the pump checks every program against '
+                            'its drug library: send the drug and its concentration)')
             p.journal.log(p.uptime_s, _EV_LINK_REJECT, C.PROGRAM_LOAD + 256 * C.NAK_BAD_PROGRAM, -1)
             self._nak(f, C.NAK_BAD_PROGRAM, 0)
             return

@@ -39,6 +39,7 @@ AUDIO_PAUSE_MAX_S = const(120)     # IEC 60601-1-8: audio pause at most 2 min
 TELEMETRY_MIN_PERIOD_MS = const(100)   # enable=1, period 0: as fast as the line takes
 TELEMETRY_MAX_PERIOD_MS = const(60000)
 HASH_LEN = const(32)
+MAX_ERROR_TEXT = const(200)        # LAST_ERROR text
 
 BLOB = "blob"
 LIST = "list"
@@ -61,6 +62,7 @@ def _build():
     return {
         _c.HELLO: ("HELLO", False, "<", e, e, None),
         _c.STATUS_REQ: ("STATUS_REQ", False, "<", e, e, None),
+        _c.LAST_ERROR_REQ: ("LAST_ERROR_REQ", False, "<", e, e, None),
         _c.PROGRAM_LOAD: (
             "PROGRAM_LOAD", True, "<BB", ("chunk_index", "total_chunks"),
             ((0, 254), (1, 255)), (BLOB, "data", 1, MAX_CHUNK)),
@@ -90,6 +92,7 @@ def _build():
             (U8, U8, U16, U32), (STRS, ("fw_version", "serial"), 1, MAX_STR)),
         _c.STATUS: ("STATUS", False, sfmt, snames, sranges, alarms),
         _c.TELEMETRY: ("TELEMETRY", False, sfmt, snames, sranges, alarms),
+        _c.LAST_ERROR: ("LAST_ERROR", False, "<", e, e, (STRS, ("text",), 1, MAX_ERROR_TEXT)),
         _c.PROGRAM_REVIEW: (
             "PROGRAM_REVIEW", False, "<32sIIBB",
             ("program_hash", "total_volume_nl", "duration_s", "total_steps", "first_step"),

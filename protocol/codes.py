@@ -31,6 +31,7 @@ class ProtocolError(ValueError):
 # 0x01..0x7F: host -> device (commands and queries)
 HELLO = const(0x01)
 STATUS_REQ = const(0x02)
+LAST_ERROR_REQ = const(0x03)  # why the last command was refused, in words
 PROGRAM_LOAD = const(0x10)
 PROGRAM_REVIEW_REQ = const(0x11)
 CONFIRM = const(0x12)
@@ -48,6 +49,7 @@ NAK = const(0x81)
 DEVICE_INFO = const(0x82)
 STATUS = const(0x83)
 TELEMETRY = const(0x84)
+LAST_ERROR = const(0x85)
 PROGRAM_REVIEW = const(0x90)
 JOURNAL_DATA = const(0xC0)
 
@@ -80,6 +82,10 @@ STATE_STOPPED = const(6)    # stopped by command; program abandoned
 STATE_COMPLETE = const(7)   # program delivered
 STATE_ALARM = const(8)      # delivery halted by an alarm
 STATE_FAULT = const(9)      # unrecoverable fault, delivery disabled
+STATE_BOLUS = const(10)     # a bolus step (motor runs)
+STATE_KVO = const(11)       # keep-vein-open after the last step (motor runs)
+STATE_DWELL = const(12)     # a program pause step (motor held)
+STATE_SYRINGE_CHANGE = const(13)  # waits for the user to confirm a new syringe
 
 # --- alarm priorities (IEC 60601-1-8) ---------------------------------------
 PRIORITY_INFO = const(0)

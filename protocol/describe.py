@@ -34,6 +34,8 @@ STATE_NAMES = {
     codes.STATE_RUNNING: "running", codes.STATE_PAUSED: "paused",
     codes.STATE_STOPPED: "stopped", codes.STATE_COMPLETE: "complete",
     codes.STATE_ALARM: "alarm", codes.STATE_FAULT: "fault",
+    codes.STATE_BOLUS: "bolus", codes.STATE_KVO: "kvo", codes.STATE_DWELL: "dwell",
+    codes.STATE_SYRINGE_CHANGE: "syringe_change",
 }
 
 

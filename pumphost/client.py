@@ -44,15 +44,37 @@ class LinkTimeout(LinkError):
     pass
 
 
+# what each NAK reason means, for a user (the device's own words, fetched
+# with LAST_ERROR_REQ, are added where it has some)
+NAK_WORDS = {
+    C.NAK_BAD_STATE: 'not allowed in the pump\'s present state',
+    C.NAK_BAD_AUTH: 'the signature did not verify (wrong key for this pump?)',
+    C.NAK_REPLAY: 'the command counter was used before (replay)',
+    C.NAK_STALE_COUNTER: 'the command counter is behind the pump\'s (counter file out of date?)',
+    C.NAK_BAD_PAYLOAD: 'the pump could not parse the message',
+    C.NAK_UNKNOWN_TYPE: 'the pump does not know this command',
+    C.NAK_LIMIT: 'a value is outside the pump\'s limit',
+    C.NAK_BUSY: 'the pump is busy: try again',
+    C.NAK_AUTH_REQUIRED: 'the command must be signed (give --key-file)',
+    C.NAK_HASH_MISMATCH: 'the hash does not match the loaded program',
+    C.NAK_CHUNK_ORDER: 'program chunks arrived out of order',
+    C.NAK_BAD_PROGRAM: 'the program was refused',
+    C.NAK_INTERNAL: 'internal error in the pump',
+}
+# refusals the device explains in its LAST_ERROR text
+EXPLAINED = (C.NAK_BAD_STATE, C.NAK_BAD_PROGRAM, C.NAK_HASH_MISMATCH)
+
+
 class Nak(LinkError):
-    def __init__(self, msg_type, reason, detail):
+    def __init__(self, msg_type, reason, detail, text=None):
         self.msg_type = msg_type
         self.reason = reason
         self.reason_name = nak_name(reason)
         self.detail = detail
-        super().__init__('%s refused by the pump: NAK %s (%d)%s' % (
-            M.name(msg_type), self.reason_name, reason,
-            ', detail %d' % detail if detail else ''))
+        self.text = text   # the device's reason in words, where it gave one
+        super().__init__('%s refused by the pump: %s%s' % (
+            M.name(msg_type), text or NAK_WORDS.get(reason, 'reason %d' % reason),
+            '' if text else ' (%s)' % self.reason_name))
 
 
 def read_key_file(path):
@@ -72,17 +94,16 @@ def read_key_file(path):
 
 
 def encode_program(steps, drugs=(), flags=0):
-    """Canonical program bytes (== firmware Program.encode(), encoding v2):
-    u8 version 2, u8 flags, u8 n_drugs, u8 n_steps; drugs x '<HIIIIIIIII';
-    steps x '<BIIIIB' (kind, rate_nl_h, volume_nl, duration_s, arg, drug_slot;
-    a shorter step tuple is padded with zeros)."""
-    out = bytearray(struct.pack('<BBBB', 2, flags, len(drugs), len(steps)))
-    for d in drugs:
-        out += struct.pack('<HIIIIIIIII', *d)
-    for s in steps:
-        s = tuple(s) + (0,) * (6 - len(s))
-        out += struct.pack('<BIIIIB', *s)
-    return bytes(out)
+    """Canonical program bytes: the device's own encoding (firmware.program_codec,
+    one encoding for both ends). `steps` may be a firmware Program. A value
+    the encoding cannot hold raises LinkError (one line), before anything is sent."""
+    from firmware.program import Program
+    from firmware import program_codec
+    prog = steps if isinstance(steps, Program) else Program(steps, drugs, flags)
+    try:
+        return program_codec.encode(prog)
+    except (ValueError, TypeError) as e:
+        raise LinkError('program cannot be sent: %s' % e)
 
 
 def parse_journal(data):
@@ -176,6 +197,10 @@ class PumpClient:
                             % M.name(msg_type))
         if self.signer is None:
             info = self.info or self.hello()
+            if self.key == TEST_KEY and info['pump_kind'] != C.PUMP_SIMULATED:
+                raise LinkError('the test key is public: it signs for simulated pumps only; this '
+                                'pump (serial %s) needs its own key (pumpctl key generate, '
+                                'docs/keys.md)' % info['serial'])
             self.signer = Signer(self.key, max(self._stored_counter(), info['auth_counter']))
         self._store_counter(self.signer.counter + 1)   # write-ahead
         return self.signer.sign(msg_type, seq, FLAG_AUTH, payload)
@@ -216,7 +241,13 @@ class PumpClient:
         except C.ProtocolError as e:
             raise LinkError('malformed %s reply: %s' % (M.name(f.msg_type), e))
         if f.msg_type == C.NAK:
-            raise Nak(msg_type, d['reason'], d['detail'])
+            text = None
+            if d['reason'] in EXPLAINED and msg_type != C.LAST_ERROR_REQ:
+                try:
+                    text = self.last_error()
+                except LinkError:
+                    pass
+            raise Nak(msg_type, d['reason'], d['detail'], text)
         return f.msg_type, d
 
     def _expect(self, msg_type, fields, want):
@@ -234,12 +265,20 @@ class PumpClient:
     def status(self):
         return self._expect(C.STATUS_REQ, None, C.STATUS)
 
-    def load_program(self, steps, flags=0):
+    def last_error(self):
+        """Why the pump refused its last command, in plain words (drug names,
+        mL and mL/h: pumphost.config.programs.device_error_words)."""
+        text = self._expect(C.LAST_ERROR_REQ, None, C.LAST_ERROR)['text']
+        from pumphost.config.programs import device_error_words
+        return device_error_words(text)
+
+    def load_program(self, steps, drugs=(), flags=0):
         """Send the program in chunks; return the device's full review.
-        steps: step tuples, or the program's canonical bytes; flags: the
-        program flags byte (step tuples only)."""
+        steps: a firmware Program, step tuples (with `drugs` and `flags`), or
+        the program's canonical bytes. The pump takes only programs that
+        name their drugs (it checks them against its own library)."""
         data = (bytes(steps) if isinstance(steps, (bytes, bytearray))
-                else encode_program(steps, flags=flags))
+                else encode_program(steps, drugs, flags))
         chunks = [data[i:i + MAX_CHUNK] for i in range(0, len(data), MAX_CHUNK)]
         for i, chunk in enumerate(chunks):
             self._expect(C.PROGRAM_LOAD, {'chunk_index': i, 'total_chunks': len(chunks),

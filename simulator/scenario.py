@@ -7,8 +7,9 @@ or a user command (ack, pause, resume, stop).
 """
 from simulator.plant import faults
 from pumphost.config.pumps import load_pump, resolve
-from pumphost.config.dose import bsa_mosteller_m2, course_from_dose_per_m2
-from pumphost.config.course import PATIENT, PROGRAM
+from pumphost.config.dose import bsa_mosteller_m2
+from pumphost.config.course import PATIENT
+from pumphost.config.programs import COURSE_FIELDS
 from pumphost.config.schema import ConfigError, Field as N, check_map, load_yaml, fail
 
 COMMANDS = {'ack', 'pause', 'resume', 'stop', 'start'}
@@ -47,7 +48,11 @@ SCENARIO_SCHEMA = {
     'trace_period': N('duration', required=False, default='10s', lo=0.1, hi=3600),
     'syringe_fill_ml': N('number', required=False, lo=0.5, hi=100),
     'patient': PATIENT,
-    'program': PROGRAM,
+    'program': N('map', fields={
+        'template': N('str', required=False, doc='a configs/programs name or path'),
+        'override_soft_limits': N('bool', required=False, default=False),
+        **COURSE_FIELDS,
+    }),
     'events': N('list', required=False, default=[], item=N('map', fields=EVENT_FIELDS)),
 }
 
@@ -75,39 +80,48 @@ class Scenario:
                  'must be below patient.systolic_mmhg (%g)' % p['systolic_mmhg'])
 
     def _course(self, path, prog):
+        """A drug named (or a dose, which is always of a drug): compiled and
+        checked against the drug library exactly as a template is, the
+        whole course in one device program with its syringe changes. Only a
+        bare rate and volume with no drug (a bench run of water) skips the
+        library."""
         self.compiled = None
         if prog['template'] is not None:
             return self._template(path, prog)
-        self.drug = prog['drug']
-        dose_keys = ('dose_mg_per_m2', 'concentration_mg_per_ml', 'duration')
-        rate_keys = ('rate_ml_h', 'volume_ml')
-        has_dose = any(prog[k] is not None for k in dose_keys)
-        has_rate = any(prog[k] is not None for k in rate_keys)
-        if has_dose == has_rate:
-            raise ConfigError('%s: program: give either a dose (%s) or a rate (%s), not %s' % (
-                path, ', '.join(dose_keys), ', '.join(rate_keys), 'both' if has_dose else 'neither'))
-        if has_dose:
-            for k in dose_keys:
-                if prog[k] is None:
-                    raise ConfigError('%s: program.%s: missing (needed with a dose)' % (path, k))
-            bsa = self.bsa_m2(path)
-            total_mg, vol, rate = course_from_dose_per_m2(
-                prog['dose_mg_per_m2'], bsa, prog['concentration_mg_per_ml'], prog['duration'])
-            self.dose_mg = total_mg
-            self.bsa = bsa
-        else:
-            for k in rate_keys:
-                if prog[k] is None:
-                    raise ConfigError('%s: program.%s: missing (needed with a rate)' % (path, k))
-            vol, rate = prog['volume_ml'], prog['rate_ml_h']
-            self.dose_mg = None
-            self.bsa = None
+        if prog['drug'] is not None or prog['dose_mg_per_m2'] is not None:
+            from pumphost.config.programs import compile_data, course_template
+            data = course_template(path, prog)
+            data['override_soft_limits'] = prog['override_soft_limits']
+            return self._compiled(compile_data(path, data, self.patient, self.pump,
+                                               root='program'))
+        self.drug = 'none (no drug named: no library check)'
+        for k in ('dose_mg_per_m2', 'concentration_mg_per_ml', 'duration'):
+            if prog[k] is not None:
+                raise ConfigError('%s: program.%s: a dose needs program.drug' % (path, k))
+        for k in ('rate_ml_h', 'volume_ml'):
+            if prog[k] is None:
+                raise ConfigError('%s: program.%s: missing (needed with a rate)' % (path, k))
+        vol, rate = prog['volume_ml'], prog['rate_ml_h']
+        self.dose_mg = None
+        self.bsa = None
         lim = self.pump.data['limits']
         if not lim['min_rate_ml_h'] <= rate <= lim['max_rate_ml_h']:
             raise ConfigError('%s: program: computed rate %.4f mL/h outside the pump %s (%g..%g mL/h)' % (
                 path, rate, self.pump.name, lim['min_rate_ml_h'], lim['max_rate_ml_h']))
         self.volume_ml = vol
         self.rate_ml_h = rate
+
+    def _compiled(self, c):
+        self.compiled = c
+        self.drug = ', '.join(sorted(c.per_drug))
+        self.volume_ml = c.program.total_nl / 1e6
+        rates = [s[1] for s in c.program.steps if s[1]]
+        self.rate_ml_h = rates[0] / 1e6
+        self.dose_mg = None
+        self.bsa = None
+        for name, (amount, unit, _vol) in c.per_drug.items():
+            if unit == 'mg' and len(c.per_drug) == 1:
+                self.dose_mg = amount
 
     def _template(self, path, prog):
         """A regimen template (configs/programs) with this patient: the whole
@@ -118,15 +132,8 @@ class Scenario:
         if other:
             raise ConfigError('%s: program.template: give a template or a dose/rate, not both (%s)' % (
                 path, ', '.join(other)))
-        c = compile_template(prog['template'], self.patient, self.pump,
-                             override=prog['override_soft_limits'] or None)
-        self.compiled = c
-        self.drug = ', '.join(sorted(c.per_drug))
-        self.volume_ml = c.program.total_nl / 1e6
-        rates = [s[1] for s in c.program.steps if s[1]]
-        self.rate_ml_h = rates[0] / 1e6
-        self.dose_mg = None
-        self.bsa = None
+        self._compiled(compile_template(prog['template'], self.patient, self.pump,
+                                        override=prog['override_soft_limits'] or None))
 
     def bsa_m2(self, path):
         p = self.patient

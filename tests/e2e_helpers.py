@@ -15,6 +15,7 @@ KEY = b'hai-pump-test-key-do-not-deploy!'
 def write_key(tmp_path):
     k = tmp_path / 'pump.key'
     k.write_bytes(KEY)
+    k.chmod(0o600)      # pumpctl refuses a key file others can read
     return str(k)
 
 

@@ -16,7 +16,7 @@ pump: bd-plastipak-50
 seed: 11
 duration: 8h
 trace_period: 10s
-program: {drug: fluorouracil, rate_ml_h: 1.77, volume_ml: 40}
+program: {drug: fluorouracil, concentration_mg_per_ml: 50, rate_ml_h: 1.77, volume_ml: 40}
 events:
   - {at: 1h, inject: arrhythmia, params: {irregularity: 0.4}}
 %s

@@ -24,6 +24,9 @@ from simulator.runtime.bridge import BridgeDevice, BridgeError, LockstepPort
 from simulator.runtime.inproc import Simulation
 from simulator.scenario import load_scenario
 from pumphost.codes import A_OCCLUSION_DOWNSTREAM
+from pumphost.config.drugs import program_drugs
+
+SALINE = program_drugs('saline', 9.0)[0]
 
 
 class InProcessDevice:
@@ -76,7 +79,7 @@ def session(dev):
     c = PumpClient(port=port, key=TEST_KEY, timeout=5.0, retries=0)
     c.seq = 100
     info = c.hello()
-    review = c.load_program([(1, 20000000, 2000000)])     # 20 mL/h, 2 mL
+    review = c.load_program([(1, 20000000, 2000000)], (SALINE,))   # 20 mL/h, 2 mL of saline
     c.confirm(review['program_hash'])
     c.start()
     port.run(3000)                     # 300 s: the occlusion check learns its baseline

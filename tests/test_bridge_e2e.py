@@ -27,13 +27,20 @@ def key_file(tmp_path):
 
 def test_micropython_firmware_over_pty(tmp_path, key_file):
     prog = tmp_path / 'hai.yaml'
-    prog.write_text('pump: bd-plastipak-50\nprogram:\n  drug: floxuridine\n'
-                    '  rate_ml_h: 20\n  volume_ml: 5\n')
+    prog.write_text('pump: bd-plastipak-50\nprogram:\n  drug: saline\n'
+                    '  concentration_mg_per_ml: 9\n  rate_ml_h: 20\n  volume_ml: 5\n')
+    flox = tmp_path / 'flox.yaml'
+    flox.write_text('program: {drug: floxuridine, concentration_mg_per_ml: 5, rate_ml_h: 20, '
+                    'volume_ml: 5}\n')
     p, port, head = start_serve()
     try:
         assert 'firmware (micropython)' in ''.join(head)
         rc, out, err = pumpctl(port, key_file, 'info')
         assert rc == 0 and 'serial SIM-' in out and 'firmware 0.1.0' in out, err
+        for check in ([], ['--no-host-check']):   # host check, then the pump's own
+            rc, out, err = pumpctl(port, key_file, 'load', *check, str(flox))
+            assert rc == (1 if check else 2) and err.count('\n') == 1, (out, err)
+            assert 'hard limit rate 10 mL/h for floxuridine' in err, err
         rc, out, err = pumpctl(port, key_file, 'load', str(prog))
         assert rc == 0 and 'step 1: 20.0000 mL/h for 5.0000 mL' in out, (out, err)
         h = [w for w in out.split() if len(w) == 64][0]

@@ -19,8 +19,11 @@ def key_file(tmp_path):
 
 def test_serve_pumpctl_session(tmp_path, key_file):
     prog = tmp_path / 'p.yaml'
-    prog.write_text('pump: bd-plastipak-50\nprogram:\n  drug: floxuridine\n'
-                    '  rate_ml_h: 20\n  volume_ml: 5\n')
+    prog.write_text('pump: bd-plastipak-50\nprogram:\n  drug: saline\n'
+                    '  concentration_mg_per_ml: 9\n  rate_ml_h: 20\n  volume_ml: 5\n')
+    flox = tmp_path / 'flox.yaml'
+    flox.write_text('program: {drug: floxuridine, concentration_mg_per_ml: 5, rate_ml_h: 20, '
+                    'volume_ml: 5}\n')
     p, port = start_serve()
     try:
         rc, out, err = pumpctl(port, key_file, 'info')
@@ -28,7 +31,11 @@ def test_serve_pumpctl_session(tmp_path, key_file):
         rc, out, err = pumpctl(port, key_file, 'status')
         assert rc == 0 and 'state IDLE' in out, err
         rc, out, err = pumpctl(port, key_file, 'start')
-        assert rc == 1 and 'START refused by the pump: NAK bad_state' in err
+        assert rc == 1 and 'START refused by the pump: command start not allowed in state IDLE' in err
+        for check in ([], ['--no-host-check']):   # host check, then the pump's own
+            rc, out, err = pumpctl(port, key_file, 'load', *check, str(flox))
+            assert rc == (1 if check else 2) and err.count('\n') == 1, (out, err)
+            assert 'hard limit rate 10 mL/h for floxuridine' in err, err
         rc, out, err = pumpctl(port, key_file, 'load', str(prog))
         assert rc == 0 and 'step 1: 20.0000 mL/h for 5.0000 mL' in out, err
         h = [w for w in out.split() if len(w) == 64][0]

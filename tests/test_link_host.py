@@ -18,8 +18,12 @@ from pumphost import pumpctl
 from pumphost.client import (PumpClient, Nak, LinkTimeout, TEST_KEY, encode_program,
                                   read_key_file)
 from pumphost import codes
+from pumphost.config.drugs import program_drugs
 
 WRONG = b'x' * 32
+
+
+SALINE = program_drugs('saline', 9.0)
 
 
 class DevicePort:
@@ -28,7 +32,7 @@ class DevicePort:
         self.pump = Pump(self.hal, Settings())
         self.loop = Loop(self.pump, self.hal.clock)
         self.tick()
-        self.link = Link(self.pump, self.hal.serial, TEST_KEY)
+        self.link = Link(self.pump, self.hal.serial, TEST_KEY, pump_kind=C.PUMP_SIMULATED)
         self.drop_replies = 0     # drop the next N device writes
         self.written = []
 
@@ -73,7 +77,7 @@ def test_full_session(tmp_path):
     dev = DevicePort()
     c = client(dev, counter_file=str(tmp_path / 'k.counter'))
     assert c.hello()['serial'] == 'SIM-0001'
-    review = c.load_program([(1, 2000000, 1000000)])
+    review = c.load_program([(1, 2000000, 1000000)], SALINE)
     assert review['steps'][0]['duration_s'] == 1800
     c.confirm(review['program_hash'])
     c.start()
@@ -91,20 +95,20 @@ def test_large_program_is_chunked_and_reviewed_in_pages():
     dev = DevicePort()
     c = client(dev)
     steps = [(1, 1000000 + i, 100000) for i in range(30)]
-    review = c.load_program(steps)
+    review = c.load_program(steps, SALINE)
     assert len(review['steps']) == 30
     assert [s['rate_nl_h'] for s in review['steps']] == [s[1] for s in steps]
     from protocol.decoder import Decoder
     sent = Decoder().feed(b''.join(dev.written))
     loads = [f for f in sent if f.msg_type == C.PROGRAM_LOAD]
-    # 4 + 30 * 18 = 544 bytes: chunks of 254 (+ 2 header bytes each)
-    assert [len(f.payload) for f in loads] == [256, 256, 2 + 36]
+    # 4 + 38 (one drug) + 30 * 18 = 582 bytes: chunks of 254 (+ 2 header bytes each)
+    assert [len(f.payload) for f in loads] == [256, 256, 2 + 74]
 
 
 def test_lost_reply_is_retried_with_same_seq_and_acts_once():
     dev = DevicePort()
     c = client(dev)
-    review = c.load_program([(1, 2000000, 1000000)])
+    review = c.load_program([(1, 2000000, 1000000)], SALINE)
     c.confirm(review['program_hash'])
     before = len(dev.pump.journal.records())
     dev.drop_replies = 2
@@ -127,7 +131,7 @@ def test_timeout_raises_linktimeout():
 def test_wrong_key_is_refused():
     dev = DevicePort()
     c = client(dev)
-    review = c.load_program([(1, 2000000, 1000000)])
+    review = c.load_program([(1, 2000000, 1000000)], SALINE)
     bad = client(dev, key=WRONG)
     with pytest.raises(Nak) as e:
         bad.confirm(review['program_hash'])
@@ -138,12 +142,12 @@ def test_counter_resumes_after_host_restart(tmp_path):
     dev = DevicePort()
     cf = str(tmp_path / 'c')
     c1 = client(dev, counter_file=cf)
-    c1.load_program([(1, 2000000, 1000000)])
+    c1.load_program([(1, 2000000, 1000000)], SALINE)
     c2 = client(dev, counter_file=cf)         # a new pumpctl process
-    c2.load_program([(1, 2000000, 1000000)])  # not stale
+    c2.load_program([(1, 2000000, 1000000)], SALINE)  # not stale
     # a host that lost its counter file learns the device's counter
     c3 = client(dev)
-    c3.load_program([(1, 2000000, 1000000)])
+    c3.load_program([(1, 2000000, 1000000)], SALINE)
     assert dev.link.rejected == 0
 
 
@@ -181,59 +185,105 @@ def test_pumpctl_bad_arguments(capsys, tmp_path):
 
 def test_pumpctl_program_file_errors(capsys, tmp_path):
     p = tmp_path / 'p.yaml'
-    p.write_text('pump: bd-plastipak-50\nprogram: {rate_ml_h: 400, volume_ml: 2}\n')
+    p.write_text('program: {drug: saline, concentration_mg_per_ml: 9, rate_ml_h: 400, volume_ml: 2}\n')
     rc, out, err = run(capsys, '--port', 'loop://', '--test-key', 'load', str(p))
-    assert rc == 2 and 'rate_ml_h' in err and '400' in err and 'Traceback' not in err
-    p.write_text('pump: bd-plastipak-50\nprogram: {rate_ml_h: 4, volume_ml: 80}\n')
-    rc, out, err = run(capsys, '--port', 'loop://', '--test-key', 'load', str(p))
-    assert rc == 2 and 'exceeds the bd-plastipak-50 syringe (50 mL)' in err
-    p.write_text('program: {rate_ml_h: 4}\n')
+    assert rc == 2 and 'program.rate' in err and '400' in err and 'Traceback' not in err
+    p.write_text('program: {drug: saline, concentration_mg_per_ml: 9, rate_ml_h: 4}\n')
     rc, out, err = run(capsys, '--port', 'loop://', '--test-key', 'load', str(p))
     assert rc == 2 and 'program.volume_ml: missing' in err
+    p.write_text('program: {rate_ml_h: 4, volume_ml: 2}\n')
+    rc, out, err = run(capsys, '--port', 'loop://', '--test-key', 'load', str(p))
+    assert rc == 2 and 'program.drug: missing' in err and err.count('\n') == 1
+    p.write_text('program: {drug: aspirin, concentration_mg_per_ml: 9, rate_ml_h: 4, volume_ml: 2}\n')
+    rc, out, err = run(capsys, '--port', 'loop://', '--test-key', 'load', str(p))
+    assert rc == 2 and "unknown drug" in err
 
 
-def test_pumpctl_dose_form(tmp_path):
+def test_pumpctl_dose_form_splits_over_syringes(tmp_path):
     p = tmp_path / 'p.yaml'
-    p.write_text('pump: bd-plastipak-50\npatient: {bsa_m2: 1.5}\nprogram:\n'
-                 '  drug: fudr\n  dose_mg_per_m2: 100\n  concentration_mg_per_ml: 10\n'
-                 '  duration: 10h\n')
-    steps, desc = pumpctl.load_program_file(str(p))
-    assert steps == [(1, 1500000, 15000000)] and 'fudr' in desc
+    p.write_text('patient: {bsa_m2: 1.7}\nprogram:\n'
+                 '  drug: 5-fu\n  dose_mg_per_m2: 2400\n  concentration_mg_per_ml: 50\n'
+                 '  duration: 46h\n')
+    prog, desc, lines = pumpctl.read_program_file(str(p))
+    kinds = [s[0] for s in prog.steps]
+    assert kinds == [codes.K_CONTINUOUS, codes.K_SYRINGE, codes.K_CONTINUOUS]
+    assert abs(sum(s[2] for s in prog.steps) - 81600000) <= 1
+    assert prog.drugs[0][0] == 2 and 'fluorouracil 4080 mg' in desc
 
 
-def test_pumpctl_timeout_is_one_line_exit_1(capsys):
+def test_pumpctl_timeout_is_link_lost_one_line_exit_3(capsys):
     # loop:// echoes our own frames back: no device reply ever comes
     rc, out, err = run(capsys, '--port', 'loop://', '--timeout', '0.05', '--retries', '1', 'status')
-    assert rc == 1 and 'no reply to STATUS_REQ' in err and err.count('\n') == 1
+    assert rc == pumpctl.EXIT_LINK_LOST == 3
+    assert 'link lost' in err and 'no reply to STATUS_REQ' in err and err.count('\n') == 1
 
 
-def test_pumpctl_nak_exit_1(capsys, monkeypatch):
+def test_pumpctl_nak_exit_1_in_words(capsys, monkeypatch):
     dev = DevicePort()
     monkeypatch.setattr(pumpctl, 'PumpClient',
                         lambda url, **kw: PumpClient(port=dev, **kw))
     rc, out, err = run(capsys, '--port', 'x', '--test-key', 'resume')
-    assert rc == 1 and 'RESUME refused by the pump: NAK bad_state' in err
+    assert rc == 1 and 'RESUME refused by the pump: command resume not allowed in state IDLE' in err
     rc, out, err = run(capsys, '--port', 'x', 'status')
     assert rc == 0 and 'state IDLE' in out
 
 
+def _on_device(monkeypatch, dev):
+    monkeypatch.setattr(pumpctl, 'PumpClient', lambda url, **kw: PumpClient(port=dev, **kw))
+
+
+FLOX_OVER = 'program: {drug: floxuridine, concentration_mg_per_ml: 5, rate_ml_h: 20, volume_ml: 10}\n'
+
+
+def test_floxuridine_over_its_hard_limit_is_refused_by_host_and_by_pump(capsys, monkeypatch, tmp_path):
+    p = tmp_path / 'flox.yaml'
+    p.write_text(FLOX_OVER)
+    dev = DevicePort()
+    _on_device(monkeypatch, dev)
+    # the host's check: nothing is sent
+    rc, out, err = run(capsys, '--port', 'x', '--test-key', 'load', str(p))
+    assert rc == 2 and err.count('\n') == 1
+    assert 'above the hard limit rate 10 mL/h for floxuridine' in err
+    assert not [w for w in dev.written if len(w) > 40]
+    # without the host's check the pump refuses on its own, in the same words
+    rc, out, err = run(capsys, '--port', 'x', '--test-key', 'load', '--no-host-check', str(p))
+    assert rc == 1 and err.count('\n') == 1, err
+    assert 'PROGRAM_LOAD refused by the pump' in err
+    assert 'rate=20 mL/h not allowed (hard limit rate 10 mL/h for floxuridine)' in err
+    assert dev.pump.program is None
+    rc, out, err = run(capsys, '--port', 'x', 'status')
+    assert 'state IDLE' in out
+
+
+def test_pumpctl_loads_a_template_with_patient_data(capsys, monkeypatch):
+    dev = DevicePort()
+    _on_device(monkeypatch, dev)
+    rc, out, err = run(capsys, '--port', 'x', '--test-key', 'load', 'haic-folfox',
+                       '--height-cm', '170', '--weight-kg', '61.2')
+    assert rc == 0, err
+    assert 'syringe change' in out and 'bolus' in out and 'kvo' in out
+    hint = [ln for ln in out.splitlines() if 'confirm with:' in ln][0]
+    assert hint.split('confirm with: ')[1].startswith('pumpctl --port x --test-key confirm ')
+    assert [d[0] for d in dev.pump.program.drugs] == [3, 4, 2]
+
+
 def test_pumpctl_on_link_loss_stop_reaches_the_device(tmp_path):
     from pumphost.codes import FLAG_STOP_ON_LINK_LOSS
-    assert pumpctl.FLAG_STOP_ON_LINK_LOSS == FLAG_STOP_ON_LINK_LOSS
     p = tmp_path / 'p.yaml'
-    p.write_text('on_link_loss: stop\nprogram: {rate_ml_h: 2, volume_ml: 1}\n')
-    steps, desc, flags = pumpctl.read_program_file(str(p))
-    assert flags == FLAG_STOP_ON_LINK_LOSS and 'stops on link loss' in desc
-    assert pumpctl.load_program_file(str(p)) == (steps, desc)
-    p.write_text('program: {rate_ml_h: 2, volume_ml: 1}\n')
-    assert pumpctl.read_program_file(str(p))[2] == 0
-    p.write_text('on_link_loss: maybe\nprogram: {rate_ml_h: 2, volume_ml: 1}\n')
+    body = 'program: {drug: saline, concentration_mg_per_ml: 9, rate_ml_h: 2, volume_ml: 1}\n'
+    p.write_text('on_link_loss: stop\n' + body)
+    prog, desc, _ = pumpctl.read_program_file(str(p))
+    assert prog.flags == FLAG_STOP_ON_LINK_LOSS and 'stops on link loss' in desc
+    p.write_text(body)
+    assert pumpctl.read_program_file(str(p))[0].flags == 0
+    p.write_text('on_link_loss: maybe\n' + body)
     with pytest.raises(pumpctl.UsageError):
         pumpctl.read_program_file(str(p))
+    p.write_text('on_link_loss: stop\n' + body)
     dev = DevicePort()
     c = PumpClient(port=dev, key=TEST_KEY, timeout=1.0, retries=0)
     c.hello()
-    c.load_program(steps, flags=FLAG_STOP_ON_LINK_LOSS)
+    c.load_program(pumpctl.read_program_file(str(p))[0])
     assert dev.pump.program.flags == FLAG_STOP_ON_LINK_LOSS
 
 

@@ -21,6 +21,7 @@ trace_period: 5s
 patient: {bsa_m2: 1.7}
 program:
   drug: fluorouracil
+  concentration_mg_per_ml: 50
   rate_ml_h: 1.77
   volume_ml: 40
 events:
@@ -129,14 +130,23 @@ def test_ticks_wrap_during_run(tmp_path):
 
 
 def test_course_larger_than_syringe_gets_a_syringe_change(tmp_path):
+    # one course, one program: the syringe change is a step inside it, and
+    # the course completes only once the whole 60 mL is in
     text = SHORT.replace('rate_ml_h: 1.77', 'rate_ml_h: 100').replace('volume_ml: 40', 'volume_ml: 60') \
+        .replace('drug: fluorouracil\n  concentration_mg_per_ml: 50', 'drug: saline\n  concentration_mg_per_ml: 9') \
         .replace('  - {at: 1h, inject: downstream_occlusion}\n', '').replace('events:\n', 'events: []\n') \
         .replace('duration: 3h', 'duration: 1h')
     sim = Simulation(_short(tmp_path, text))
     s = sim.run()
     assert s['final_state'] == 'COMPLETE'
-    assert [e['event'] for e in s['events']].count('program') == 2
+    events = [e['event'] for e in s['events']]
+    assert events.count('program') == 1 and events.count('syringe_changed') == 1
     assert abs(s['loaded_ml'] - 60) < 1e-9
+    assert abs(s['device_delivered_ml'] - 60) < 1e-3
+    assert [a['code'] for a in s['alarms']].count('infusion_complete') <= 1
+    c = s['course']
+    assert c['syringes'] == 2 and len(c['syringe_changes_t_s']) == 1 and c['complete']
+    assert abs(c['device_counted_ml'] - 60) < 1e-3 and c['per_drug']['saline']['volume_ml'] == 60
     # the plunger pushed the whole course, less the backlash taken up by each
     # new syringe (the device counts steps, the slack moves no fluid)
     slack_ml = sim.plant.backlash_steps * sim.plant.step_ul / 1000.0

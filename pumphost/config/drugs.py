@@ -111,3 +111,10 @@ def find(library, name, path, key):
         names = sorted({x.name for x in library.values()})
         raise ConfigError('%s: %s = %r: unknown drug (library: %s)' % (path, key, name, ', '.join(names)))
     return d
+
+
+def program_drugs(name, concentration):
+    """The drugs tuple a one-drug program carries: `name` (name or alias) at
+    `concentration` (mg/mL or U/mL), with the library's limits, as the pump's
+    own library holds them."""
+    return (find(load_library(), name, 'configs/drugs', 'drug').device_entry(concentration),)

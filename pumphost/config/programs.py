@@ -70,6 +70,8 @@ class Compiled:
 
 
 def _steps_raw(path, key, items):
+    if key == 'program':   # the single-course form: one step, named as written
+        return [(key, it) for it in items]
     return [('%s[%d]' % (key, i), it) for i, it in enumerate(items)]
 
 
@@ -94,6 +96,7 @@ class _Compiler:
         self.lines = []
         self.per_drug = {}
         self.flags = FLAG_OVERRIDE if override else 0
+        self.check = True        # False: the host's limit checks skipped (the pump's remain)
 
     # ------------------------------------------------------------ helpers
     def q(self, key, text, kind):
@@ -149,6 +152,8 @@ class _Compiler:
         self.limit(key + '.' + field, '%.4g mL/h' % rate_ml_h, rate_ml_h, drug, 'rate', 'mL/h')
 
     def limit(self, key, shown, value, drug, name, unit, factor=1.0):
+        if not self.check:
+            return
         hard = drug.hard[name] * factor
         soft = drug.soft[name] * factor
         if value > hard * (1 + 1e-9):
@@ -161,7 +166,7 @@ class _Compiler:
 
     def patient_limit(self, key, text, value, drug, name):
         pair = drug.patient.get(name)
-        if not pair:
+        if not pair or not self.check:
             return
         soft, hard = pair
         unit = units.EXAMPLES[name].split(' ', 1)[1].replace('mg', drug.dose_unit)
@@ -222,7 +227,7 @@ class _Compiler:
             if rate is None or (vol is None and dur is None):
                 raise ConfigError('%s: %s: give a dose with a duration, or a rate with a volume or '
                                   'a duration, or a volume with a duration' % (self.path, key))
-        self.check_rate(key, 'rate' if s['rate'] else 'dose', rate, drug)
+        self.check_rate(key, 'rate' if s['rate'] else ('dose' if s['dose'] else 'volume'), rate, drug)
         rate_nl_h = int(round(rate * 1e6))
         if vol is None:
             vol_nl = rate_nl_h * int(round(dur * 3600)) // 3600
@@ -291,9 +296,32 @@ class _Compiler:
                 if not s['steps'] or s['times'] is None:
                     raise ConfigError('%s: %s: a cycle needs steps: [...] and times: N (repeats)' % (self.path, k))
                 first = len(self.steps)
+                syr0 = self.in_syringe
+                tot0 = {name: list(t) for name, t in self.per_drug.items()}
                 self.run(s['steps'], k + '.steps', True)
                 self.emit((K_CYCLE, 0, 0, 0, (first << 16) | s['times'], 0),
                           'repeat steps %d.. %d more times' % (first, s['times']))
+                self.repeated(k, s['times'], syr0, tot0, first)
+
+    def repeated(self, key, times, syr0, tot0, first):
+        """Account for a cycle's repeats: the syringe (when the body changes
+        none) and each drug's totals, checked again against their limits."""
+        if not any(st[0] == K_SYRINGE for st in self.steps[first:]):
+            self.in_syringe += (self.in_syringe - syr0) * times
+            if self.in_syringe > self.usable_nl:
+                raise ConfigError('%s: %s: repeated %d more times the body needs %.4g mL from one '
+                                  'syringe (%.4g mL usable): put a syringe_change in the body, or '
+                                  'fewer repeats' % (self.path, key, times, self.in_syringe / 1e6,
+                                                     self.usable_nl / 1e6))
+        for name, tot in self.per_drug.items():
+            t0 = tot0.get(name, [0.0, tot[1], 0.0])
+            tot[0] += (tot[0] - t0[0]) * times
+            tot[2] += (tot[2] - t0[2]) * times
+            drug = find(self.lib, name, self.path, key)
+            self.limit('%s (total for %s)' % (key, name), '%.4g %s' % (tot[0], tot[1]), tot[0], drug,
+                       'dose_per_cycle', tot[1])
+            self.limit('%s (total volume of %s)' % (key, name), '%.4g mL' % tot[2], tot[2], drug,
+                       'vtbi', 'mL')
 
     def kvo(self, text):
         rate = self.q('kvo', text, 'rate')[0]
@@ -310,26 +338,119 @@ class _Compiler:
 
 def compile_template(template, patient=None, pump=None, library=None, override=None):
     """template: a configs/programs name or path. Returns Compiled."""
-    from pumphost.config.pumps import load_pump
     path = resolve('programs', template)
     data = check_map(load_yaml(path), TEMPLATE_SCHEMA, path)
+    return compile_data(path, data, patient, pump, library, override)
+
+
+def compile_data(path, data, patient=None, pump=None, library=None, override=None,
+                 root='steps', check=True):
+    """A template already read and checked against TEMPLATE_SCHEMA (`path`
+    names it in errors): the same compiler for templates, pumpctl program
+    files and scenario courses, so every host path checks the same library
+    with the same words. Returns Compiled."""
+    from pumphost.config.pumps import load_pump
     if pump is None:
         pump = load_pump(resolve('pumps', 'bd-plastipak-50'))
     library = library or load_library()
     c = _Compiler(path, patient, pump, library,
                   data['override_soft_limits'] if override is None else override)
+    c.check = check
     if not data['steps']:
         fail(path, 'steps', [], 'at least one step')
     if data['on_link_loss'] == 'stop':
         c.flags |= FLAG_STOP_ON_LINK_LOSS
-    c.run(data['steps'], 'steps')
+    c.run(data['steps'], root)
     if data['kvo']:
         c.kvo(data['kvo'])
     if len(c.steps) > 32:
         raise ConfigError('%s: steps: compiles to %d device steps (at most 32): use a cycle or '
                           'a larger syringe' % (path, len(c.steps)))
     prog = Program(c.steps, c.drugs, c.flags)
-    err = prog.validate(c.settings)
+    err = prog.validate(c.settings) if check else None
     if err is not None:   # the device's own check, run on the host first
-        raise ConfigError('%s: the pump would refuse this program: %s' % (path, err))
+        raise ConfigError('%s: the pump would refuse this program: %s'
+                          % (path, device_error_words(err, library)))
     return Compiled(prog, c.lines, {k: tuple(v) for k, v in c.per_drug.items()})
+
+
+# the single-course form of a scenario or program file (`program:`), one
+# template step: a drug with a dose per m2 over a duration, or a rate and a volume
+COURSE_FIELDS = {
+    'drug': N('str', required=False, doc='a drug from configs/drugs (name or alias)'),
+    'concentration_mg_per_ml': N('number', required=False, lo=0.0001, hi=1000),
+    'dose_mg_per_m2': N('number', required=False, lo=0.001, hi=100000),
+    'duration': N('duration', required=False, lo=60, hi=60 * 86400),
+    'rate_ml_h': N('number', required=False, lo=0.001, hi=999),
+    'volume_ml': N('number', required=False, lo=0.01, hi=5000),
+}
+
+
+def course_template(path, prog, key='program'):
+    """The single-course form -> one template step (units written out), so
+    it compiles, and is checked, exactly as a template is."""
+    dose = prog.get('dose_mg_per_m2') is not None
+    rate = prog.get('rate_ml_h') is not None or prog.get('volume_ml') is not None
+    if dose == rate:
+        raise ConfigError('%s: %s: give either a dose (dose_mg_per_m2, concentration_mg_per_ml, '
+                          'duration) or a rate (rate_ml_h, volume_ml), not %s'
+                          % (path, key, 'both' if dose else 'neither'))
+    if not prog.get('drug'):
+        raise ConfigError('%s: %s.drug: missing (the pump checks every program against its drug '
+                          'library: name the drug, e.g. floxuridine, or saline)' % (path, key))
+    if prog.get('concentration_mg_per_ml') is None:
+        raise ConfigError('%s: %s.concentration_mg_per_ml: missing (the drug\'s limits are '
+                          'checked at its concentration, e.g. 5)' % (path, key))
+    step = {'drug': prog['drug'], 'concentration': '%r mg/mL' % prog['concentration_mg_per_ml']}
+    if dose:
+        if prog.get('duration') is None:
+            raise ConfigError('%s: %s.duration: missing (needed with a dose)' % (path, key))
+        step['dose'] = '%r mg/m2' % prog['dose_mg_per_m2']
+        step['duration'] = '%r s' % prog['duration']
+    else:
+        for k in ('rate_ml_h', 'volume_ml'):
+            if prog.get(k) is None:
+                raise ConfigError('%s: %s.%s: missing (give rate_ml_h and volume_ml, or a dose)'
+                                  % (path, key, k))
+        step['rate'] = '%r mL/h' % prog['rate_ml_h']
+        step['volume'] = '%r mL' % prog['volume_ml']
+    return check_map({'name': prog.get('drug'), 'steps': [step]}, TEMPLATE_SCHEMA, path)
+
+
+_LIMIT_WORDS = {'rate_nl_h': ('rate', 1e6, 'mL/h'), 'vtbi_nl': ('volume to be infused', 1e6, 'mL'),
+                'dose_day': ('dose in 24 h', 1e3, None), 'dose_cycle': ('dose per cycle', 1e3, None)}
+
+
+def device_error_words(text, library=None):
+    """A device refusal (firmware.limits / firmware.dose_limits wording, or
+    what the link sends back) in plain words: drug names for ids, mL and
+    mL/h for nL, mg or U for milli-units. Unknown wording is returned as is."""
+    import re
+    if library is None:
+        try:
+            library = load_library()
+        except ConfigError:
+            library = {}
+    by_id = {d.id: d for d in library.values()}
+
+    def drug(m):
+        d = by_id.get(int(m.group(1)))
+        return d.name if d else 'drug %s' % m.group(1)
+
+    def limit(m):
+        name, scale, unit = _LIMIT_WORDS[m.group(2)]
+        d = by_id.get(int(m.group(4)))
+        unit = unit or ((d.dose_unit if d else 'units') + ('/day' if 'day' in m.group(2) else ''))
+        return '%s limit %s %g %s for %s' % (m.group(1), name, int(m.group(3)) / scale, unit,
+                                             d.name if d else 'drug %s' % m.group(4))
+    t = re.sub(r'(hard|soft) limit (rate_nl_h|vtbi_nl|dose_day|dose_cycle) (\d+) for drug (\d+)',
+               limit, text)
+    t = re.sub(r'(\d+) nL since', lambda m: '%g mL since' % (int(m.group(1)) / 1e6), t)
+    t = re.sub(r'the syringe holds (\d+)', lambda m: 'the syringe holds %g mL' % (int(m.group(1)) / 1e6), t)
+    t = re.sub(r'rate_nl_h=(\d+)', lambda m: 'rate=%g mL/h' % (int(m.group(1)) / 1e6), t)
+    t = re.sub(r'volume_nl=(\d+)', lambda m: 'volume=%g mL' % (int(m.group(1)) / 1e6), t)
+    t = re.sub(r'drugs\[\d+\] dose (per cycle|in 24 h)=(\d+)',
+               lambda m: 'dose %s=%g' % (m.group(1), int(m.group(2)) / 1e3), t)
+    t = re.sub(r'for drug (\d+)', lambda m: 'for ' + drug(m), t)
+    t = re.sub(r'drugs\[\d+\]\.id=(\d+) not allowed', lambda m: 'drug id %s not allowed' % m.group(1), t)
+    return t

@@ -91,6 +91,10 @@ def build():
         {"proto_version": 1, "pump_kind": codes.PUMP_SYRINGE, "max_payload": 256,
          "auth_counter": 0, "fw_version": "0.1.0", "serial": "HAI-0001"})
     add("status_req", "worked example in SPEC.md", codes.STATUS_REQ, 2, 0, {})
+    add("last_error_req", "why the last command was refused", codes.LAST_ERROR_REQ, 4, 0, {})
+    add("last_error", "reply: the refusal in words", codes.LAST_ERROR, 4, frame.FLAG_REPLY,
+        {"text": "program: steps[0].rate_nl_h=20000000 not allowed "
+                 "(hard limit rate_nl_h 10000000 for drug 1)"})
     add("status", "reply, 0x00 bytes in payload, two alarms", codes.STATUS, 2,
         frame.FLAG_REPLY,
         {"state": codes.STATE_RUNNING, "rate_nl_h": 1770000, "delivered_nl": 8850000,

@@ -7,7 +7,7 @@ A bench module defines `register(bench)`, which adds its subcommand to the
 import importlib
 import pkgutil
 
-SHARED = ('common', 'accuracy_balance')
+SHARED = ('common', 'accuracy_balance', 'plots')
 
 
 def bench_modules():

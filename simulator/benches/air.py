@@ -243,6 +243,8 @@ def cmd_air(a):
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / 'air.json').write_text(json.dumps(res, indent=1))
+    from simulator.benches.plots import plot_air
+    plot_air(out / 'air.png', res)
     s = res['summary']
     print('air bench  %s at %g mL/h (tick %g uL)' % (a.pump, a.rate, res['tick_volume_ul']))
     for c in res['cases']:
@@ -260,7 +262,7 @@ def cmd_air(a):
     print('detected %d/%d, missed %d, false alarms %d, max limit->stop %s s, targets %s' % (
         s['detected'], s['expected_alarms'], s['missed'], s['false_alarms'],
         s['max_time_limit_to_stop_s'], 'met' if s['targets_met'] else 'MISSED'))
-    print('written    %s' % (out / 'air.json'))
+    print('written    %s, air.png' % (out / 'air.json'))
     return 0 if s['targets_met'] else 1
 
 

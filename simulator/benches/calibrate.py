@@ -210,6 +210,8 @@ def calibrate(pump_name, out_dir, volume_error_pct=0.0, zero_offset_counts=0, sp
                           'alarms': res['alarms']}
         report['verify'] = ver
     (out / 'calibration.json').write_text(json.dumps(report, indent=2) + '\n')
+    from simulator.benches.plots import plot_calibration
+    plot_calibration(out / 'calibration.png', report)
     return report
 
 
@@ -255,7 +257,8 @@ def cmd_calibrate(a):
     r = calibrate(a.pump, a.out, a.volume_error_pct, a.zero_offset_counts, a.span_error_pct, a.rate,
                   a.volume, a.reference_mmhg, a.balance_resolution_mg, a.seed, a.verify_rate)
     print(human(r))
-    print('written      %s/calibration.json, pump.yaml%s' % (a.out, ', storage.bin' if r['stored'] else ''))
+    print('written      %s/calibration.json, calibration.png, pump.yaml%s' % (
+        a.out, ', storage.bin' if r['stored'] else ''))
     return 0 if r['stored'] else 1
 
 

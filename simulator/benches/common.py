@@ -29,14 +29,17 @@ def bench_scenario(name, pump, rate_ml_h, duration_s, seed, volume_ml=None, even
     if volume_ml is None:
         volume_ml = round(max(0.05, rate_ml_h * duration_s / 3600.0 * 1.05), 4)
     data = {'name': name, 'pump': str(cfg.path), 'seed': seed,
-            'duration': '%gs' % duration_s, 'trace_period': '%gs' % trace_s,
+            'duration': '%rs' % float(duration_s), 'trace_period': '%rs' % float(trace_s),
             'patient': dict(patient or {}),
             'program': {'rate_ml_h': rate_ml_h, 'volume_ml': volume_ml},
             'events': list(events)}
-    if drug is not None:
-        data['program']['drug'] = drug
+    # a bench rig pumps a fluid to measure the mechanism, not a therapy: no
+    # drug-library program (that is the therapy path, checked everywhere else)
     where = '<bench %s>' % name
-    return Scenario(where, check_map(data, SCENARIO_SCHEMA, where))
+    sc = Scenario(where, check_map(data, SCENARIO_SCHEMA, where))
+    if drug is not None:
+        sc.drug = '%s (bench rig, no drug library)' % drug
+    return sc
 
 
 def add_common_options(p, pump='bd-plastipak-50', rate=None, seed=1, out=None):

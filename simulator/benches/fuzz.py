@@ -43,12 +43,14 @@ def cmd_fuzz(a):
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / 'fuzz.json').write_text(json.dumps(r, indent=2) + '\n')
+    from simulator.benches.plots import plot_fuzz
+    plot_fuzz(out / 'fuzz.png', r)
     print('fuzz %d frames (%d bad), seed %d: accepted %d, corrupted accepted %d, good lost %d, '
           'exceptions %d -> %s (%.0f s, %s frames/s)' % (
               r['frames'], r['bad_frames'], a.seed, r['accepted'], r['corrupted_accepted'],
               r['good_frames_lost'], r['exceptions'], 'met' if r['met'] else 'FAILED',
               r['wall_seconds'], r['frames_per_second']))
-    print('written   %s/fuzz.json' % out)
+    print('written   %s/fuzz.json, fuzz.png' % out)
     return 0 if r['met'] else 1
 
 

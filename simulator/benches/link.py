@@ -40,6 +40,7 @@ import time
 from pathlib import Path
 
 from pumphost import devicebuild
+from pumphost.config.drugs import program_drugs
 
 ROOT = devicebuild.DEVICE_ROOT
 LINE_BYTES_S = 115200 / 10.0
@@ -341,7 +342,7 @@ def lockstep_ticks(ticks):
         port.run(ticks)
         idle = ticks / (time.perf_counter() - t)
         c = PumpClient(port=port, key=TEST_KEY, timeout=5.0, retries=0)
-        review = c.load_program([(1, 1770000, 40000000)])      # 1.77 mL/h, 40 mL
+        review = c.load_program([(1, 1770000, 40000000)], program_drugs('saline', 9.0))   # 1.77 mL/h, 40 mL
         c.confirm(review['program_hash'])
         c.start()
         t = time.perf_counter()
@@ -422,6 +423,8 @@ def cmd_bench_link(a):
     res['lockstep'] = lockstep_ticks(a.ticks)
     path = out_dir / 'link.json'
     path.write_text(json.dumps(res, indent=1, sort_keys=True) + '\n')
+    from simulator.benches.plots import plot_link
+    plot_link(out_dir / 'link.png', res)
     rt = res['round_trip_micropython']
     print('STATUS round trip (micropython, pty): median %.2f ms, p95 %.2f ms; wire at 115200: '
           '%.2f ms (%d + %d bytes)' % (rt['status']['median_ms'], rt['status']['p95_ms'],

@@ -10,7 +10,7 @@ bolus). Writes occlusion.json and occlusion.png.
 `pumpsim bench soak`: a normal infusion with pulsatile arterial pressure,
 sensor noise and blood-pressure changes (steps of +-15 mmHg and slow drifts
 of +-3 mmHg/h, repeating daily): every alarm other than infusion complete is
-a false alarm. Writes soak.json.
+a false alarm. Writes soak.json and soak.png.
 
 Both are deterministic under --seed; exit status 1 when a target is missed.
 """
@@ -169,7 +169,7 @@ def soak_events(hours):
     return [e for e in ev if e[0] < hours * 3600]
 
 
-def run_soak(pump, rate_ml_h, hours, seed=1):
+def run_soak(pump, rate_ml_h, hours, seed=1, plot=None):
     cfg = load_pump(resolve('pumps', pump))
     sim = Simulation(_scenario(pump, rate_ml_h, hours, seed, trace_s=600.0), seed=seed)
     tick_s = sim.tick_ms / 1000.0
@@ -210,6 +210,9 @@ def run_soak(pump, rate_ml_h, hours, seed=1):
         'wall_seconds': summary['wall_seconds'],
     }
     res['met'] = not false_alarms
+    if plot is not None:   # the whole soak: pressure, rate with state bands, events, alarms
+        from simulator.ui.report import plot_trace
+        plot_trace(plot, summary, sim.trace)
     return res
 
 
@@ -229,14 +232,14 @@ def cmd_occlusion(a):
 def cmd_soak(a):
     if not 0 < a.hours <= 60 * 24:
         raise ConfigError('--hours=%r not allowed: 0 < hours <= 1440' % a.hours)
-    res = run_soak(a.pump, a.rate, a.hours, seed=a.seed)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
+    res = run_soak(a.pump, a.rate, a.hours, seed=a.seed, plot=out / 'soak.png')
     (out / 'soak.json').write_text(json.dumps(res, indent=2) + '\n')
     print('soak %g h at %g mL/h: %d false alarm(s), %d probe(s) -> %s' % (
         a.hours, a.rate, len(res['false_alarms']), res['occlusion_probes'],
         'met' if res['met'] else 'MISSED'))
-    print('written    %s/soak.json' % out)
+    print('written    %s/soak.json, soak.png' % out)
     return 0 if res['met'] else 1
 
 

@@ -232,6 +232,8 @@ def cmd_power(a):
 
     res = bench(a.pump, a.rate, a.cuts, a.seed, progress)
     (out / 'power.json').write_text(json.dumps(res, indent=1) + '\n')
+    from simulator.benches.plots import plot_power
+    plot_power(out / 'power.png', res)
     print('cuts %d: ok %d, failed %d (instant %d, torn %d)' % (
         res['cuts'], res['ok'], res['failed'], res['kinds'].get('instant', 0),
         res['kinds'].get('torn', 0)))
@@ -240,7 +242,7 @@ def cmd_power(a):
           % (res['worst_delivered_error_nl'], res['worst_delivered_error_ticks'],
              res['worst_delivered_error_tick_commands'], res['tolerance_nl'],
              res['worst_steps_error'], res['tolerance_steps']))
-    print('written    %s/power.json' % out)
+    print('written    %s/power.json, power.png' % out)
     return 1 if res['failed'] else 0
 
 

@@ -10,7 +10,9 @@ The runner plays the nurse only where a scenario says so (programming at the
 start, syringe changes on a course larger than one syringe); it never touches
 firmware internals beyond the Pump's public commands and status.
 """
+import signal
 import sys
+import threading
 import time
 
 from firmware.program import Program
@@ -35,6 +37,34 @@ SYRINGE_CHANGE_S = 300   # a nurse swaps the syringe in 5 min
 
 class SimulationError(Exception):
     pass
+
+
+class Interrupt:
+    """Ctrl-C while a simulation steps: the step ends at the next trace point
+    with a consistent state (never mid-tick), so a run writes its partial
+    result and the shell returns to its prompt. `Interrupt.seen` tells the
+    CLI that a result is partial; until it is cleared every later step ends
+    at once, so a bench of many runs ends too."""
+    seen = False
+
+    def __init__(self):
+        self.flag = Interrupt.seen
+        self.prev = None
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self.prev = signal.signal(signal.SIGINT, self._on_sigint)
+        return self
+
+    def _on_sigint(self, signum, frame):
+        if self.flag:   # a second Ctrl-C: the user insists
+            raise KeyboardInterrupt
+        self.flag = True
+        Interrupt.seen = True
+
+    def __exit__(self, *exc):
+        if self.prev is not None:
+            signal.signal(signal.SIGINT, self.prev)
 
 
 class Simulation:
@@ -66,6 +96,7 @@ class Simulation:
         self._change_at_tick = None
         self.t_s = 0.0
         self.hook = None   # benches: hook(sim, k) after each tick; True stops the run
+        self.interrupted = False   # the last step ended early on Ctrl-C
         self.power_cuts = 0
         self._cut_off_s = 0.0   # off time after a power_loss_at_next_write cut
         self.k = 0         # ticks simulated since boot()
@@ -188,8 +219,12 @@ class Simulation:
     def step(self, n_ticks, progress=False, speed=None, until=None):
         """Advance `n_ticks` control ticks (after boot()). `until(sim)` is
         asked whenever the device's state or active alarms changed; True
-        stops there, as does the per-tick `hook`. Returns True if stopped
-        early."""
+        stops there, as does the per-tick `hook`, and Ctrl-C (at the next
+        trace point: `self.interrupted`). Returns True if stopped early."""
+        with Interrupt() as stop:
+            return self._step(n_ticks, progress, speed, until, stop)
+
+    def _step(self, n_ticks, progress, speed, until, stop):
         sc = self.scenario
         tick_ms = self.tick_ms
         dt_s = tick_ms / 1000.0
@@ -215,6 +250,7 @@ class Simulation:
         record = self._record
         hook = self.hook
 
+        self.interrupted = False
         wall0 = time.perf_counter()
         last_progress = wall0
         show_progress = False
@@ -266,6 +302,9 @@ class Simulation:
                 stopped = True
                 break
             if k % trace_every == 0:
+                if stop.flag:
+                    self.interrupted = stopped = True
+                    break
                 record(k)
                 if k % 10000 == 0:
                     now = time.perf_counter()
@@ -341,6 +380,38 @@ class Simulation:
         sys.stderr.flush()
 
     def summary(self):
+        d = self._summary()
+        d['course'] = self.course()
+        if self.interrupted:
+            d['interrupted'] = 'Ctrl-C at t=%.1f s: a partial result' % self.sim_seconds
+        return d
+
+    def course(self):
+        """The whole course, across syringes: how many syringes, when they
+        were changed, what each drug was programmed to, how much of the
+        course the device counted and whether it is complete."""
+        ev = self.events_log
+        changes = [e['t_s'] for e in ev if e['event'] == 'syringe_changed']
+        programs = sum(1 for e in ev if e['event'] == 'program')
+        compiled = getattr(self.scenario, 'compiled', None)
+        programmed = self.scenario.volume_ml
+        counted = self.pump.delivered_nl / 1e6
+        if compiled is None:   # one program per syringe: the device counts each anew
+            counted = self.loaded_ml - (self.pump.program.total_volume_nl() / 1e6 - counted
+                                        if self.pump.program is not None else 0.0)
+        state = self.pump.state_name()
+        return {
+            'syringes': (1 + len(changes)) if compiled is not None else programs,
+            'syringe_changes_t_s': changes,
+            'per_drug': {name: {'amount': round(a, 4), 'unit': u, 'volume_ml': round(v, 4)}
+                         for name, (a, u, v) in sorted(compiled.per_drug.items())}
+            if compiled is not None else {},
+            'programmed_ml': round(programmed, 6),
+            'device_counted_ml': round(counted, 6),
+            'complete': state in ('COMPLETE', 'KVO') and counted >= programmed - 1e-3,
+        }
+
+    def _summary(self):
         sc = self.scenario
         pump = self.pump
         return {

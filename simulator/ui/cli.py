@@ -2,10 +2,13 @@
 
 Exit status: 0 ok, 1 a run/bench missed what it checks, 2 bad input (config,
 scenario, argument) with one line naming the file, key, value and what is
-allowed.
+allowed, 130 Ctrl-C (a run or bench stops at the next trace point and
+writes what it has, marked partial).
 """
 import argparse
 import importlib
+import math
+import os
 import sys
 
 from pumphost.config.schema import ConfigError
@@ -22,8 +25,9 @@ def cmd_run(a):
     summary = sim.run(progress=sys.stderr.isatty() or a.progress, speed=a.speed)
     out = write_run(a.out, summary, sim.trace)
     print(human_summary(summary))
-    print('written    %s/summary.json, trace.csv, trace.png' % out)
-    return 0
+    print('written    %s/summary.json, trace.csv, trace.png, zoom.png%s' % (
+        out, ' (partial: interrupted)' if sim.interrupted else ''))
+    return 130 if sim.interrupted else 0
 
 
 def cmd_diagram(a):
@@ -33,9 +37,78 @@ def cmd_diagram(a):
     return 0
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """Argument errors: one line, exit 2 (sub-parsers inherit the class)."""
+
+    def error(self, message):
+        self.exit(2, '%s: %s\n' % (self.prog, message))
+
+
+# Options with the same meaning on every subcommand: their help where a
+# subcommand gave none, and the values they take (checked after parsing).
+COMMON_HELP = {
+    '--seed': 'random seed, 0..2147483647 (default %(default)s)',
+    '--fault-seed': 'random seed of the link faults (default %(default)s)',
+    '--out': 'output directory (created; an existing file is refused)',
+    '--pump': 'configs/pumps name or a YAML path (default %(default)s)',
+    '--runtime': 'cpython (in process) or micropython (a real micropython process)',
+    '--frames': 'how many frames (default %(default)s)',
+    '--balance-resolution-mg': 'balance resolution, mg (default %(default)s)',
+}
+SEEDS = ('seed', 'fault_seed')
+POSITIVE = ('rate', 'hours', 'volume', 'reference_mmhg', 'seconds', 'paced_seconds',
+            'speed', 'link_timeout', 'count', 'frames', 'ticks', 'cuts')
+NON_NEGATIVE = ('balance_resolution_mg', 'max_error_pct', 'verify_rate')   # verify 0: no check run
+
+
+def _fill_help(parser):
+    for act in parser._actions:   # argparse keeps no public list of them
+        if isinstance(act, argparse._SubParsersAction):
+            for sub in act.choices.values():
+                _fill_help(sub)
+        elif act.help is None and act.option_strings:
+            act.help = COMMON_HELP.get(act.option_strings[-1], 'see the subcommand\'s description')
+
+
+def check_values(a):
+    """Bad values of the shared options: one line naming option, value and
+    what is allowed (None if all are fine)."""
+    for name in SEEDS:
+        v = getattr(a, name, None)
+        if v is not None and not 0 <= v <= 2 ** 31 - 1:
+            return '--%s=%d not allowed (0..2147483647)' % (name.replace('_', '-'), v)
+    for name, lo_ok in [(n, False) for n in POSITIVE] + [(n, True) for n in NON_NEGATIVE]:
+        v = getattr(a, name, None)
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            continue
+        if not math.isfinite(v) or v < 0 or (v == 0 and not lo_ok):
+            return '--%s=%r not allowed (%s)' % (name.replace('_', '-'), v,
+                                                 'a number >= 0' if lo_ok else 'a number > 0')
+    return None
+
+
+def check_out_dir(out):
+    """--out must be a directory we can write, or one we can create there
+    (the command creates it: a refused run leaves nothing behind)."""
+    if os.path.exists(out):
+        if not os.path.isdir(out):
+            return '--out=%s is an existing file: give a directory' % out
+        if not os.access(out, os.W_OK | os.X_OK):
+            return '--out=%s: not writable' % out
+        return None
+    parent = os.path.dirname(os.path.abspath(out))
+    while not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent):
+        return '--out=%s: %s is a file, not a directory' % (out, parent)
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return '--out=%s: cannot create it (%s is not writable)' % (out, parent)
+    return None
+
+
 def build_parser():
-    ap = argparse.ArgumentParser(prog='pumpsim', description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = OneLineParser(prog='pumpsim', description=__doc__,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest='cmd', required=True)
     r = sub.add_parser('run', help='run a scenario: summary.json, trace.csv, trace.png')
     r.add_argument('scenario', help='configs/scenarios name or a YAML path')
@@ -46,7 +119,7 @@ def build_parser():
     r.add_argument('--progress', action='store_true', help='progress bar even when not on a tty')
     r.set_defaults(func=cmd_run)
     d = sub.add_parser('diagram', help='render the state table as a mermaid diagram')
-    d.add_argument('--out', default='docs/state-machine.md')
+    d.add_argument('--out', default='docs/state-machine.md', help='the file to write (default %(default)s)')
     d.set_defaults(func=cmd_diagram)
     b = sub.add_parser('bench', help='benches after IEC 60601-2-24 (see pumpsim bench -h)')
     bsub = b.add_subparsers(dest='bench', required=True)
@@ -54,6 +127,7 @@ def build_parser():
         module.register(bsub)
     for name in TOOLS:
         importlib.import_module(name).register(sub)
+    _fill_help(ap)
     return ap
 
 
@@ -64,16 +138,43 @@ TOOLS = ('simulator.ui.serve', 'simulator.ui.shell', 'simulator.ui.dashboard')
 
 def main(argv=None):
     ap = build_parser()
-    a = ap.parse_args(argv)
-    if getattr(a, 'speed', None) is not None and a.speed <= 0:
-        ap.exit(2, 'pumpsim: --speed=%r must be > 0\n' % a.speed)
     try:
-        return a.func(a)
+        a = ap.parse_args(argv)
+    except SystemExit as e:   # argparse printed one line (or --help)
+        return e.code
+    err = check_values(a)
+    if err is None and a.cmd in ('run', 'bench') and getattr(a, 'out', None):
+        err = check_out_dir(a.out)
+    if err:
+        sys.stderr.write('pumpsim %s: %s\n' % (getattr(a, 'bench', None) or a.cmd, err))
+        return 2
+    from simulator.runtime.inproc import Interrupt
+    try:
+        rc = a.func(a)
+        sys.stdout.flush()
+        if Interrupt.seen and a.cmd != 'shell':
+            sys.stderr.write('pumpsim: interrupted by Ctrl-C: what was written is partial\n')
+            return 130
+        return rc
     except ConfigError as e:
         sys.stderr.write('pumpsim: config error: %s\n' % e)
         return 2
     except KeyboardInterrupt:
+        sys.stderr.write('pumpsim: interrupted\n')
         return 130
+    except BrokenPipeError:   # output piped into head: stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    except OSError as e:
+        sys.stderr.write('pumpsim: %s%s\n' % (e.strerror or e, ': %s' % e.filename if e.filename else ''))
+        return 1
+    except Exception as e:   # no traceback reaches a user; PUMPSIM_DEBUG=1 shows it
+        if os.environ.get('PUMPSIM_DEBUG'):
+            raise
+        sys.stderr.write('pumpsim: internal error: %s: %s (PUMPSIM_DEBUG=1 shows where)\n'
+                         % (type(e).__name__, str(e).splitlines()[0] if str(e) else ''))
+        return 1
 
 
 if __name__ == '__main__':

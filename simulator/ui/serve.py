@@ -16,7 +16,8 @@ probability P), --flip P (flip one bit of each byte with probability P),
 B/10 bytes per simulated second, 1 KB transmit buffer), so the firmware sees
 backpressure; default unpaced.
 Lines on stdin act on the running simulation: `inject FAULT [k=v ...]`, `clear FAULT`
-(plant faults, see simulator/plant/faults.py), `disconnect S` (the link goes dead
+(plant faults, see simulator/plant/faults.py), `new-syringe` (a full syringe
+in place: then `pumpctl resume` confirms a syringe change), `disconnect S` (the link goes dead
 for S seconds), `quit`; with --runtime micropython also `speed X`.
 
 --runtime micropython: the firmware runs in a separate `micropython` process
@@ -34,7 +35,8 @@ import tty
 
 from firmware.link import Link
 from protocol.codes import PUMP_SIMULATED
-from pumphost.client import TEST_KEY, read_key_file
+from pumphost.client import TEST_KEY
+from pumphost.keys import check_key_file
 from simulator.plant import faults
 from simulator.runtime.bridge import BridgeDevice, BridgeError, DEFAULT_HEAP
 
@@ -230,12 +232,16 @@ class Server:
         try:
             if words[0] in ('inject', 'clear') and len(words) >= 2:
                 getattr(faults, words[0])(self.sim.plant, words[1], **_fault_params(words[2:]))
+            elif words[0] == 'new-syringe' and len(words) == 1:
+                # the nurse puts in a full syringe; the pump waits for RESUME
+                self.sim.plant.refill(self.sim.scenario.syringe_fill_ml)
             elif words[0] == 'disconnect' and len(words) == 2:
                 self.faults.dead_until = time.monotonic() + float(words[1])
             elif words[0] == 'quit':
                 self.stop_flag = True
             else:
-                self._say('serve: commands: inject FAULT [k=v ...] | clear FAULT | disconnect SECONDS | quit')
+                self._say('serve: commands: inject FAULT [k=v ...] | clear FAULT | new-syringe | '
+                          'disconnect SECONDS | quit')
                 return
             self._say('serve: %s at t=%.1f s' % (line.strip(), self.k * self.sim.tick_ms / 1000.0))
         except (faults.FaultError, ValueError, TypeError) as e:
@@ -418,7 +424,7 @@ def cmd_serve(a):
     key = TEST_KEY
     if a.key_file:
         try:
-            key = read_key_file(a.key_file)
+            key = check_key_file(a.key_file)   # 0600, as pumpctl wants it
         except (OSError, ValueError) as e:
             sys.stderr.write('pumpsim serve: --key-file=%s: %s\n' % (a.key_file, e))
             return 2

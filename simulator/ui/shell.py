@@ -350,7 +350,7 @@ class Shell:
         self._no_args('faults', args)
         for name in sorted(faults.FAULTS):
             doc, params = faults.FAULTS[name].doc, faults.FAULTS[name].defaults
-            ps = ' '.join('%s=%g' % kv for kv in sorted(params.items()))
+            ps = ' '.join('%s=%s' % (k, v) for k, v in sorted(params.items()))
             self.say('%-22s %s%s' % (name, ('[' + ps + '] ') if ps else '', doc))
 
     # ------------------------------------------------------------ device commands
@@ -383,7 +383,9 @@ class Shell:
         from simulator.runtime.inproc import SimulationError
         self._no_args('load', args)
         sim = self.sim
-        if sim.course_left_ml <= 1e-6:
+        # a compiled course is one program (its syringe changes inside): after a
+        # stop the nurse may load it again; a syringe-by-syringe course runs out
+        if sim.course_left_ml <= 1e-6 and getattr(sim.scenario, 'compiled', None) is None:
             raise ShellError('load: the scenario course (%.4f mL) is all loaded already' % (
                 sim.scenario.volume_ml))
         try:
@@ -620,12 +622,25 @@ def run_session(shell, stream, interactive):
             except EOFError:
                 shell.say('')
                 break
+            except KeyboardInterrupt:   # Ctrl-C at the prompt: a fresh line
+                shell.say('')
+                continue
         else:
             line = stream.readline()
             if not line:
                 break
         lineno += 1
-        shell.execute(line, '' if interactive else 'line %d: ' % lineno)
+        try:
+            shell.execute(line, '' if interactive else 'line %d: ' % lineno)
+        except KeyboardInterrupt:   # between ticks (a step stops itself: Simulation.step)
+            shell.say('interrupted')
+        if shell.sim.interrupted:
+            from simulator.runtime.inproc import Interrupt
+            shell.sim.interrupted = Interrupt.seen = False
+            shell.say('interrupted by Ctrl-C at t=%.1f s; back at the prompt'
+                      % (shell.sim.k * shell.sim.tick_ms / 1000.0))
+            if not interactive:
+                break
         shell.out.flush()
     if interactive:
         return 0

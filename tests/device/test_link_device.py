@@ -18,6 +18,18 @@ from protocol.auth import Signer
 from pumphost.codes import A_LINK_LOST, EV_ALARM, EV_REJECT, FLAG_STOP_ON_LINK_LOSS, K_CONTINUOUS, PRIO_MEDIUM
 
 KEY = b'hai-pump-test-key-do-not-deploy!'
+
+
+def lib_drug(drug_id, conc):
+    """A program's drug entry from the device's own library row."""
+    from firmware.druglib import LIB
+    for row in LIB:
+        if row[0] == drug_id:
+            return (drug_id, conc) + tuple(row[3:])
+
+
+SALINE = lib_drug(6, 9000)              # 9 mg/mL
+FLOXURIDINE = lib_drug(1, 5000)         # 5 mg/mL, hard rate 10 mL/h
 WRONG = b'not-the-key-not-the-key-not-the!'
 
 
@@ -63,7 +75,7 @@ class Host:
         return f.msg_type, M.unpack(f.msg_type, f.payload)
 
     def load(self, steps, flags=0):
-        prog = Program(steps, (), flags)
+        prog = Program(steps, (SALINE,), flags)
         data = prog.encode()
         t, d = self.cmd(C.PROGRAM_LOAD, {'chunk_index': 0, 'total_chunks': 1, 'data': data})
         assert t == C.ACK, d
@@ -119,7 +131,7 @@ def test_program_review_echoes_rates_and_hash():
 def test_chunked_program_load():
     h = Host()
     steps = [(K_CONTINUOUS, 1000000 + i, 100000) for i in range(30)]
-    data = Program(steps).encode()
+    data = Program(steps, (SALINE,)).encode()
     assert 400 < len(data) <= 600
     t, d = h.cmd(C.PROGRAM_LOAD, {'chunk_index': 0, 'total_chunks': 3, 'data': data[:200]})
     assert t == C.ACK
@@ -141,11 +153,32 @@ def test_out_of_order_chunk_is_refused():
 
 def test_program_beyond_device_limit_is_refused():
     h = Host()
-    data = Program([(K_CONTINUOUS, 200000000, 1000000)]).encode()  # 200 mL/h > 150
+    data = Program([(K_CONTINUOUS, 200000000, 1000000)], (SALINE,)).encode()  # 200 mL/h > 150
     t, d = h.cmd(C.PROGRAM_LOAD, {'chunk_index': 0, 'total_chunks': 1, 'data': data})
     assert t == C.NAK and d['reason'] == C.NAK_BAD_PROGRAM
     assert 'rate_nl_h=200000000' in h.pump.last_error
     assert h.state() == C.STATE_IDLE
+
+
+def test_program_without_a_drug_is_refused_over_the_link():
+    h = Host()
+    data = Program([(K_CONTINUOUS, 2000000, 1000000)]).encode()
+    t, d = h.cmd(C.PROGRAM_LOAD, {'chunk_index': 0, 'total_chunks': 1, 'data': data})
+    assert t == C.NAK and d['reason'] == C.NAK_BAD_PROGRAM
+    assert h.state() == C.STATE_IDLE
+    t, d = h.cmd(C.LAST_ERROR_REQ)
+    assert t == C.LAST_ERROR and 'names no drug' in d['text']
+
+
+def test_drug_above_its_hard_limit_is_refused_with_the_limit_in_words():
+    h = Host()
+    data = Program([(K_CONTINUOUS, 20000000, 10000000)], (FLOXURIDINE,)).encode()  # 20 mL/h
+    t, d = h.cmd(C.PROGRAM_LOAD, {'chunk_index': 0, 'total_chunks': 1, 'data': data})
+    assert t == C.NAK and d['reason'] == C.NAK_BAD_PROGRAM
+    assert h.state() == C.STATE_IDLE and h.pump.program is None
+    t, d = h.cmd(C.LAST_ERROR_REQ)
+    assert t == C.LAST_ERROR
+    assert 'rate_nl_h=20000000' in d['text'] and 'hard limit rate_nl_h 10000000 for drug 1' in d['text']
 
 
 def test_malformed_program_bytes_refused():
@@ -229,7 +262,7 @@ def test_retried_start_acts_once():
 
 def test_retried_program_load_does_not_restart_a_load():
     h = Host()
-    prog = Program([(K_CONTINUOUS, 1000000 + i, 100000) for i in range(30)])
+    prog = Program([(K_CONTINUOUS, 1000000 + i, 100000) for i in range(30)], (SALINE,))
     data = prog.encode()
     w0, s0, tr0 = h.raw(C.PROGRAM_LOAD, {'chunk_index': 0, 'total_chunks': 3, 'data': data[:200]})
     assert h.exchange(w0)[0].msg_type == C.ACK
