@@ -189,8 +189,8 @@ def test_pumpsim_dashboard_http():
 def test_pumpctl_dashboard_on_serve(tmp_path):
     key = write_key(tmp_path)
     prog = tmp_path / 'p.yaml'
-    prog.write_text('pump: bd-plastipak-50\nprogram:\n  drug: floxuridine\n'
-                    '  rate_ml_h: 20\n  volume_ml: 5\n')
+    prog.write_text('pump: bd-plastipak-50\nprogram:\n  drug: saline\n'
+                    '  concentration_mg_per_ml: 9\n  rate_ml_h: 20\n  volume_ml: 5\n')
     srv, port, _ = start_serve('cpython', '--speed', '5')
     dash = None
     try:
@@ -266,7 +266,7 @@ def test_simulated_device_commands_go_through_the_signed_link(target):
     t.client.key = bytes(32)                   # a host with another key
     t.client.signer = None
     r = t.command('resume', {})
-    assert not r['ok'] and 'refused by the pump: NAK' in r['message'], r
+    assert not r['ok'] and 'refused by the pump' in r['message'] and 'bad_auth' in r['message'], r
     assert t.snapshot(None)[0]['status']['state'] == 'PAUSED'
     journal = ' '.join(j['text'] for j in t.snapshot(None)[0]['journal'])
     assert 'link_reject' in journal, journal

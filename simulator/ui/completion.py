@@ -42,7 +42,8 @@ def candidates(line, commands):
     if cmd in ('inject', 'clear'):
         if not rest:
             return sorted(faults.FAULTS)
-        params = faults.FAULTS.get(rest[0], (None, {}))[1]
+        f = faults.FAULTS.get(rest[0])
+        params = f.defaults if f else {}
         return ['%s=' % p for p in sorted(params)]
     if cmd == 'run':
         if not rest:

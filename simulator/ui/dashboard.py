@@ -219,7 +219,7 @@ class SimTarget:
             'kind': self.kind,
             'name': sc.name,
             'detail': '%s, seed %d, tick %d ms' % (sc.pump.name, self.sim.seed, self.sim.tick_ms),
-            'faults': {n: {'doc': d, 'params': p} for n, (d, p) in sorted(faults.FAULTS.items())},
+            'faults': {n: {'doc': f.doc, 'params': f.defaults} for n, f in sorted(faults.FAULTS.items())},
             'states': list(STATE_NAMES),
             'alarms': list(catalog.ALARM_NAMES[1:]),
             'quantities': debug.QUANTITIES,
@@ -353,7 +353,7 @@ class SimTarget:
         raw = args.get('params') or {}
         if not isinstance(raw, dict):
             raise CommandError('params: an object of name: value')
-        defaults = faults.FAULTS[name][1]
+        defaults = faults.FAULTS[name].defaults
         params = {}
         for k, v in raw.items():
             if k not in defaults:

@@ -79,7 +79,7 @@ class ServedTarget(SerialTarget):
         d = super().describe()
         d.update({'name': self.scenario.name,
                   'detail': '%s, firmware in %s over %s' % (self.scenario.pump.name, self.runtime, self.url),
-                  'faults': {n: {'doc': doc, 'params': p} for n, (doc, p) in sorted(faults.FAULTS.items())
+                  'faults': {n: {'doc': f.doc, 'params': f.defaults} for n, f in sorted(faults.FAULTS.items())
                              if n not in faults.POWER_FAULTS},
                   'controls': ['device', 'audio_pause', 'load', 'faults', 'speed'],
                   'speed': self.speed})
@@ -112,7 +112,7 @@ class ServedTarget(SerialTarget):
                 sorted(n for n in faults.FAULTS if n not in faults.POWER_FAULTS))))
         params = {}
         for k, v in (args.get('params') or {}).items():
-            default = faults.FAULTS[name][1].get(k)
+            default = faults.FAULTS[name].defaults.get(k)
             if isinstance(default, str):
                 params[k] = str(v)
                 continue
@@ -138,11 +138,16 @@ class ServedTarget(SerialTarget):
         if action != 'load':
             return super().link_action(action, args)
         sc = self.scenario
-        usable = sc.syringe_fill_ml - sc.pump.reservoir['dead_space_ml'] - FILL_RESERVE_NL / 1e6
-        vol = min(self.course_left_ml, usable)
+        compiled = getattr(sc, 'compiled', None)
+        if compiled is not None:   # the drug's course: one program, syringe changes inside
+            vol = self.course_left_ml
+            steps = compiled.program
+        else:
+            usable = sc.syringe_fill_ml - sc.pump.reservoir['dead_space_ml'] - FILL_RESERVE_NL / 1e6
+            vol = min(self.course_left_ml, usable)
+            steps = [(K_CONTINUOUS, ml_h_to_nl_h(sc.rate_ml_h), ml_to_nl(vol))]
         if vol <= 1e-6:
             return {'ok': False, 'message': 'load: the scenario course is all loaded already'}
-        steps = [(K_CONTINUOUS, ml_h_to_nl_h(sc.rate_ml_h), ml_to_nl(vol))]
         try:
             review = self.client.load_program(steps)
             self.client.confirm(review['program_hash'])

@@ -574,8 +574,7 @@ COMMANDS = sorted(n[4:] for n in dir(Shell) if n.startswith('cmd_'))
 
 
 def describe_record(ev, a, b):
-    from pumphost.pumpctl import LINK_EVENT_NAMES   # the link handler's records
-    name = catalog.EVENT_NAMES.get(ev) or LINK_EVENT_NAMES.get(ev, 'event_%d' % ev)
+    name = catalog.event_name(ev)
     if name == 'link_reject':
         from protocol.describe import nak_name
         from protocol.messages import name as msg_name
