@@ -5,6 +5,7 @@ the test suite (or the files named) against it.
 
     python tools/hand_mutants.py                 # every mutant, whole suite
     python tools/hand_mutants.py c d -- tests/test_loop_schedule.py
+    python tools/hand_mutants.py --at cee9217 a b   # the tree of a commit
     python tools/hand_mutants.py --list
 
 A mutant is KILLED when pytest fails with it applied, ALIVE when the suite
@@ -99,6 +100,12 @@ MUTANTS = {
 }
 
 
+def revision_copy(dest, rev):
+    archive = subprocess.run(['git', 'archive', '--format=tar', rev], cwd=ROOT, check=True,
+                             capture_output=True).stdout
+    subprocess.run(['tar', '-x', '-C', str(dest)], input=archive, check=True)
+
+
 def tracked_copy(dest):
     files = subprocess.run(['git', 'ls-files', '-z', '--cached', '--others', '--exclude-standard'], cwd=ROOT, check=True,
                            capture_output=True).stdout.decode().split('\0')
@@ -119,11 +126,14 @@ def apply(tree, edits):
         p.write_text(text.replace(old, new))
 
 
-def run(key, tests, workers):
+def run(key, tests, workers, rev=None):
     what, edits = MUTANTS[key]
     with tempfile.TemporaryDirectory(prefix='mutant_%s_' % key) as tmp:
         tree = Path(tmp)
-        tracked_copy(tree)
+        if rev:
+            revision_copy(tree, rev)
+        else:
+            tracked_copy(tree)
         (tree / '.venv').symlink_to(ROOT / '.venv')   # tests run the pumpsim entry point
         apply(tree, edits)
         cmd = [sys.executable, '-m', 'pytest', '-q', '-x', '-p', 'no:cacheprovider']
@@ -139,8 +149,8 @@ def run(key, tests, workers):
             verdict = 'ERROR(%d)' % r.returncode
         print('%-3s %-7s %5.0f s  %s%s' % (key, verdict, time.monotonic() - t0, what,
                                            ('\n      by ' + '\n      by '.join(failed)) if failed else ''), flush=True)
-        if verdict.startswith('ERROR'):
-            print(r.stdout[-2000:], r.stderr[-2000:])
+        if verdict.startswith('ERROR') or (verdict == 'KILLED' and not failed):
+            print(r.stdout[-3000:], r.stderr[-2000:], flush=True)
         return verdict
 
 
@@ -153,13 +163,18 @@ def main(argv):
     if '--' in argv:
         i = argv.index('--')
         argv, tests = argv[:i], argv[i + 1:]
+    rev = None
+    if '--at' in argv:
+        i = argv.index('--at')
+        rev = argv[i + 1]
+        argv = argv[:i] + argv[i + 2:]
     workers = int(os.environ.get('MUTANT_WORKERS', '2'))
     keys = argv or list(MUTANTS)
     for k in keys:
         if k not in MUTANTS:
             print('mutant %r unknown (known: %s)' % (k, ' '.join(MUTANTS)), file=sys.stderr)
             return 2
-    verdicts = [run(k, tests, workers) for k in keys]
+    verdicts = [run(k, tests, workers, rev) for k in keys]
     return 0 if all(v == 'KILLED' for v in verdicts) else 1
 
 
