@@ -71,6 +71,8 @@ class SyringePlant:
         self.clamp_closed = True
         self.stalled = False
         self.position_steps = 0       # motor counter (what the driver emitted)
+        # a real mechanism's errors (simulator/mechanism.py); None: ideal
+        self.mechanism = None
         # issue 4 monitors: true barrel area (plunger travel), lead screw
         # slip, pressure sensor fault, power (simulator/faults.py)
         tps = getattr(pump_cfg, 'travel_per_step_mm', None)
@@ -145,7 +147,7 @@ class SyringePlant:
             take = min(self.backlash_steps - self.slack_steps, -steps)
             self.slack_steps += take
             moved = steps + take
-        dv = moved * self.step_ul
+        dv = moved * self.step_ul if self.mechanism is None else self.mechanism.displace(self, moved, dt_s)
         if dv > self.syringe_ul:
             dv = self.syringe_ul
         self.syringe_ul -= dv
@@ -221,12 +223,17 @@ class SyringePlant:
         if self.psensor is not None:
             return self._faulty_raw(p, i)
         raw = int(self.zero_counts + p * self.counts_per_mmhg)
+        if self.mechanism is not None:
+            return self.mechanism.pressure_raw(raw, self.t_s, self.counts_per_mmhg)
         return 0 if raw < 0 else (65535 if raw > 65535 else raw)
 
     def plunger_travel_um(self):
         """Travel left, from the TRUE barrel: a syringe of the wrong diameter
         still travels exactly as the steps say; a slipping lead screw not."""
-        return int(self.syringe_ul / self.area_mm2 * 1000.0)
+        ul = self.syringe_ul
+        if self.mechanism is not None:   # the carriage is ahead of what the stopper let through
+            ul -= self.mechanism.held_ul()
+        return int(ul / self.area_mm2 * 1000.0)
 
     def set_diameter(self, d_mm):
         """The barrel's true inner diameter (a syringe off nominal); call
@@ -265,9 +272,16 @@ class SyringePlant:
         self.slack_steps = self.backlash_steps
 
 
-def make_plant(pump_cfg, arterial=None, seed=0, fill_ml=None):
-    """The plant for the pump's kind (syringe or peristaltic)."""
+def make_plant(pump_cfg, arterial=None, seed=0, fill_ml=None, mechanism=None):
+    """The plant for the pump's kind (syringe or peristaltic). `mechanism`
+    (syringe only): 'ideal' or None, 'bench', or parameters over the bench
+    defaults (simulator/mechanism.py)."""
     if pump_cfg.kind == 'peristaltic':
         from simulator.peristaltic import PeristalticPlant
         return PeristalticPlant(pump_cfg, arterial, seed=seed, fill_ml=fill_ml)
-    return SyringePlant(pump_cfg, arterial, seed=seed, fill_ml=fill_ml)
+    plant = SyringePlant(pump_cfg, arterial, seed=seed, fill_ml=fill_ml)
+    if mechanism not in (None, 'ideal'):
+        from simulator.mechanism import make_mechanism
+        plant.mechanism = m = make_mechanism(mechanism, pump_cfg, seed)
+        plant.area_mm2 = m.area_mm2
+    return plant
