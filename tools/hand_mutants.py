@@ -48,6 +48,9 @@ MUTANTS = {
     'b1': ('no drug hard limit is checked (override passes everything)', [
         ('firmware/dose_limits.py', '    if value > hard:\n', '    if False:\n'),
     ]),
+    'b2': ('the drug hard limits are checked at twice their value', [
+        ('firmware/dose_limits.py', '    hard = e[7 + code] * scale\n', '    hard = e[7 + code] * scale * 2\n'),
+    ]),
     'c': ('the loop re-bases its deadline on now at every tick', [
         ('firmware/loop.py', '        self.deadline = clock.ticks_add(self.deadline, self.tick_ms)\n',
          '        self.deadline = clock.ticks_add(now, self.tick_ms)\n'),
