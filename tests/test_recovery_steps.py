@@ -117,3 +117,19 @@ def test_alarms_latched_at_the_cut_are_latched_after_it():
     assert al.active[A_SYRINGE_REMOVED]      # still latched: nobody acknowledged it
     assert p2.acknowledge() == 0
     assert not al.active[A_SYRINGE_REMOVED] and not al.active[A_POWER_INTERRUPTED]
+
+
+def test_ramp_cut_in_its_second_sub_step_resumes_there():
+    ramp = (K_RAMP, 1000000, 0, 1800, 10000000, 0)
+    ramp = ramp[:2] + (ramp_volume_nl(ramp),) + ramp[3:]
+    hal, pump, loop, prog = _go([ramp, (K_CONTINUOUS, 10000000, 500000, 0, 0, 0)])
+    for _ in range(20000):
+        run_ticks(hal, loop, 1)
+        if pump._sub == 1:
+            break
+    assert pump._sub == 1
+    run_ticks(hal, loop, 5)
+    rate = pump.step_rate_nl_h
+    p2, l2 = _reboot(hal, pump.settings)
+    _back_to_the_step(hal, p2, l2)
+    assert p2._sub == 1 and p2.step_rate_nl_h == rate, (p2._sub, p2.step_rate_nl_h, rate)

@@ -75,6 +75,10 @@ MUTANTS = {
         ('firmware/recovery.py', '    if s[0] == _K_RAMP and 0 < sub < P.ramp_parts(s[3]):\n',
          '    if False:\n'),
     ]),
+    'f3': ('recovery puts a ramp cut in its second sub-step back at the first', [
+        ('firmware/recovery.py', '    if s[0] == _K_RAMP and 0 < sub < P.ramp_parts(s[3]):\n',
+         '    if s[0] == _K_RAMP and 1 < sub < P.ramp_parts(s[3]):\n'),
+    ]),
     'g': ('recovery forgets the alarms latched at the cut', [
         ('firmware/recovery.py', '        if (mask >> code) & 1:\n', '        if False:\n'),
     ]),

@@ -2,7 +2,7 @@
 were killed, survived, timed out or not yet run, the score, and every
 survivor's name (`mutmut show NAME` prints its diff).
 
-    .venv/bin/python tools/mutation_report.py [--diffs]
+    .venv/bin/python tools/mutation_report.py [--diffs]     (where mutants/ is)
 
 Score = killed / (killed + survived + timeout): a timeout counts against
 (a mutant that hangs the firmware is found by the watchdog on a board, not
@@ -14,8 +14,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-MUTMUT = ROOT / '.venv' / 'bin' / 'mutmut'
+# run where mutants/ is (the repository for make mutation); mutmut from
+# this interpreter's environment
+ROOT = Path.cwd()
+MUTMUT = Path(sys.executable).parent / 'mutmut'
 
 
 def results():
