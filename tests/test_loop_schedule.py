@@ -169,3 +169,16 @@ def test_a_ramp_delivers_its_volume_on_time():
     assert pump.step_index == 1, pump.step_index
     want = vol * 1000 // STEP_PL
     assert abs(pump.steps_commanded - want) <= 2, (pump.steps_commanded, want)
+
+
+def test_ms_until_due_counts_down_to_zero_and_never_below():
+    pump = CountingPump()
+    clock = FakeClock()
+    loop = Loop(pump, clock)
+    assert loop.ms_until_due() == 100
+    clock.advance(99)
+    assert loop.ms_until_due() == 1
+    clock.advance(1)
+    assert loop.ms_until_due() == 0
+    clock.advance(57)                      # late: nothing to wait for
+    assert loop.ms_until_due() == 0
