@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 SCENARIO ?= configs/scenarios/demo.yaml
 OUT ?= out/demo
 
-.PHONY: run test venv gate diagram codes schemas wheel-check clean hil hil-smoke
+.PHONY: run test venv gate diagram codes schemas wheel-check clean hil hil-smoke mutation
 TARGET ?= inproc
 HIL_OUT ?= out/hil/$(TARGET)
 
@@ -40,6 +40,15 @@ gate: $(STAMP)
 codes: $(STAMP)
 	$(BIN)/python tools/gen_codes.py
 
+# mutmut over the device's safety modules ([tool.mutmut] in pyproject.toml;
+# docs/testing.md has the score and every survivor). Results stay in
+# mutants/ (a rerun continues); `$(BIN)/mutmut results` lists them.
+MUTMUT_CHILDREN ?= 2
+mutation: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[mutation]'
+	$(BIN)/mutmut run --max-children $(MUTMUT_CHILDREN)
+	$(BIN)/python tools/mutation_report.py
+
 diagram: $(STAMP)
 	$(BIN)/pumpsim diagram --out docs/state-machine.md
 
@@ -52,4 +61,4 @@ wheel-check: $(STAMP)
 	$(BIN)/python tools/wheel_check.py
 
 clean:
-	rm -rf $(VENV) build out .pytest_cache .hypothesis
+	rm -rf $(VENV) build out .pytest_cache .hypothesis mutants

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def bench_1ml(tmp_path_factory):
     out = tmp_path_factory.mktemp('acc')
     r = subprocess.run([sys.executable, '-m', 'simulator.ui.cli', 'bench', 'accuracy', '--pump',
-                        'bd-plastipak-50', '--rate', '1', '--out', str(out)],
+                        'bd-plastipak-50', '--rate', '1', '--plant', 'ideal', '--out', str(out)],
                        cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     return out

@@ -100,7 +100,7 @@ def test_accuracy_bench_calibration_option(tmp_path):
     calibrate('bd-plastipak-50', tmp_path / 'cal', volume_error_pct=2.0, verify_rate=0)
     out = tmp_path / 'acc'
     r = subprocess.run([sys.executable, '-m', 'simulator.ui.cli', 'bench', 'accuracy', '--pump',
-                        str(tmp_path / 'cal' / 'pump.yaml'), '--rate', '1', '--calibration',
+                        str(tmp_path / 'cal' / 'pump.yaml'), '--rate', '1', '--plant', 'ideal', '--calibration',
                         str(tmp_path / 'cal'), '--out', str(out)], cwd=ROOT, capture_output=True,
                        text=True, timeout=300)
     assert r.returncode == 0, r.stderr

@@ -1,6 +1,7 @@
 """The paced UART model (simulator/runtime/sim_hal.py SimSerial) and the telemetry
 target measured on it in simulated time (simulator/benches/link.py)."""
 import io
+import time
 
 from simulator.runtime.sim_hal import SimSerial
 from simulator.benches.link import telemetry_paced
@@ -42,6 +43,9 @@ def test_a_small_buffer_polled_slowly_cannot_fill_the_line_but_loses_nothing():
 
 
 def test_serve_paced_serial_backpressures_the_device():
+    """serve --baud: the device's writes are taken only as fast as the line
+    drains (baud/10 bytes per second after a 1 KB buffer); the rest is
+    refused, so the firmware sees the backpressure a board's UART gives."""
     class NullTransport:
         dropped_tx = 0
 
@@ -55,4 +59,15 @@ def test_serve_paced_serial_backpressures_the_device():
             pass
     srv = Server(load_scenario('demo'), NullTransport(), speed=1.0, link_faults=LinkFaults(),
                  out=io.StringIO(), baud=115200)
-    assert srv.serial.bytes_per_s == 11520 and srv.link.serial is srv.serial
+    s = srv.serial
+    assert srv.link.serial is s
+    t0 = time.monotonic()
+    first = s.write(b'x' * 5000)
+    assert first == 1024, 'an empty UART takes its buffer, no more'
+    total = first
+    for _ in range(200):
+        total += s.write(b'y' * 100)
+    elapsed_ms = (time.monotonic() - t0) * 1000.0
+    # whatever the machine's speed: no more than the buffer plus the line rate
+    assert total <= 1024 + 11520 * elapsed_ms / 1000.0 + 1, (total, elapsed_ms)
+    assert s.offered == 25000 and s.accepted == total

@@ -2,6 +2,7 @@
 with mpy-cross, the scripted control-tick run passes on its small heap with the
 steady tick under heap_lock, and every device test file passes under the real
 MicroPython unix port."""
+import ast
 import sys
 from pathlib import Path
 
@@ -32,11 +33,27 @@ def test_scripted_run_on_small_heap(compiled):
     assert 'steady under heap_lock' in r.stdout
 
 
+def _test_functions(module):
+    """The test_* functions a device test file defines (what the runner calls)."""
+    tree = ast.parse((ROOT / 'tests' / 'device' / (module + '.py')).read_text())
+    return [n.name for n in tree.body if isinstance(n, ast.FunctionDef) and n.name.startswith('test_')]
+
+
+def test_every_device_test_file_is_run_and_has_tests():
+    mods = mpy_gate.device_test_modules()
+    files = sorted(p.stem for p in (ROOT / 'tests' / 'device').glob('test_*_device.py'))
+    assert mods and set(files) <= set(mods), (mods, files)
+    for m in mods:
+        assert _test_functions(m), '%s defines no test' % m
+
+
 @pytest.mark.parametrize('module', mpy_gate.device_test_modules())
 def test_device_tests_under_micropython(compiled, module):
     r = mpy_gate.micropython([mpy_gate.RUNNER, module], mpy_gate.TEST_HEAP)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert ' 0 failed' in r.stdout
+    # every test of the file ran (a runner that found none would say 0 failed too)
+    n = len(_test_functions(module))
+    assert '%d passed, 0 failed' % n in r.stdout, (n, r.stdout[-500:])
 
 
 def test_every_device_module_imports_within_its_heap_budget(compiled):

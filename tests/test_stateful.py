@@ -51,8 +51,13 @@ from simulator.runtime.inproc import Simulation, SimulationError
 from simulator.scenario import Scenario, SCENARIO_SCHEMA
 from pumphost.config.schema import check_map
 from pumphost.codes import A_AIR_ACCUMULATED, A_AIR_IN_LINE, A_OCCLUSION_DOWNSTREAM, A_PRESSURE_HARD_LIMIT, EV_RELIEF, PRIO_HIGH, S_ALARM, S_COMPLETE, S_FAULT, S_IDLE, S_PAUSED, S_RUNNING
+from pumphost.codes import K_BOLUS, K_CONTINUOUS, K_KVO, K_PAUSE, K_SYRINGE, S_SYRINGE_CHANGE
+from firmware.program import Program
+from firmware.table import IN_PROGRAM
 
-N_EXAMPLES = int(os.environ.get('STATEFUL_EXAMPLES', '40'))
+N_EXAMPLES = int(os.environ.get('STATEFUL_EXAMPLES', '60'))
+# (command, state it was issued in): tests/test_stateful_tour.py reads it
+COVERED = set()
 RELIEF_SLACK = 64            # firmware/occlusion.py _RELIEF_SLACK: backlash, moves no fluid
 FILL_MAX_ML = 0.4            # firmware/fill.py _MAX_NL: a start-up fill pushes at most this
 PRESSURE_MARGIN = 30.0       # mmHg over the ceiling: the fast filter's lag at 20 mL/h
@@ -80,6 +85,7 @@ class PumpMachine(RuleBasedStateMachine):
                 seed=st.integers(0, 3), running=st.sampled_from([True, True, True, False]))
     def boot(self, rate, volume, seed, running):
         self.volume_ml = volume
+        self.rate_nl_h = int(round(rate * 1e6))
         self.sim = sim = Simulation(scenario(rate, volume), seed=seed)
         sim.boot(program=False)
         sim.hook = self._tick
@@ -156,7 +162,10 @@ class PumpMachine(RuleBasedStateMachine):
         if state != self.prev_state:
             if state == S_COMPLETE and plant.occlusion_factor == math.inf:
                 self.completed_blocked += 1
-            assert state in (S_ALARM, S_FAULT) or (self.prev_state == S_RUNNING and state == S_COMPLETE), (
+            # by itself a program only moves on through its own steps (or
+            # completes); anything else stops in ALARM or FAULT
+            assert state in (S_ALARM, S_FAULT) or (self.prev_state in IN_PROGRAM and (
+                state in IN_PROGRAM or state in (S_COMPLETE, S_SYRINGE_CHANGE))), (
                 '%s -> %s with no command; %s' % (state_name(self.prev_state), state_name(state), self._where()))
         prev = self.prev_active
         for c in range(1, len(active)):
@@ -176,6 +185,7 @@ class PumpMachine(RuleBasedStateMachine):
     # ------------------------------------------------------------ commands
     def _command(self, name):
         before = state_name(self.pump.fsm.state)
+        COVERED.add((name, before))
         r = self.sim.apply('command', name)['result']
         self.log.append('%s in %s -> %s' % (name, before, r))
         if r == 'ok' and name == 'start':
@@ -211,6 +221,40 @@ class PumpMachine(RuleBasedStateMachine):
             self.log.append('load in %s -> %s' % (before, str(e).split(': ')[1].split(' (')[0]))
         self.sim.course_left_ml = 0.0
         self._after_command()
+
+    @rule(first=st.sampled_from(['dwell', 'bolus', 'syringe_change', 'kvo']))
+    def load_steps(self, first):
+        # a program that goes into a step state at once (or after a short
+        # run, for keep-vein-open, which only ends a program), so that
+        # commands land while the step lasts
+        r = self.rate_nl_h
+        run = (K_CONTINUOUS, r, 200000, 0, 0, 0)
+        steps = {'dwell': [(K_PAUSE, 0, 0, 600, 0, 0), run],
+                 'bolus': [(K_BOLUS, 20000000, 1000000, 0, 0, 0), run],
+                 'syringe_change': [(K_SYRINGE, 0, 0, 0, 0, 0), run],
+                 'kvo': [(K_CONTINUOUS, r, 20000, 0, 0, 0), (K_KVO, 100000, 100000, 0, 0, 0)]}[first]
+        prog = Program(steps)
+        before = state_name(self.pump.fsm.state)
+        res = self.pump.load(prog)
+        if res == 0:
+            res = self.pump.confirm(prog.digest())
+        self.log.append('load+confirm %s program in %s -> %d' % (first, before, res))
+        self._after_command()
+
+    # the commands that must never move the plunger, drawn more often so that
+    # every state sees them
+    @rule(name=st.sampled_from(['pause', 'ack', 'resume']))
+    def hold_command(self, name):
+        self._command(name)
+
+    @rule(now=st.integers(0, 5))
+    def fault(self, now):
+        # a device fault (rare: a faulted pump stays faulted)
+        if now == 0:
+            before = state_name(self.pump.fsm.state)
+            self.pump.fault()
+            self.log.append('fault in %s' % before)
+            self._after_command()
 
     @rule(good=st.booleans())
     def confirm(self, good):
@@ -319,6 +363,13 @@ class PumpMachine(RuleBasedStateMachine):
         event('final state %s' % state_name(self.pump.fsm.state))
         occluded = self.plant.occlusion_factor == math.inf
         air = bool(self.plant.bubbles)
+        if self.pump.fsm.state == S_FAULT:
+            # a faulted pump cannot be restarted: it must hold still
+            pos = self.plant.position_steps
+            self.wait(60.0)
+            assert self.pump.fsm.state == S_FAULT and self.plant.position_steps == pos, self._where()
+            event('final state FAULT held')
+            return
         if not (occluded or air):
             return
         expect = (OCC_CODES if occluded else ()) + (AIR_CODES if air else ())
@@ -378,11 +429,12 @@ if os.environ.get('STATEFUL_SHRINK'):
     _PHASES.append(Phase.shrink)
 
 PumpMachine.TestCase.settings = settings(
-    max_examples=N_EXAMPLES, stateful_step_count=int(os.environ.get('STATEFUL_STEPS', '20')),
+    max_examples=N_EXAMPLES, stateful_step_count=int(os.environ.get('STATEFUL_STEPS', '25')),
     database=None,
     derandomize=not os.environ.get('STATEFUL_RANDOM'),
     deadline=None, phases=_PHASES,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
 test_pump_state_machine = PumpMachine.TestCase
 
 

@@ -18,8 +18,11 @@ balance (`first_flow_min`), and the start-up lag, r t - V(t) at the end of
 the run, in uL and in minutes of the set rate (positive: behind the ideal
 line; this is also what the course is short by).
 
-The balance is ideal by default (`--balance-resolution-mg 0`); evaporation and
-buoyancy are not modelled. Deterministic under `--seed`. Writes
+The plant is a bench's by default (`--plant bench`: simulator/plant/mechanism.py,
+lead-screw and microstep error, stopper stick-slip and creep, sensor
+resolution and drift, weighed on a balance with resolution, noise and
+evaporation); `--plant ideal` is the perfect mechanism on an ideal balance
+(`--balance-resolution-mg` to round it). Buoyancy is not modelled. Deterministic under `--seed`. Writes
 accuracy.json (top level: rate_ml_h, mean_error_pct, startup_delay_s,
 windows "2".."31" with ep_max_pct / ep_min_pct, of the first run with the
 start-up fill as configured), balance.csv (t_s, mass_g), trumpet.png (trumpet
@@ -139,10 +142,13 @@ def load_storage(path):
 
 
 def run_one(pump_name, rate_ml_h, fill_on, duration_s=7200.0, sample_s=30.0, seed=1,
-            resolution_mg=0.0, storage_image=None):
+            resolution_mg=0.0, storage_image=None, plant='ideal'):
     """Simulate one rate; returns the figures and the per-sample flows.
     `storage_image`: the device's non-volatile memory to boot with (bytes),
-    e.g. holding a calibration record; None: erased."""
+    e.g. holding a calibration record; None: erased. `plant`: 'ideal' (a
+    perfect mechanism weighed on a balance of `resolution_mg`) or 'bench'
+    (simulator/plant/mechanism.py: the mechanism's errors, weighed on
+    BenchBalance)."""
     from firmware.table import STATE_NAMES
     from pumphost.codes import S_COMPLETE
     from pumphost.config.pumps import load_pump
@@ -160,7 +166,7 @@ def run_one(pump_name, rate_ml_h, fill_on, duration_s=7200.0, sample_s=30.0, see
         from simulator.runtime.sim_hal import SimStorage
         storage = SimStorage(len(storage_image))
         storage.mem[:] = storage_image
-    sim = Simulation(sc, storage=storage)
+    sim = Simulation(sc, storage=storage, mechanism=plant)
     summary = sim.run()
     i_t = TRACE_COLUMNS.index('t_s')
     i_v = TRACE_COLUMNS.index('delivered_ml')
@@ -177,7 +183,12 @@ def run_one(pump_name, rate_ml_h, fill_on, duration_s=7200.0, sample_s=30.0, see
     if t_complete is not None:
         n = min(n, int(math.floor(t_complete / sample_s + 1e-9)))
     res_g = resolution_mg / 1000.0
-    weights = [quantise(samples[i] * RHO_G_ML, res_g) for i in range(n + 1)]
+    if plant == 'ideal':
+        weights = [quantise(samples[i] * RHO_G_ML, res_g) for i in range(n + 1)]
+    else:
+        from simulator.plant.mechanism import BenchBalance
+        bal = BenchBalance(None if not resolution_mg else {'resolution_mg': resolution_mg}, seed)
+        weights = [bal.reading_g(samples[i] * RHO_G_ML, i * sample_s) for i in range(n + 1)]
     flows = flows_from_weights(weights, sample_s)
     half = n // 2
     result = trumpet(flows[half:], rate_ml_h, sample_s)
@@ -201,6 +212,7 @@ def run_one(pump_name, rate_ml_h, fill_on, duration_s=7200.0, sample_s=30.0, see
         'startup_lag_min': round(lag_ul / (rate_ml_h * 1000.0) * 60.0, 2),
         'alarms': [a['code'] for a in summary['alarms']],
         'seed': sim.seed,
+        'plant': plant if isinstance(plant, str) else 'bench+',
         'step_pl': sim.settings.step_pl,
         'calibration_seq': sim.settings.calibration_seq,
         'startup_delay_s': startup_delay_s(flows, rate_ml_h, sample_s),
@@ -216,7 +228,7 @@ def run_one(pump_name, rate_ml_h, fill_on, duration_s=7200.0, sample_s=30.0, see
 
 
 def bench(pump_name='bd-plastipak-50', rates=('min', '5', 'max'), fill='both', duration_s=7200.0,
-          sample_s=30.0, seed=1, resolution_mg=0.0, storage_image=None):
+          sample_s=30.0, seed=1, resolution_mg=0.0, storage_image=None, plant='ideal'):
     from pumphost.config.pumps import load_pump
     pump = load_pump(pump_name)
     rate_list = parse_rates(','.join(rates) if not isinstance(rates, str) else rates, pump)
@@ -225,7 +237,7 @@ def bench(pump_name='bd-plastipak-50', rates=('min', '5', 'max'), fill='both', d
     for r in rate_list:
         for mode in modes:
             res, flows = run_one(pump_name, r, mode, duration_s, sample_s, seed, resolution_mg,
-                                 storage_image)
+                                 storage_image, plant)
             res['flows_ml_h'] = [round(q, 5) for q in flows]
             runs.append(res)
     return {
@@ -235,6 +247,7 @@ def bench(pump_name='bd-plastipak-50', rates=('min', '5', 'max'), fill='both', d
         'sample_s': sample_s,
         'windows_min': list(WINDOWS_MIN),
         'balance_resolution_mg': resolution_mg,
+        'plant': plant,
         'seed': seed,
         'runs': runs,
     }
@@ -246,8 +259,9 @@ def _fmt(v, f='%+.2f'):
 
 
 def human(report):
-    lines = ['pump %s, %g min runs, %g s samples, seed %d' % (
-        report['pump'], report['duration_min'], report['sample_s'], report['seed'])]
+    lines = ['pump %s (%s plant), %g min runs, %g s samples, seed %d' % (
+        report['pump'], report.get('plant', 'ideal'), report['duration_min'], report['sample_s'],
+        report['seed'])]
     hdr = '%-9s %-5s %8s %9s %10s %9s %9s  %s' % (
         'rate', 'fill', 'A %', 'lag uL', 'lag min', 'flow@min', 'fill uL',
         '  '.join('Ep%d max/min' % w for w in report['windows_min']))
@@ -378,7 +392,7 @@ def cmd_accuracy(a):
         report = accuracy_balance.bench(a.balance, a.rate, duration_s, sample_s, a.balance_baud)
     else:
         report = bench(a.pump, rates, fill, duration_s, sample_s, a.seed, a.balance_resolution_mg,
-                       image)
+                       image, a.plant)
     out = write(report, a.out)
     print(human(report))
     print('written   %s/accuracy.json, balance.csv, trumpet.png, trumpet.csv, flow.csv' % out)
@@ -406,8 +420,12 @@ def register(bench):
     p.add_argument('--duration', default='2h', help='run length with a unit (default 2h)')
     p.add_argument('--sample', default='30s', help='balance sample period (default 30s)')
     p.add_argument('--seed', type=int, default=1)
+    p.add_argument('--plant', choices=('bench', 'ideal'), default='bench',
+                   help='bench (default): the mechanism\'s errors (lead screw, microsteps, stopper '
+                        'stick-slip and creep, sensor) weighed on a real balance '
+                        '(simulator/plant/mechanism.py, docs/plant.md); ideal: a perfect mechanism')
     p.add_argument('--balance-resolution-mg', type=float, default=0.0,
-                   help='balance readability in mg (default 0: ideal)')
+                   help='balance readability in mg (default: ideal plant 0, bench plant 0.1)')
     p.add_argument('--max-error-pct', type=float, default=None,
                    help='exit 1 if |A| exceeds this for a run with the start-up fill on')
     p.add_argument('--calibration', default=None, metavar='PATH',

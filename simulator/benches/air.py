@@ -55,8 +55,8 @@ def _air_passed_ul(bubbles, pushed_ul):
     return sum(max(0.0, min(pushed_ul, b['tail_ul']) - b['front_ul']) for b in bubbles)
 
 
-def _run(scenario, seed):
-    sim = Simulation(scenario, seed=seed)
+def _run(scenario, seed, mechanism=None):
+    sim = Simulation(scenario, seed=seed, mechanism=mechanism)
     sim.plant.air_record = {'bubbles': [], 'motion': []}
     summary = sim.run()
     alarms = [a for a in summary['alarms'] if a['code'] in (SINGLE, ACCUM)]
@@ -78,13 +78,13 @@ def _run(scenario, seed):
     return sim, rec, out
 
 
-def single_case(pump, rate_ml_h, seed, volume_ul, limit_ul, tick_ul):
+def single_case(pump, rate_ml_h, seed, volume_ul, limit_ul, tick_ul, mechanism=None):
     rate_ul_s = rate_ml_h / 3.6
     from simulator.plant.line import AIR_SENSOR_LINE_UL
     duration = INJECT_S + (AIR_SENSOR_LINE_UL + volume_ul + 5.0) / rate_ul_s * 1.1 + 30.0
     event = {'at': '%gs' % INJECT_S, 'inject': 'air_bubble', 'params': {'volume_ul': float(volume_ul)}}
     sc = _scenario(pump, rate_ml_h, seed, duration, event, 'bubble %g uL' % volume_ul)
-    sim, rec, out = _run(sc, seed)
+    sim, rec, out = _run(sc, seed, mechanism)
     b = rec['bubbles'][0]
     if volume_ul >= limit_ul:
         expected = SINGLE
@@ -114,7 +114,7 @@ def single_case(pump, rate_ml_h, seed, volume_ul, limit_ul, tick_ul):
     return r
 
 
-def train_case(pump, rate_ml_h, seed, kind, acc_limit_ul, window_min, limit_ul):
+def train_case(pump, rate_ml_h, seed, kind, acc_limit_ul, window_min, limit_ul, mechanism=None):
     """kind 'accumulating': 25 uL bubbles, 1.5x the accumulated limit per
     window; 'under': 10 uL bubbles, at most 0.3x the limit per window and at
     most 20 % air. Bubbles stay apart (liquid gap at least the bubble)."""
@@ -141,7 +141,7 @@ def train_case(pump, rate_ml_h, seed, kind, acc_limit_ul, window_min, limit_ul):
     event = {'at': '%gs' % INJECT_S, 'inject': 'air_train',
              'params': {'volume_ul': vol, 'count': count, 'interval': '%gs' % interval}}
     sc = _scenario(pump, rate_ml_h, seed, INJECT_S + run_s + 60.0, event, 'train %s' % kind)
-    sim, rec, out = _run(sc, seed)
+    sim, rec, out = _run(sc, seed, mechanism)
     r = {'case': 'train_' + kind, 'bubble_ul': _r(vol), 'interval_s': _r(interval),
          'bubbles_per_window': _r(window_s / interval),
          'air_per_window_ul': _r(vol * window_s / interval),
@@ -189,16 +189,17 @@ def _r(x):
     return None if x is None else round(x, 4)
 
 
-def run_bench(pump, rate_ml_h, seed=0):
+def run_bench(pump, rate_ml_h, seed=0, mechanism=None):
     cfg = load_pump(pump)
     st = Settings(**cfg.firmware_settings())
     tick_s = st.tick_ms / 1000.0
     limit_ul = st.air_bubble_limit_nl / 1000.0
     acc_ul = st.air_accum_limit_nl / 1000.0
     tick_ul = rate_ml_h / 3.6 * tick_s
-    cases = [single_case(pump, rate_ml_h, seed, v, limit_ul, tick_ul) for v in BUBBLES_UL]
-    cases.append(train_case(pump, rate_ml_h, seed, 'accumulating', acc_ul, st.air_window_min, limit_ul))
-    cases.append(train_case(pump, rate_ml_h, seed, 'under', acc_ul, st.air_window_min, limit_ul))
+    cases = [single_case(pump, rate_ml_h, seed, v, limit_ul, tick_ul, mechanism) for v in BUBBLES_UL]
+    cases.append(train_case(pump, rate_ml_h, seed, 'accumulating', acc_ul, st.air_window_min, limit_ul,
+                            mechanism))
+    cases.append(train_case(pump, rate_ml_h, seed, 'under', acc_ul, st.air_window_min, limit_ul, mechanism))
     run = [c for c in cases if c.get('status') != 'not_applicable']
     want = [c for c in run if c['expected_alarm'] not in (None, 'either')]
     detected = [c for c in want if c['got_alarm'] == c['expected_alarm']]
@@ -221,7 +222,7 @@ def run_bench(pump, rate_ml_h, seed=0):
     summary['targets_met'] = (not missed and not false and within_tick
                               and summary['all_stopped'] and all(c['ok'] for c in cases))
     return {
-        'bench': 'air', 'pump': pump, 'rate_ml_h': rate_ml_h, 'seed': seed,
+        'bench': 'air', 'pump': pump, 'rate_ml_h': rate_ml_h, 'seed': seed, 'plant': mechanism or 'ideal',
         'tick_s': tick_s, 'tick_volume_ul': round(tick_ul, 4),
         'bubble_limit_ul': limit_ul, 'accumulated_limit_ul': acc_ul,
         'window_min': st.air_window_min, 'sensor_line_ul': _sensor_line_ul(),
@@ -239,7 +240,7 @@ def _sensor_line_ul():
 
 
 def cmd_air(a):
-    res = run_bench(a.pump, a.rate, a.seed)
+    res = run_bench(a.pump, a.rate, a.seed, a.plant)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / 'air.json').write_text(json.dumps(res, indent=1))
@@ -272,4 +273,6 @@ def register(bench):
     p.add_argument('--rate', type=float, default=1.77, help='infusion rate, mL/h')
     p.add_argument('--out', required=True, help='output directory')
     p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--plant', choices=('ideal', 'bench'), default='ideal',
+                   help='bench: the mechanism\'s errors (simulator/plant/mechanism.py, docs/plant.md)')
     p.set_defaults(func=cmd_air)

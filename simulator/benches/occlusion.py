@@ -45,12 +45,12 @@ def steady_state_s(pump_cfg, rate_ml_h):
     return int(2 * fill_s + 1800)
 
 
-def run_occlusion(pump, rate_ml_h, seed=1):
+def run_occlusion(pump, rate_ml_h, seed=1, mechanism='ideal'):
     cfg = load_pump(resolve('pumps', pump))
     t_occ = steady_state_s(cfg, rate_ml_h)
     max_tta = max(4 * 3600, 3 * cfg.data['syringe']['compliance_ul_per_mmhg'] * 700 / (rate_ml_h / 3.6))
     hours = (t_occ + max_tta + CLEAR_AFTER_ALARM_S + BOLUS_WINDOW_S) / 3600.0
-    sim = Simulation(_scenario(pump, rate_ml_h, hours, seed, trace_s=60.0), seed=seed)
+    sim = Simulation(_scenario(pump, rate_ml_h, hours, seed, trace_s=60.0), seed=seed, mechanism=mechanism)
     tick_s = sim.tick_ms / 1000.0
     k_occ = int(t_occ / tick_s)
     st = {'k_alarm': None, 'k_clear': None, 'delivered_at_clear': None, 'p_alarm': None,
@@ -95,7 +95,7 @@ def run_occlusion(pump, rate_ml_h, seed=1):
                    'plunger off (pressure relief); the occlusion is cleared %d s after the alarm '
                    'with the pump stopped and the volume reaching the patient over %d s is the '
                    'bolus' % (CLEAR_AFTER_ALARM_S, BOLUS_WINDOW_S)),
-        'pump': cfg.name, 'rate_ml_h': rate_ml_h, 'seed': seed,
+        'pump': cfg.name, 'rate_ml_h': rate_ml_h, 'seed': seed, 'plant': mechanism,
         'occluded_at_s': round(k_occ * tick_s, 1),
         'alarm': st['alarm_code'] if ok_alarm else ('false alarm before occlusion' if st['k_alarm'] == -1 else None),
         'time_to_alarm_s': round((st['k_alarm'] - k_occ) * tick_s, 1) if ok_alarm else None,
@@ -169,9 +169,9 @@ def soak_events(hours):
     return [e for e in ev if e[0] < hours * 3600]
 
 
-def run_soak(pump, rate_ml_h, hours, seed=1, plot=None):
+def run_soak(pump, rate_ml_h, hours, seed=1, plot=None, mechanism='ideal'):
     cfg = load_pump(resolve('pumps', pump))
-    sim = Simulation(_scenario(pump, rate_ml_h, hours, seed, trace_s=600.0), seed=seed)
+    sim = Simulation(_scenario(pump, rate_ml_h, hours, seed, trace_s=600.0), seed=seed, mechanism=mechanism)
     tick_s = sim.tick_ms / 1000.0
     events = [(int(round(t / tick_s)), a, n, p) for t, a, n, p in soak_events(hours)]
     state = {'i': 0, 'probes': 0, 'phase': 0}
@@ -196,7 +196,7 @@ def run_soak(pump, rate_ml_h, hours, seed=1, plot=None):
     summary = sim.run()
     false_alarms = [a for a in summary['alarms'] if a['code'] != 'infusion_complete']
     res = {
-        'bench': 'soak', 'pump': cfg.name, 'rate_ml_h': rate_ml_h, 'hours': hours, 'seed': seed,
+        'bench': 'soak', 'pump': cfg.name, 'rate_ml_h': rate_ml_h, 'hours': hours, 'seed': seed, 'plant': mechanism,
         'method': ('normal infusion, pulsatile artery 120/80 at 72 bpm, sensor noise, daily '
                    '+15 mmHg step (2-8 h), -15 mmHg step (10-14 h), +3 mmHg/h drift (15-21 h) '
                    'and -6 mmHg/h back (21-24 h); syringe changes by the runner; every alarm '
@@ -217,7 +217,7 @@ def run_soak(pump, rate_ml_h, hours, seed=1, plot=None):
 
 
 def cmd_occlusion(a):
-    res, trace = run_occlusion(a.pump, a.rate, seed=a.seed)
+    res, trace = run_occlusion(a.pump, a.rate, seed=a.seed, mechanism=a.plant)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / 'occlusion.json').write_text(json.dumps(res, indent=2) + '\n')
@@ -234,7 +234,7 @@ def cmd_soak(a):
         raise ConfigError('--hours=%r not allowed: 0 < hours <= 1440' % a.hours)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    res = run_soak(a.pump, a.rate, a.hours, seed=a.seed, plot=out / 'soak.png')
+    res = run_soak(a.pump, a.rate, a.hours, seed=a.seed, plot=out / 'soak.png', mechanism=a.plant)
     (out / 'soak.json').write_text(json.dumps(res, indent=2) + '\n')
     print('soak %g h at %g mL/h: %d false alarm(s), %d probe(s) -> %s' % (
         a.hours, a.rate, len(res['false_alarms']), res['occlusion_probes'],
@@ -249,6 +249,8 @@ def register(bench):
     o.add_argument('--rate', type=float, required=True, help='mL/h')
     o.add_argument('--out', required=True, help='output directory')
     o.add_argument('--seed', type=int, default=1)
+    o.add_argument('--plant', choices=('ideal', 'bench'), default='ideal',
+                   help='bench: the mechanism\'s errors (simulator/plant/mechanism.py, docs/plant.md)')
     o.set_defaults(func=cmd_occlusion)
     s = bench.add_parser('soak', help='long normal infusion with blood-pressure changes: false alarms')
     s.add_argument('--pump', required=True, help='configs/pumps name or a YAML path')
@@ -256,4 +258,6 @@ def register(bench):
     s.add_argument('--hours', type=float, required=True, help='simulated hours (336 = 14 days)')
     s.add_argument('--out', required=True, help='output directory')
     s.add_argument('--seed', type=int, default=1)
+    s.add_argument('--plant', choices=('ideal', 'bench'), default='ideal',
+                   help='bench: the mechanism\'s errors (simulator/plant/mechanism.py, docs/plant.md)')
     s.set_defaults(func=cmd_soak)

@@ -8,8 +8,15 @@ from simulator.plant.peristaltic import PeristalticPlant
 from simulator.plant.syringe import SyringePlant
 
 
-def make_plant(pump_cfg, arterial=None, seed=0, fill_ml=None):
-    """The plant for the pump's kind (syringe or peristaltic)."""
+def make_plant(pump_cfg, arterial=None, seed=0, fill_ml=None, mechanism=None):
+    """The plant for the pump's kind (syringe or peristaltic). `mechanism`
+    (syringe only): 'ideal' or None, 'bench', or parameters over the bench
+    defaults (simulator/plant/mechanism.py)."""
     if pump_cfg.kind == 'peristaltic':
         return PeristalticPlant(pump_cfg, arterial, seed=seed, fill_ml=fill_ml)
-    return SyringePlant(pump_cfg, arterial, seed=seed, fill_ml=fill_ml)
+    plant = SyringePlant(pump_cfg, arterial, seed=seed, fill_ml=fill_ml)
+    if mechanism not in (None, 'ideal'):
+        from simulator.plant.mechanism import make_mechanism
+        plant.mechanism = m = make_mechanism(mechanism, pump_cfg, seed)
+        plant.area_mm2 = m.area_mm2
+    return plant

@@ -76,6 +76,8 @@ class LinePlant:
         self.clamp_closed = True
         self.stalled = False
         self.position_steps = 0       # motor counter (what the driver emitted)
+        # a real mechanism's errors (simulator/plant/mechanism.py); None: ideal
+        self.mechanism = None
         # what the monitors watch: true barrel area (plunger travel), lead screw
         # slip, pressure sensor fault, power (simulator/plant/faults.py)
         tps = getattr(pump_cfg, 'travel_per_step_mm', None)
@@ -210,6 +212,8 @@ class LinePlant:
         if self.psensor is not None:
             return self._faulty_raw(p, i)
         raw = int(self.zero_counts + p * self.counts_per_mmhg)
+        if self.mechanism is not None:
+            return self.mechanism.pressure_raw(raw, self.t_s, self.counts_per_mmhg)
         return 0 if raw < 0 else (65535 if raw > 65535 else raw)
 
     def _slipped(self, steps):

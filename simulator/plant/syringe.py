@@ -23,7 +23,7 @@ class SyringePlant(LinePlant):
             take = min(self.backlash_steps - self.slack_steps, -steps)
             self.slack_steps += take
             moved = steps + take
-        dv = moved * self.step_ul
+        dv = moved * self.step_ul if self.mechanism is None else self.mechanism.displace(self, moved, dt_s)
         if dv > self.syringe_ul:
             dv = self.syringe_ul
         self.syringe_ul -= dv
@@ -33,7 +33,10 @@ class SyringePlant(LinePlant):
     def plunger_travel_um(self):
         """Travel left, from the TRUE barrel: a syringe of the wrong diameter
         still travels exactly as the steps say; a slipping lead screw not."""
-        return int(self.syringe_ul / self.area_mm2 * 1000.0)
+        ul = self.syringe_ul
+        if self.mechanism is not None:   # the carriage is ahead of what the stopper let through
+            ul -= self.mechanism.held_ul()
+        return int(ul / self.area_mm2 * 1000.0)
 
     def set_diameter(self, d_mm):
         """The barrel's true inner diameter (a syringe off nominal); call
