@@ -66,10 +66,11 @@ _STABLE = const(3)      # x10 mmHg per window: line pressurised
 _WIN_MS = const(120000)
 _SETTLE_MIN = const(300)   # x10 mmHg: no artery sits below 30 mmHg diastolic
 _SETTLE_MAX = const(2000)  # x10 mmHg: nor at 200 mmHg
-_BURST = const(5)       # probe steps per tick
+_BURST_PL = const(1000000)  # probe: about 1 uL per tick, whatever the step size
 _BURST_TICKS = const(120)
-_WAIT_MS = const(3000)
-_HOLD_MS = const(33000)
+_PEAK_MS = const(2000)      # hold: mean of its first 2 s ...
+_TAIL_MS = const(8000)      # ... against the mean of its last 8 s
+_HOLD_MS = const(60000)     # 3 time constants of the stiffest line (R*C to 20 s)
 _RELIEF_STEPS = const(8)    # reverse steps per tick after an occlusion alarm
 _RELIEF_SLACK = const(64)   # plus backlash (moves no fluid)
 _RELIEF_MARGIN = const(30)  # x10 mmHg above baseline: relieved
@@ -85,6 +86,9 @@ class OcclusionCheck:
         self.tick_ms = settings.tick_ms
         # x10 mmHg per whole step per tick: flow drop over 10 mmHg*s/uL
         self._flow = settings.step_pl // (settings.tick_ms * 10)
+        self._burst = 1 + _BURST_PL // settings.step_pl
+        self._acc = 0           # hold: sum of the tail window
+        self._rp = 0            # scheduled steps toward the next repaid one
         self.filtered = 0       # fast-filtered pressure, x10 mmHg
         self._fa = 0            # filtered << _FAST
         self._sa = 0            # slow << _SLOW
@@ -115,8 +119,12 @@ class OcclusionCheck:
         """The line was seen open (settled, a probe decayed, or the start-up
         fill's knee): the baseline is the pressure now, nothing stored."""
         self.learned = True
-        self._ba = (self._sa >> _SLOW) << _BASE
+        f = self.filtered
+        self._sa = f << _SLOW       # the slow filter's lag is no baseline
+        self._ba = f << _BASE
         self.stored_steps = 0
+        if not self.phase:
+            self.phase = 1
 
     def clear(self):
         """May the course end (pump, last step done)? Not while a probe
@@ -156,11 +164,14 @@ class OcclusionCheck:
         if b:
             self.credit = c + b - n
             return b
-        if c > 0:
-            if c > n:
-                c = n
-            self.credit -= c
-            n -= c
+        if c > 0:       # ahead: repay one scheduled step in four, so
+            a = self._rp + n    # the line is still pushed (an occlusion
+            self._rp = a & 3    # still shows as a rise)
+            a >>= 2
+            if a > c:
+                a = c
+            self.credit = c - a
+            n -= a
         elif c < 0:                 # owed: one extra step per tick
             self.credit = c + 1
             n += 1
@@ -232,13 +243,19 @@ class OcclusionCheck:
                 self.phase = 3
                 self.burst = -1
                 self._t = 0
+                self._p1 = 0
+                self._acc = 0
         elif ph == 3:   # hold: does it decay?
-            if ms == _WAIT_MS:
-                self._p1 = f
-            elif ms >= _HOLD_MS:
+            if ms <= _PEAK_MS:
+                self._p1 += p
+            elif ms > _HOLD_MS - _TAIL_MS:
+                self._acc += p
+            if ms >= _HOLD_MS:
                 self.burst = 0
                 self.phase = 1
-                if self._p1 - f < (self.probe >> 2):
+                tick = self.tick_ms
+                if (self._p1 // (_PEAK_MS // tick) - self._acc // (_TAIL_MS // tick)
+                        < (self.probe >> 3)):
                     alarm = _A_OCCLUSION_DOWNSTREAM
                 else:
                     self.opened()
@@ -246,16 +263,20 @@ class OcclusionCheck:
             alarm = _A_OCCLUSION_DOWNSTREAM
         else:           # monitor
             r = s - base
+            probing = (self.q + 1) << 2 <= self._burst
             if r < _FREEZE:
-                self._ba += (r << 4) if r < 0 else r
+                if r < 0:
+                    self._ba += r << 4
+                elif not probing:
+                    self._ba += r
                 self.stored_steps = 0
-            else:
+            elif not probing:
                 self._ba += r >> 4
-            if r > self.suspect and not self.q:
+            if r > self.suspect and probing:
                 self.phase = 2
                 self._t = 0
                 self._p1 = f
-                self.burst = _BURST
+                self.burst = self._burst
         if alarm:
             self.tripped = True
         return alarm
