@@ -70,7 +70,7 @@ _BURST_PL = const(1000000)  # probe: about 1 uL per tick, whatever the step size
 _BURST_TICKS = const(120)
 _PEAK_MS = const(2000)      # hold: mean of its first 2 s ...
 _TAIL_MS = const(8000)      # ... against the mean of its last 8 s
-_HOLD_MS = const(60000)     # 3 time constants of the stiffest line (R*C to 20 s)
+_HOLD_MS = const(45000)     # 2 time constants of the stiffest line (R*C to 60 s)
 _RELIEF_STEPS = const(8)    # reverse steps per tick after an occlusion alarm
 _RELIEF_SLACK = const(64)   # plus backlash (moves no fluid)
 _RELIEF_MARGIN = const(30)  # x10 mmHg above baseline: relieved
@@ -89,6 +89,7 @@ class OcclusionCheck:
         self._burst = 1 + _BURST_PL // settings.step_pl
         self._acc = 0           # hold: sum of the tail window
         self._rp = 0            # scheduled steps toward the next repaid one
+        self._tries = 0         # probes in a row that did not decay
         self.filtered = 0       # fast-filtered pressure, x10 mmHg
         self._fa = 0            # filtered << _FAST
         self._sa = 0            # slow << _SLOW
@@ -123,6 +124,7 @@ class OcclusionCheck:
         self._sa = f << _SLOW       # the slow filter's lag is no baseline
         self._ba = f << _BASE
         self.stored_steps = 0
+        self._tries = 0
         if not self.phase:
             self.phase = 1
 
@@ -135,6 +137,8 @@ class OcclusionCheck:
             self.phase = 3
             self.burst = -1
             self._t = 0
+            self._p1 = 0
+            self._acc = 0
         return self.phase < 2
 
     def restart(self):
@@ -143,9 +147,16 @@ class OcclusionCheck:
         self._t = 0
         self._p1 = self._sa >> _SLOW
         self.tripped = False
+        self._tries = 0
         self.burst = 0
         self.credit = 0
         self.relief_left = 0
+
+    def _probe(self, f):
+        self.phase = 2
+        self._t = 0
+        self._p1 = f
+        self.burst = self._burst
 
     def baseline_x10(self):
         return self._ba >> _BASE
@@ -255,15 +266,18 @@ class OcclusionCheck:
                 self.phase = 1
                 tick = self.tick_ms
                 if (self._p1 // (_PEAK_MS // tick) - self._acc // (_TAIL_MS // tick)
-                        < (self.probe >> 3)):
-                    alarm = _A_OCCLUSION_DOWNSTREAM
-                else:
+                        >= (self.probe >> 3)):
                     self.opened()
+                elif self._tries:
+                    alarm = _A_OCCLUSION_DOWNSTREAM
+                else:           # a line below the patient's pressure (valve
+                    self._tries = 1     # closed) opens by a second probe
+                    self._probe(f)
         elif f - base > self.delta:
             alarm = _A_OCCLUSION_DOWNSTREAM
         else:           # monitor
             r = s - base
-            probing = (self.q + 1) << 2 <= self._burst
+            probing = not self.q
             if r < _FREEZE:
                 if r < 0:
                     self._ba += r << 4
@@ -273,10 +287,7 @@ class OcclusionCheck:
             elif not probing:
                 self._ba += r >> 4
             if r > self.suspect and probing:
-                self.phase = 2
-                self._t = 0
-                self._p1 = f
-                self.burst = self._burst
+                self._probe(f)
         if alarm:
             self.tripped = True
         return alarm

@@ -68,6 +68,7 @@ PLUGINS = (
     'simulator.shell',
     'simulator.bench_power',
     'simulator.bench_fuzz',
+    'simulator.sweep',
 )
 
 
