@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 SCENARIO ?= configs/scenarios/demo.yaml
 OUT ?= out/demo
 
-.PHONY: run test venv gate diagram clean
+.PHONY: run test venv gate diagram clean sweep sweep-soak
 
 venv: $(STAMP)
 
@@ -23,6 +23,13 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile -p no:cacheprovider
+
+# virtual trials (docs/occlusion.md): minutes to hours on 2 cores; reruns skip finished tasks
+sweep: $(STAMP)
+	$(BIN)/pumpsim sweep envelope --out out/sweep-envelope
+
+sweep-soak: $(STAMP)
+	$(BIN)/pumpsim sweep soak-year --out out/sweep-soak
 
 gate: $(STAMP)
 	$(BIN)/python tools/mpy_gate.py

@@ -250,7 +250,11 @@ class OcclusionCheck:
             if s > _SETTLE_MAX + self.q * self._flow:   # no open line sits there
                 alarm = _A_OCCLUSION_DOWNSTREAM
         elif ph == 2:   # probe: push until the pressure rose by `probe`
-            if f - self._p1 >= self.probe or self._t >= _BURST_TICKS:
+            if self._t >= _BURST_TICKS and f - self._p1 < (self.probe >> 1):
+                self.burst = 0      # took 12 s of burst without rising: open
+                self.phase = 1      # (a blocked line rises by 40 mmHg or more)
+                self.opened()
+            elif f - self._p1 >= self.probe or self._t >= _BURST_TICKS:
                 self.phase = 3
                 self.burst = -1
                 self._t = 0
@@ -268,7 +272,7 @@ class OcclusionCheck:
                 if (self._p1 // (_PEAK_MS // tick) - self._acc // (_TAIL_MS // tick)
                         >= (self.probe >> 3)):
                     self.opened()
-                elif self._tries:
+                elif self._tries or self.q:
                     alarm = _A_OCCLUSION_DOWNSTREAM
                 else:           # a line below the patient's pressure (valve
                     self._tries = 1     # closed) opens by a second probe
