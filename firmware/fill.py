@@ -14,9 +14,11 @@ judged). No rise of 1 mmHg per block after _FLAT_NL pushed (backlash taken
 up): nothing to fill, the fill ends without an alarm. The firmware needs
 neither C nor the patient's pressure for that. Fill steps are motor steps (stall check, journal
 checkpoints) but are NOT counted as delivered: the fill stays in the line as
-stored volume, it is not dose. A fill that sees no knee within _MAX_NL (the
-line does not open: occluded or clamped) ends with an occlusion alarm, so the
-volume it can store and later release as a bolus stays below 0.5 mL.
+stored volume, it is not dose. A fill that sees no knee within _MAX_NL ends
+with a hold of the occlusion check (firmware/occlusion.py): a line that does
+not open (occluded or clamped) stays flat and alarms, a stiff catheter (R*C
+up to a minute: a rise with no sharp knee) decays and infusion goes on. The
+volume a fill can store and later release as a bolus stays below 0.5 mL.
 
 Host tools read `pump.fill.nl` (the volume the last fill pushed). The end of a
 fill is journaled (_EV_FILL: volume, pressure). Allocation-free per tick.
@@ -24,10 +26,10 @@ fill is journaled (_EV_FILL: volume, pressure). Allocation-free per tick.
 from firmware.compat import const
 
 # codes from firmware.codes (private: no heap; tests/test_device_codes.py checks them)
-_A_OCCLUSION_DOWNSTREAM = const(1)
 _EV_FILL = const(11)
 
 _MIN_RISE = const(10)     # mmHg x10 per 5 s block: less and the line is not filling
+_KNEE_MIN = const(300)    # mmHg x10: the knee is above the lowest diastolic pressure
 _FLAT_NL = const(60000)   # no rise after this much (backlash taken up): nothing to fill
 _MAX_NL = const(400000)   # most one fill may push (0.4 mL)
 _BLOCK_MS = const(5000)
@@ -48,6 +50,7 @@ class StartupFill:
         self._max = 0        # steepest rise per block seen
         self._at = 0         # fill steps two block ends back
         self._at1 = 0        # fill steps at the last block end
+        self._slow = False   # the last block rose less than half the steepest
 
     def begin(self, pump):
         """Infusion start: fill if the fill rate beats the programmed rate."""
@@ -66,6 +69,7 @@ class StartupFill:
         self._t = 0
         self._n = 0
         self._max = 0
+        self._slow = False
         self._prev = pressure_x10
         self._at = self.steps
         self._at1 = self.steps
@@ -114,7 +118,11 @@ class StartupFill:
             if self._max < _MIN_RISE:
                 flat = self.steps * pump.step_pl >= _FLAT_NL * 1000
             else:
-                knee = self._n >= 3 and rise * 2 < self._max
+                # two slower blocks in a row (one can be sensor noise), above
+                # 30 mmHg (no artery sits lower: a slower block there is noise)
+                slow = rise * 2 < self._max
+                knee = self._n >= 3 and slow and self._slow and self._prev > _KNEE_MIN
+                self._slow = slow
             if not knee:
                 self._at = self._at1
                 self._at1 = self.steps
@@ -134,5 +142,5 @@ class StartupFill:
             self.holding = self.ahead > 0
             if knee or flat:        # the line is open
                 pump.occlusion.opened()
-            else:
-                pump.raise_alarm(_A_OCCLUSION_DOWNSTREAM)
+            else:                   # a stiff catheter rises without a knee:
+                pump.occlusion.hold()   # the hold tells it from a blocked line

@@ -134,12 +134,19 @@ class OcclusionCheck:
         start is held first (an open line decays, a blocked one alarms)."""
         if (not (self.phase or self.learned) and self.q
                 and self.filtered - (self._ba >> _BASE) > self.suspect):
-            self.phase = 3
-            self.burst = -1
-            self._t = 0
-            self._p1 = 0
-            self._acc = 0
+            self.hold()
         return self.phase < 2
+
+    def hold(self):
+        """Judge the line by a hold now (the start-up fill pushed its most
+        without a knee, or the course ends on a line never seen open): it
+        decays if open, stays flat if blocked (alarm, no second probe)."""
+        self.phase = 3
+        self.burst = -1
+        self._t = 0
+        self._p1 = 0
+        self._acc = 0
+        self._tries = 1
 
     def restart(self):
         """Infusion start or resume: settle unless a baseline is learned."""
