@@ -51,6 +51,7 @@ class StartupFill:
         self._at = 0         # fill steps two block ends back
         self._at1 = 0        # fill steps at the last block end
         self._slow = False   # the last block rose less than half the steepest
+        self._rp = 0         # holding: scheduled steps toward the next repaid one
 
     def begin(self, pump):
         """Infusion start: fill if the fill rate beats the programmed rate."""
@@ -78,18 +79,23 @@ class StartupFill:
         """One delivering tick while filling or holding (instead of delivery)."""
         n = pump.sched.next_steps()
         if self.holding:
-            # the overshoot already left the catheter: count the scheduled
-            # steps as delivered without moving until it is repaid
-            if n > self.left:
-                n = self.left
-            if n > pump._step_left:
-                n = pump._step_left
-            self.left -= n
-            pump._step_left -= n
-            pump._pl_rem += n * pump.step_pl
+            # the overshoot already left the catheter: repay it one scheduled
+            # step in four, counted as delivered without moving; the other
+            # three are pushed, so a line that blocks now still rises
+            a = self._rp + n
+            self._rp = a & 3
+            a >>= 2
+            if a > self.left:
+                a = self.left
+            if a > pump._step_left:
+                a = pump._step_left
+            self.left -= a
+            pump._step_left -= a
+            pump._pl_rem += a * pump.step_pl
             q = pump._pl_rem // 1000
             pump.delivered_nl += q
             pump._pl_rem -= q * 1000
+            pump.push(n - a)
             if pump._step_left == 0:
                 self.left = 0
             self.holding = self.left > 0

@@ -130,12 +130,17 @@ class OcclusionCheck:
 
     def clear(self):
         """May the course end (pump, last step done)? Not while a probe
-        runs; above the probe rate a line never seen open that rose since
-        start is held first (an open line decays, a blocked one alarms)."""
+        holds (its verdict comes first); a probe still pushing has nothing
+        left to push and is dropped. Above the probe rate a line never seen
+        open that rose since start is held first (an open line decays, a
+        blocked one alarms)."""
         if (not (self.phase or self.learned) and self.q
                 and self.filtered - (self._ba >> _BASE) > self.suspect):
             self.hold()
-        return self.phase < 2
+        if self.phase == 2:         # a probe with nothing left to push
+            self.phase = 1
+            self.burst = 0
+        return self.phase < 3
 
     def hold(self):
         """Judge the line by a hold now (the start-up fill pushed its most
@@ -168,7 +173,7 @@ class OcclusionCheck:
     def baseline_x10(self):
         return self._ba >> _BASE
 
-    def steps(self, sched):
+    def steps(self, sched, left):
         """Steps to push this tick (pump, delivering): the scheduler's, or
         during a probe the burst (pushed ahead, repaid from the schedule
         afterwards); -1 while a probe holds the motor (the schedule runs on
@@ -179,6 +184,9 @@ class OcclusionCheck:
         if b < 0:                   # hold: the schedule runs on, owed
             self.credit = c - n
             return -1
+        if b > left:        # the course ends within the burst: no probe
+            self.burst = b = 0  # (a burst cut short rises too little and
+            self.phase = 1      # would look like an open line, or not decay)
         if b:
             self.credit = c + b - n
             return b
@@ -257,11 +265,7 @@ class OcclusionCheck:
             if s > _SETTLE_MAX + self.q * self._flow:   # no open line sits there
                 alarm = _A_OCCLUSION_DOWNSTREAM
         elif ph == 2:   # probe: push until the pressure rose by `probe`
-            if self._t >= _BURST_TICKS and f - self._p1 < (self.probe >> 1):
-                self.burst = 0      # took 12 s of burst without rising: open
-                self.phase = 1      # (a blocked line rises by 40 mmHg or more)
-                self.opened()
-            elif f - self._p1 >= self.probe or self._t >= _BURST_TICKS:
+            if f - self._p1 >= self.probe or self._t >= _BURST_TICKS:
                 self.phase = 3
                 self.burst = -1
                 self._t = 0

@@ -225,7 +225,7 @@ class Pump:
             if self.uptime_s - self._dwell_end >= 0:
                 self._next_step()
             return
-        if self.fill.left:
+        if self.fill.left and not (self.fill.holding and self.occlusion.burst):
             mark = self.steps_commanded + self.delivered_nl
             self.fill.tick(self)
             if self.steps_commanded + self.delivered_nl != mark:
@@ -234,14 +234,22 @@ class Pump:
         if self._step_left == 0:
             self._next_step()
             return
-        occ = self.occlusion
-        n = occ.steps(self.sched)   # the scheduler's, or an occlusion probe's
+        # the scheduler's, or an occlusion probe's
+        n = self.occlusion.steps(self.sched, self._step_left)
         if n < 0:
             return
+        self.push(n)
+        self._checkpoint_left -= 1
+        if self._checkpoint_left <= 0:
+            self._checkpoint_left = self._checkpoint_ticks
+            self.journal.log(self.uptime_s, _EV_CHECKPOINT, self.delivered_nl, self.steps_commanded)
+
+    def push(self, n):
+        """Deliver n steps of the program now (at most what the step has left)."""
         if n > self._step_left:
             n = self._step_left
         if n:
-            occ.stored_steps += n
+            self.occlusion.stored_steps += n
             self._expected_pos += n
             self._step_left -= n
             self.steps_commanded += n
@@ -252,10 +260,6 @@ class Pump:
             # write-ahead: NV knows these steps before the motor moves them
             self.ckpt.write(self)
             self.hal.motor.move(n, self.tick_ms)
-        self._checkpoint_left -= 1
-        if self._checkpoint_left <= 0:
-            self._checkpoint_left = self._checkpoint_ticks
-            self.journal.log(self.uptime_s, _EV_CHECKPOINT, self.delivered_nl, self.steps_commanded)
 
     def _next_step(self):
         """Current step (or ramp sub-step) done: go to the next one, through

@@ -251,7 +251,7 @@ def _client(scheduler, workers):
     n = workers or os.cpu_count() or 1
     # one single-threaded process per core: the simulation is pure Python
     cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                           dashboard_address=None, silence_logs=40)
+                           dashboard_address=':0', silence_logs=40)
     return Client(cluster), cluster
 
 
