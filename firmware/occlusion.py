@@ -262,7 +262,13 @@ class OcclusionCheck:
                     self.phase = 1
                     self.opened()
                 self._p1 = s
-            if s > _SETTLE_MAX + self.q * self._flow:   # no open line sits there
+            # no open line sits there (the fast filter: at 150 mL/h a small
+            # compliance rises 40 mmHg/s, the slow one lags 250 mmHg); below
+            # the ceiling, which is for the catheter's own flow drop
+            lim = _SETTLE_MAX + self.q * self._flow
+            if lim > self.hard - (self.hard >> 2):
+                lim = self.hard - (self.hard >> 2)
+            if f > lim:
                 alarm = _A_OCCLUSION_DOWNSTREAM
         elif ph == 2:   # probe: push until the pressure rose by `probe`
             if f - self._p1 >= self.probe or self._t >= _BURST_TICKS:

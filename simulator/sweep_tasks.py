@@ -102,7 +102,9 @@ def run_occlusion(p):
     c = p.get('compliance_ul_mmhg') or cfg.compliance_ul_per_mmhg
     wait_s = min(MAX_WAIT_S, max(3600.0, 1.2 * c * 750.0 / (rate / 3.6)))
     hours = (t_occ + wait_s + CLEAR_AFTER_ALARM_S + BOLUS_WINDOW_S) / 3600.0
-    volume_ml = min(_usable_ml(cfg), max(0.05, rate * hours * 1.05))
+    # a course longer than the run: probes ahead of the schedule must not
+    # end it early at the lowest rates (a real course lasts days)
+    volume_ml = min(_usable_ml(cfg), max(2.0, rate * hours * 1.05))
     sim = Simulation(_scenario(cfg, rate, hours, seed, draw_patient(seed), volume_ml), seed=seed)
     used = _plant_overrides(sim, p)
     profile = Profile(p['profile'], seed, hours)
