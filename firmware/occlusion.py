@@ -13,42 +13,48 @@ line:
 
 1. settle (first start only, or after `learned` is cleared): until the
    slow-filtered pressure is above 30 mmHg and rose less than 0.3 mmHg in a
-   120 s window (the line is pressurised, the valve opened). Until the line
-   is seen open (that, or the start-up fill's knee: `opened`) the baseline
-   stays at the pressure at start and `stored_steps` counts every step
-   since start: the relief may take all of it back, down to that pressure.
-   Meanwhile the hard ceiling and an implausible level for an open line
-   apply: 200 mmHg absolute plus, above the probe rate, the flow drop of an
-   assumed 10 mmHg*s/uL catheter (243 mmHg at 20 mL/h). The course does not
-   complete into a line never seen open above the probe rate: the last step
-   ends with a hold (`clear`), as a probe's.
-2. monitor: the baseline is an integer EMA (1/4096 per tick, about 7 min)
-   of the slow-filtered pressure (1/64 per tick); it follows down fast,
-   follows up only while within 3 mmHg, and creeps at 1/16 of that speed
-   above (slow hypertension is absorbed; an occlusion ramp outruns it).
-   While the pressure is within 3 mmHg of the baseline, `stored_steps`
-   (steps the pump pushed, counted by the pump) is reset: it then holds what
-   was pushed since the line was last at its baseline.
-3. suspect: slow pressure more than `occlusion_suspect` above the baseline
-   -> probe (only at rates under one whole step per tick, `q` == 0): the
-   pump pushes `_BURST` steps per tick (ahead of schedule, repaid later)
-   until the fast pressure rose `occlusion_probe` (or `_BURST_TICKS`), then
-   holds the motor. 3 s into the hold the pressure is noted, 30 s later it
-   is compared: an open line (or a valve the probe pushed open) has decayed
-   by several R*C; a blocked one has not (less than a quarter of the probe
-   height): occlusion alarm. Decayed: the baseline is re-based, no alarm.
+   120 s window, or the start-up fill's knee (`opened`): the line is seen
+   open and monitoring starts. Until then the baseline stays at the
+   pressure at start and `stored_steps` counts every step since start: the
+   relief may take all of it back, down to that pressure. Meanwhile the
+   hard ceiling and an implausible level for an open line apply: 200 mmHg
+   absolute plus, above the probe rate, the flow drop of an assumed
+   10 mmHg*s/uL catheter (243 mmHg at 20 mL/h), at most 3/4 of the ceiling,
+   on the fast filter. The course does not complete into a line never seen
+   open above the probe rate: the last step ends with a hold (`clear`).
+2. monitor: the baseline follows the slow-filtered pressure (1/64 per
+   tick) down fast (1/256 per tick). At probing rates (under one whole step
+   per tick, `q` == 0) it never follows it up: only a probe that decays
+   re-bases it, so no ramp, however slow, is absorbed (0.004 mmHg/s at
+   0.04 mL/h into 3 uL/mmHg). Above, it follows up within 3 mmHg (about
+   7 min) and creeps at 1/16 of that beyond. While the pressure is within
+   3 mmHg of the baseline `stored_steps` is reset: it holds what was pushed
+   since the line was last at its baseline.
+3. suspect: slow pressure more than `occlusion_suspect` (3 mmHg) above the
+   baseline at a probing rate -> probe: the pump pushes about 1 uL a tick
+   (`_burst` steps, from the step size; ahead of the schedule) until the
+   fast pressure rose `occlusion_probe` (25 mmHg) or 12 s passed, then holds
+   the motor 45 s. The mean of the hold's first 2 s against the mean of its
+   last 8 s: an open line (or a valve the probe pushed open) has decayed by
+   an eighth of the probe height or more (R*C up to a minute); a blocked
+   one stays flat. Decayed: re-based, no alarm. Flat: a second probe (a
+   line still below the patient's pressure, e.g. after a blood-pressure
+   step or a start-up fill that stopped low, opens by it); flat again:
+   occlusion alarm. The probe's volume is repaid one scheduled step in
+   four (the line is still pushed at 3/4 rate, so an occlusion during the
+   repayment still rises); the hold's missed steps are caught up after it.
 4. fast path: fast pressure more than `occlusion_delta` above the baseline
    alarms at once (high rates, where no probe is made).
+The firmware is never told the line's compliance or resistance: the probe's
+decay is relative to its own height, the rise threshold is a pressure.
 
-Limits: a blood-pressure rise of more than suspect + probe (33 mmHg by
-default) within minutes looks blocked to the probe at low rates; a partial
-occlusion that still lets the probe decay by a quarter in 30 s
-(resistance up about 10x) is not detected until the fast path; at rates
-under about 0.02 mL/h the ramp is slower than the baseline creep; an
-occlusion present at a program's start is caught at 200 mmHg plus the
-flow allowance (or by the start-up fill's 0.4 mL); a real syringe stopper
-creeps under pressure, which this plant does not model. After an alarm the condition stays present
-while the pressure is more than `suspect` above the baseline.
+Limits: a blood-pressure rise of more than about two probe heights (50 mmHg)
+within minutes looks blocked at low rates; a partial occlusion that still
+lets a probe decay by an eighth in 45 s is caught only by the fast path; a
+probe is about 25 mmHg x C ahead of the schedule (75 uL at 3 uL/mmHg: 2 h
+of therapy at 0.04 mL/h); a real syringe stopper creeps under pressure,
+which this plant does not model. After an alarm the condition stays
+present while the pressure is more than `suspect` above the baseline.
 
 update() runs every tick and allocates nothing.
 """
@@ -74,7 +80,8 @@ _HOLD_MS = const(45000)     # 2 time constants of the stiffest line (R*C to 60 s
 _RELIEF_STEPS = const(8)    # reverse steps per tick after an occlusion alarm
 _RELIEF_SLACK = const(64)   # plus backlash (moves no fluid)
 _RELIEF_MARGIN = const(30)  # x10 mmHg above baseline: relieved
-_LAG = const(100)       # x10 mmHg: start-level baseline above the start (filter lag)
+_LAG = const(30)        # x10 mmHg: start-level baseline above the start (filter lag)
+_NEAR = const(200)      # x10 mmHg: the last 20 mmHg of relief one step a tick
 
 
 class OcclusionCheck:
@@ -218,8 +225,13 @@ class OcclusionCheck:
         since it was last there plus the backlash (never more: no
         aspiration). True when done (the pump journals it)."""
         n = self.relief_left
-        if n > 0 and self.filtered - (self._ba >> _BASE) > _RELIEF_MARGIN:
-            m = n if n < _RELIEF_STEPS else _RELIEF_STEPS
+        d = self.filtered - (self._ba >> _BASE)
+        if n > 0 and d > _RELIEF_MARGIN:
+            # slowly near the end: the fast filter lags the back-off by 8
+            # ticks, which at full speed overshoots 14 mmHg on 1 uL/mmHg
+            m = _RELIEF_STEPS if d > _NEAR else 1
+            if m > n:
+                m = n
             motor.set_direction(False)
             motor.move(m, tick_ms)
             self.relieved += m

@@ -315,6 +315,14 @@ def cmd_sweep(a):
         raise ConfigError('--workers=%r not allowed: 1..64' % a.workers)
     if a.limit is not None and a.limit < 1:
         raise ConfigError('--limit=%r not allowed: at least 1' % a.limit)
+    if a.report_only:
+        meta = json.loads((Path(a.out) / 'sweep.json').read_text()) if (Path(a.out) / 'sweep.json').exists() else None
+        rep = write_report(a.out, spec)
+        for line in rep['lines']:
+            print(line)
+        print('written    %s/report.md, report.json, cells.csv, *.png (from %s)' % (
+            a.out, 'the results so far' if meta is None else 'the last run'))
+        return 0 if rep['met'] in (True, None) and not rep['errors'] else 1
     meta = run_sweep(spec, spec_path, a.out, scheduler=a.scheduler, workers=a.workers,
                      progress=not a.no_progress, limit=a.limit)
     rep = write_report(a.out, spec)
@@ -337,4 +345,6 @@ def register(bench, top):
     s.add_argument('--workers', type=int, default=None, help='local cluster: worker processes (default: cores)')
     s.add_argument('--limit', type=int, default=None, help='run only the first N tasks of the spec')
     s.add_argument('--no-progress', action='store_true', help='no progress bar')
+    s.add_argument('--report-only', action='store_true',
+                   help='write the report from the results in --out (e.g. of an interrupted run)')
     s.set_defaults(func=cmd_sweep)
