@@ -201,6 +201,38 @@ def _plots(out, df, cells):
     return written
 
 
+def throughput(out, df, meta):
+    """How the run's time grew with its tasks: tasks finished against wall
+    time (result files' times, the run's start = last result - wall), and
+    how busy the workers were (task time / (wall x workers))."""
+    files = sorted(Path(out, 'results').glob('*.parquet'), key=lambda f: f.stat().st_mtime)
+    if not files or not meta.get('wall_s') or meta.get('skipped_done'):
+        return None
+    t_end = files[-1].stat().st_mtime
+    t0 = t_end - meta['wall_s']
+    times = [f.stat().st_mtime - t0 for f in files]
+    busy = float(df['wall_s'].sum()) / (meta['wall_s'] * max(1, meta.get('workers') or 1))
+    half = len(times) // 2
+    rate2 = (len(times) - half) / (times[-1] - times[half]) if len(times) > 3 and times[-1] > times[half] else None
+    res = {'first_result_s': round(times[0], 2), 'tasks': len(times), 'wall_s': meta['wall_s'],
+           'tasks_per_s_second_half': round(rate2, 3) if rate2 else None,
+           'worker_busy_pct': round(100.0 * busy, 1)}
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.plot(times, range(1, len(times) + 1), lw=1)
+    ax.set_xlabel('wall time [s]')
+    ax.set_ylabel('tasks finished')
+    ax.set_title('%d tasks, %d workers, %.0f %% busy' % (len(times), meta.get('workers') or 0,
+                                                       res['worker_busy_pct']), fontsize=9)
+    ax.grid(True, lw=0.3)
+    fig.tight_layout()
+    fig.savefig(Path(out) / 'throughput.png', dpi=100)
+    plt.close(fig)
+    return res
+
+
 def write_report(out, spec):
     import pandas as pd
     out = Path(out)
@@ -220,7 +252,13 @@ def write_report(out, spec):
     sim_h = float(ok['sim_hours'].fillna(0).sum()) if 'sim_hours' in ok else 0.0
     lines = ['results: %d task(s), %d ok, %d error(s), %.1f patient-hours simulated' % (
         len(df), len(ok), len(errors), sim_h)] + tlines
+    tp = throughput(out, df, meta)
+    if tp:
+        lines.append('throughput: %(tasks)d tasks in %(wall_s)s s, first result after %(first_result_s)s s, '
+                     '%(tasks_per_s_second_half)s tasks/s over the second half, workers %(worker_busy_pct)s %% busy' % tp)
+        plots.append('throughput.png')
     rep = {'spec': spec.get('name') if spec else None, 'tasks': len(df), 'errors': int(len(errors)),
+           'throughput': tp,
            'patient_hours': round(sim_h, 2), 'targets_met': met, 'target_lines': tlines,
            'cells': cells, 'false_alarms': fa, 'sweep': meta, 'plots': plots}
     (out / 'report.json').write_text(json.dumps(rep, indent=2, default=str) + '\n')
