@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 SCENARIO ?= configs/scenarios/demo.yaml
 OUT ?= out/demo
 
-.PHONY: run test venv gate diagram codes schemas wheel-check clean hil hil-smoke mutation
+.PHONY: run test venv gate diagram codes schemas wheel-check clean hil hil-smoke mutation sweep sweep-soak
 TARGET ?= inproc
 HIL_OUT ?= out/hil/$(TARGET)
 
@@ -33,6 +33,13 @@ test: $(STAMP)
 hil: $(STAMP)
 	$(BIN)/python -m pytest acceptance -p no:cacheprovider --target $(TARGET) \
 	  $(if $(BENCH),--bench $(BENCH)) --hil-out $(HIL_OUT) --junitxml $(HIL_OUT)/junit.xml
+
+# virtual trials (docs/occlusion.md): minutes to hours on 2 cores; reruns skip finished tasks
+sweep: $(STAMP)
+	$(BIN)/pumpsim sweep envelope --out out/sweep-envelope
+
+sweep-soak: $(STAMP)
+	$(BIN)/pumpsim sweep soak-year --out out/sweep-soak
 
 gate: $(STAMP)
 	$(BIN)/python tools/mpy_gate.py

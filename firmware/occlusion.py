@@ -13,42 +13,48 @@ line:
 
 1. settle (first start only, or after `learned` is cleared): until the
    slow-filtered pressure is above 30 mmHg and rose less than 0.3 mmHg in a
-   120 s window (the line is pressurised, the valve opened). Until the line
-   is seen open (that, or the start-up fill's knee: `opened`) the baseline
-   stays at the pressure at start and `stored_steps` counts every step
-   since start: the relief may take all of it back, down to that pressure.
-   Meanwhile the hard ceiling and an implausible level for an open line
-   apply: 200 mmHg absolute plus, above the probe rate, the flow drop of an
-   assumed 10 mmHg*s/uL catheter (243 mmHg at 20 mL/h). The course does not
-   complete into a line never seen open above the probe rate: the last step
-   ends with a hold (`clear`), as a probe's.
-2. monitor: the baseline is an integer EMA (1/4096 per tick, about 7 min)
-   of the slow-filtered pressure (1/64 per tick); it follows down fast,
-   follows up only while within 3 mmHg, and creeps at 1/16 of that speed
-   above (slow hypertension is absorbed; an occlusion ramp outruns it).
-   While the pressure is within 3 mmHg of the baseline, `stored_steps`
-   (steps the pump pushed, counted by the pump) is reset: it then holds what
-   was pushed since the line was last at its baseline.
-3. suspect: slow pressure more than `occlusion_suspect` above the baseline
-   -> probe (only at rates under one whole step per tick, `q` == 0): the
-   pump pushes `_BURST` steps per tick (ahead of schedule, repaid later)
-   until the fast pressure rose `occlusion_probe` (or `_BURST_TICKS`), then
-   holds the motor. 3 s into the hold the pressure is noted, 30 s later it
-   is compared: an open line (or a valve the probe pushed open) has decayed
-   by several R*C; a blocked one has not (less than a quarter of the probe
-   height): occlusion alarm. Decayed: the baseline is re-based, no alarm.
+   120 s window, or the start-up fill's knee (`opened`): the line is seen
+   open and monitoring starts. Until then the baseline stays at the
+   pressure at start and `stored_steps` counts every step since start: the
+   relief may take all of it back, down to that pressure. Meanwhile the
+   hard ceiling and an implausible level for an open line apply: 200 mmHg
+   absolute plus, above the probe rate, the flow drop of an assumed
+   10 mmHg*s/uL catheter (243 mmHg at 20 mL/h), at most 3/4 of the ceiling,
+   on the fast filter. The course does not complete into a line never seen
+   open above the probe rate: the last step ends with a hold (`clear`).
+2. monitor: the baseline follows the slow-filtered pressure (1/64 per
+   tick) down fast (1/256 per tick). At probing rates (under one whole step
+   per tick, `q` == 0) it never follows it up: only a probe that decays
+   re-bases it, so no ramp, however slow, is absorbed (0.004 mmHg/s at
+   0.04 mL/h into 3 uL/mmHg). Above, it follows up within 3 mmHg (about
+   7 min) and creeps at 1/16 of that beyond. While the pressure is within
+   3 mmHg of the baseline `stored_steps` is reset: it holds what was pushed
+   since the line was last at its baseline.
+3. suspect: slow pressure more than `occlusion_suspect` (3 mmHg) above the
+   baseline at a probing rate -> probe: the pump pushes about 1 uL a tick
+   (`_burst` steps, from the step size; ahead of the schedule) until the
+   fast pressure rose `occlusion_probe` (25 mmHg) or 12 s passed, then holds
+   the motor 45 s. The mean of the hold's first 2 s against the mean of its
+   last 8 s: an open line (or a valve the probe pushed open) has decayed by
+   an eighth of the probe height or more (R*C up to a minute); a blocked
+   one stays flat. Decayed: re-based, no alarm. Flat: a second probe (a
+   line still below the patient's pressure, e.g. after a blood-pressure
+   step or a start-up fill that stopped low, opens by it); flat again:
+   occlusion alarm. The probe's volume is repaid one scheduled step in
+   four (the line is still pushed at 3/4 rate, so an occlusion during the
+   repayment still rises); the hold's missed steps are caught up after it.
 4. fast path: fast pressure more than `occlusion_delta` above the baseline
    alarms at once (high rates, where no probe is made).
+The firmware is never told the line's compliance or resistance: the probe's
+decay is relative to its own height, the rise threshold is a pressure.
 
-Limits: a blood-pressure rise of more than suspect + probe (33 mmHg by
-default) within minutes looks blocked to the probe at low rates; a partial
-occlusion that still lets the probe decay by a quarter in 30 s
-(resistance up about 10x) is not detected until the fast path; at rates
-under about 0.02 mL/h the ramp is slower than the baseline creep; an
-occlusion present at a program's start is caught at 200 mmHg plus the
-flow allowance (or by the start-up fill's 0.4 mL); a real syringe stopper
-creeps under pressure, which this plant does not model. After an alarm the condition stays present
-while the pressure is more than `suspect` above the baseline.
+Limits: a blood-pressure rise of more than about two probe heights (50 mmHg)
+within minutes looks blocked at low rates; a partial occlusion that still
+lets a probe decay by an eighth in 45 s is caught only by the fast path; a
+probe is about 25 mmHg x C ahead of the schedule (75 uL at 3 uL/mmHg: 2 h
+of therapy at 0.04 mL/h); a real syringe stopper creeps under pressure,
+which this plant does not model. After an alarm the condition stays
+present while the pressure is more than `suspect` above the baseline.
 
 update() runs every tick and allocates nothing.
 """
@@ -68,14 +74,16 @@ _STABLE = const(3)      # x10 mmHg per window: line pressurised
 _WIN_MS = const(120000)
 _SETTLE_MIN = const(300)   # x10 mmHg: no artery sits below 30 mmHg diastolic
 _SETTLE_MAX = const(2000)  # x10 mmHg: nor at 200 mmHg
-_BURST = const(5)       # probe steps per tick
+_BURST_PL = const(1000000)  # probe: about 1 uL per tick, whatever the step size
 _BURST_TICKS = const(120)
-_WAIT_MS = const(3000)
-_HOLD_MS = const(33000)
+_PEAK_MS = const(2000)      # hold: mean of its first 2 s ...
+_TAIL_MS = const(8000)      # ... against the mean of its last 8 s
+_HOLD_MS = const(45000)     # 2 time constants of the stiffest line (R*C to 60 s)
 _RELIEF_STEPS = const(8)    # reverse steps per tick after an occlusion alarm
 _RELIEF_SLACK = const(64)   # plus backlash (moves no fluid)
 _RELIEF_MARGIN = const(30)  # x10 mmHg above baseline: relieved
-_LAG = const(100)       # x10 mmHg: start-level baseline above the start (filter lag)
+_LAG = const(30)        # x10 mmHg: start-level baseline above the start (filter lag)
+_NEAR = const(200)      # x10 mmHg: the last 20 mmHg of relief one step a tick
 
 
 class OcclusionCheck:
@@ -87,6 +95,10 @@ class OcclusionCheck:
         self.tick_ms = settings.tick_ms
         # x10 mmHg per whole step per tick: flow drop over 10 mmHg*s/uL
         self._flow = settings.step_pl // (settings.tick_ms * 10)
+        self._burst = 1 + _BURST_PL // settings.step_pl
+        self._acc = 0           # hold: sum of the tail window
+        self._rp = 0            # scheduled steps toward the next repaid one
+        self._tries = 0         # probes in a row that did not decay
         self.filtered = 0       # fast-filtered pressure, x10 mmHg
         self._fa = 0            # filtered << _FAST
         self._sa = 0            # slow << _SLOW
@@ -117,19 +129,38 @@ class OcclusionCheck:
         """The line was seen open (settled, a probe decayed, or the start-up
         fill's knee): the baseline is the pressure now, nothing stored."""
         self.learned = True
-        self._ba = (self._sa >> _SLOW) << _BASE
+        f = self.filtered
+        self._sa = f << _SLOW       # the slow filter's lag is no baseline
+        self._ba = f << _BASE
         self.stored_steps = 0
+        self._tries = 0
+        if not self.phase:
+            self.phase = 1
 
     def clear(self):
         """May the course end (pump, last step done)? Not while a probe
-        runs; above the probe rate a line never seen open that rose since
-        start is held first (an open line decays, a blocked one alarms)."""
+        holds (its verdict comes first); a probe still pushing has nothing
+        left to push and is dropped. Above the probe rate a line never seen
+        open that rose since start is held first (an open line decays, a
+        blocked one alarms)."""
         if (not (self.phase or self.learned) and self.q
                 and self.filtered - (self._ba >> _BASE) > self.suspect):
-            self.phase = 3
-            self.burst = -1
-            self._t = 0
-        return self.phase < 2
+            self.hold()
+        if self.phase == 2:         # a probe with nothing left to push
+            self.phase = 1
+            self.burst = 0
+        return self.phase < 3
+
+    def hold(self):
+        """Judge the line by a hold now (the start-up fill pushed its most
+        without a knee, or the course ends on a line never seen open): it
+        decays if open, stays flat if blocked (alarm, no second probe)."""
+        self.phase = 3
+        self.burst = -1
+        self._t = 0
+        self._p1 = 0
+        self._acc = 0
+        self._tries = 1
 
     def restart(self):
         """Infusion start or resume: settle unless a baseline is learned."""
@@ -137,9 +168,16 @@ class OcclusionCheck:
         self._t = 0
         self._p1 = self._sa >> _SLOW
         self.tripped = False
+        self._tries = 0
         self.burst = 0
         self.credit = 0
         self.relief_left = 0
+
+    def _probe(self, f):
+        self.phase = 2
+        self._t = 0
+        self._p1 = f
+        self.burst = self._burst
 
     def baseline_x10(self):
         return self._ba >> _BASE
@@ -149,7 +187,7 @@ class OcclusionCheck:
         reference pressure, both x10 mmHg; ms into the phase)."""
         return self._sa >> _SLOW, self._p1, self._t * self.tick_ms
 
-    def steps(self, sched):
+    def steps(self, sched, left):
         """Steps to push this tick (pump, delivering): the scheduler's, or
         during a probe the burst (pushed ahead, repaid from the schedule
         afterwards); -1 while a probe holds the motor (the schedule runs on
@@ -160,14 +198,20 @@ class OcclusionCheck:
         if b < 0:                   # hold: the schedule runs on, owed
             self.credit = c - n
             return -1
+        if b > left:        # the course ends within the burst: no probe
+            self.burst = b = 0  # (a burst cut short rises too little and
+            self.phase = 1      # would look like an open line, or not decay)
         if b:
             self.credit = c + b - n
             return b
-        if c > 0:
-            if c > n:
-                c = n
-            self.credit -= c
-            n -= c
+        if c > 0:       # ahead: repay one scheduled step in four, so
+            a = self._rp + n    # the line is still pushed (an occlusion
+            self._rp = a & 3    # still shows as a rise)
+            a >>= 2
+            if a > c:
+                a = c
+            self.credit = c - a
+            n -= a
         elif c < 0:                 # owed: one extra step per tick
             self.credit = c + 1
             n += 1
@@ -188,8 +232,13 @@ class OcclusionCheck:
         since it was last there plus the backlash (never more: no
         aspiration). True when done (the pump journals it)."""
         n = self.relief_left
-        if n > 0 and self.filtered - (self._ba >> _BASE) > _RELIEF_MARGIN:
-            m = n if n < _RELIEF_STEPS else _RELIEF_STEPS
+        d = self.filtered - (self._ba >> _BASE)
+        if n > 0 and d > _RELIEF_MARGIN:
+            # slowly near the end: the fast filter lags the back-off by 8
+            # ticks, which at full speed overshoots 14 mmHg on 1 uL/mmHg
+            m = _RELIEF_STEPS if d > _NEAR else 1
+            if m > n:
+                m = n
             motor.set_direction(False)
             motor.move(m, tick_ms)
             self.relieved += m
@@ -232,37 +281,53 @@ class OcclusionCheck:
                     self.phase = 1
                     self.opened()
                 self._p1 = s
-            if s > _SETTLE_MAX + self.q * self._flow:   # no open line sits there
+            # no open line sits there (the fast filter: at 150 mL/h a small
+            # compliance rises 40 mmHg/s, the slow one lags 250 mmHg); below
+            # the ceiling, which is for the catheter's own flow drop
+            lim = _SETTLE_MAX + self.q * self._flow
+            if lim > self.hard - (self.hard >> 2):
+                lim = self.hard - (self.hard >> 2)
+            if f > lim:
                 alarm = _A_OCCLUSION_DOWNSTREAM
         elif ph == 2:   # probe: push until the pressure rose by `probe`
             if f - self._p1 >= self.probe or self._t >= _BURST_TICKS:
                 self.phase = 3
                 self.burst = -1
                 self._t = 0
+                self._p1 = 0
+                self._acc = 0
         elif ph == 3:   # hold: does it decay?
-            if ms == _WAIT_MS:
-                self._p1 = f
-            elif ms >= _HOLD_MS:
+            if ms <= _PEAK_MS:
+                self._p1 += p
+            elif ms > _HOLD_MS - _TAIL_MS:
+                self._acc += p
+            if ms >= _HOLD_MS:
                 self.burst = 0
                 self.phase = 1
-                if self._p1 - f < (self.probe >> 2):
-                    alarm = _A_OCCLUSION_DOWNSTREAM
-                else:
+                tick = self.tick_ms
+                if (self._p1 // (_PEAK_MS // tick) - self._acc // (_TAIL_MS // tick)
+                        >= (self.probe >> 3)):
                     self.opened()
+                elif self._tries or self.q:
+                    alarm = _A_OCCLUSION_DOWNSTREAM
+                else:           # a line below the patient's pressure (valve
+                    self._tries = 1     # closed) opens by a second probe
+                    self._probe(f)
         elif f - base > self.delta:
             alarm = _A_OCCLUSION_DOWNSTREAM
         else:           # monitor
             r = s - base
+            probing = not self.q
             if r < _FREEZE:
-                self._ba += (r << 4) if r < 0 else r
+                if r < 0:
+                    self._ba += r << 4
+                elif not probing:
+                    self._ba += r
                 self.stored_steps = 0
-            else:
+            elif not probing:
                 self._ba += r >> 4
-            if r > self.suspect and not self.q:
-                self.phase = 2
-                self._t = 0
-                self._p1 = f
-                self.burst = _BURST
+            if r > self.suspect and probing:
+                self._probe(f)
         if alarm:
             self.tripped = True
         return alarm

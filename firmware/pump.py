@@ -214,24 +214,17 @@ class Pump:
         if st == _S_DWELL:
             if self.uptime_s - c.dwell_end < 0:
                 return
-        elif self.fill.left:
+        elif self.fill.left and not (self.fill.holding and self.occlusion.burst):
             mark = c.steps_commanded + c.delivered_nl
             self.fill.tick(self)
             if c.steps_commanded + c.delivered_nl != mark:
                 self.ckpt.write(self)
             return
         elif c.left:
-            n = self.occlusion.steps(self.sched)   # the scheduler's, or an occlusion probe's
+            n = self.occlusion.steps(self.sched, c.left)   # the scheduler's, or an occlusion probe's
             if n < 0:
                 return
-            if n > c.left:
-                n = c.left
-            if n:
-                c.moved(n)
-                c.give(n)
-                # write-ahead: NV knows these steps before the motor moves them
-                self.ckpt.write(self)
-                self.hal.motor.move(n, self.tick_ms)
+            self.push(n)
             self._checkpoint_left -= 1
             if self._checkpoint_left <= 0:
                 self._checkpoint_left = self._checkpoint_ticks
@@ -274,6 +267,19 @@ class Pump:
                 self.fsm.fire(_T_POST_OK)
 
     # ------------------------------------------------------------ alarms
+    def push(self, n):
+        """Deliver n steps of the program now (at most what the step has
+        left): counted, written ahead to NV, then moved."""
+        c = self.course
+        if n > c.left:
+            n = c.left
+        if n:
+            c.moved(n)
+            c.give(n)
+            # write-ahead: NV knows these steps before the motor moves them
+            self.ckpt.write(self)
+            self.hal.motor.move(n, self.tick_ms)
+
     def raise_alarm(self, code):
         """Motor stops first, then the alarm is latched, journaled and, for a
         high-priority alarm, the machine goes to ALARM."""

@@ -16,7 +16,7 @@ FIELDS = (
     'pressure_zero_counts', 3000, 0, 20000,  # ADC counts at 0 mmHg
     'pressure_span_counts_per_100mmhg', 4000, 100, 20000,  # ADC gain
     'occlusion_delta_mmhg_x10', 1000, 100, 5000,  # occlusion alarm, above learned baseline
-    'occlusion_suspect_mmhg_x10', 80, 30, 1000,  # rise above baseline that starts a probe
+    'occlusion_suspect_mmhg_x10', 30, 30, 1000,  # rise above baseline that starts a probe
     'occlusion_probe_mmhg_x10', 250, 50, 1000,  # probe: push the line up this much, see it decay
     'pressure_hard_limit_mmhg_x10', 7500, 1000, 10000,  # absolute pressure ceiling
     'stall_tolerance_steps', 8, 1, 1000,  # commanded vs emitted steps before stall alarm

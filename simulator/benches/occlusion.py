@@ -40,7 +40,7 @@ def _scenario(pump, rate_ml_h, hours, seed, trace_s=10.0):
 def steady_state_s(pump_cfg, rate_ml_h):
     """Time to pressurise the line up to arterial pressure at the set rate
     (no start-up fill), doubled, plus 30 min of steady infusion."""
-    c = pump_cfg.data['syringe']['compliance_ul_per_mmhg']
+    c = pump_cfg.compliance_ul_per_mmhg
     fill_s = c * 100.0 / (rate_ml_h / 3.6)
     return int(2 * fill_s + 1800)
 
@@ -48,7 +48,7 @@ def steady_state_s(pump_cfg, rate_ml_h):
 def run_occlusion(pump, rate_ml_h, seed=1, mechanism='ideal'):
     cfg = load_pump(resolve('pumps', pump))
     t_occ = steady_state_s(cfg, rate_ml_h)
-    max_tta = max(4 * 3600, 3 * cfg.data['syringe']['compliance_ul_per_mmhg'] * 700 / (rate_ml_h / 3.6))
+    max_tta = max(4 * 3600, 3 * cfg.compliance_ul_per_mmhg * 700 / (rate_ml_h / 3.6))
     hours = (t_occ + max_tta + CLEAR_AFTER_ALARM_S + BOLUS_WINDOW_S) / 3600.0
     sim = Simulation(_scenario(pump, rate_ml_h, hours, seed, trace_s=60.0), seed=seed, mechanism=mechanism)
     tick_s = sim.tick_ms / 1000.0
@@ -107,7 +107,7 @@ def run_occlusion(pump, rate_ml_h, seed=1, mechanism='ideal'):
         'relief_ml': round(pump_.occlusion.relieved * plant.step_ul / 1000.0, 5),
         'aspirated_ml': round(plant.aspirated_ul / 1000.0, 6),
         'fixed_300mmhg_threshold_would_take_s': round(
-            cfg.data['syringe']['compliance_ul_per_mmhg'] * 300.0 / (rate_ml_h / 3.6)),
+            cfg.compliance_ul_per_mmhg * 300.0 / (rate_ml_h / 3.6)),
         'alarms': summary['alarms'],
         'final_state': summary['final_state'],
         'wall_seconds': summary['wall_seconds'],

@@ -133,7 +133,7 @@ def build_parser():
 
 # User surfaces with their own top-level subcommand; each defines
 # register(subparsers). Benches are discovered (simulator/benches/).
-TOOLS = ('simulator.ui.serve', 'simulator.ui.shell', 'simulator.ui.dashboard')
+TOOLS = ('simulator.ui.serve', 'simulator.ui.shell', 'simulator.ui.dashboard', 'simulator.trials.sweep')
 
 
 def main(argv=None):
