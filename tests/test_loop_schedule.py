@@ -104,10 +104,10 @@ def test_a_pump_polled_with_jitter_delivers_on_time_for_an_hour():
     clock.advance(loop.tick_ms)
     loop.poll()                            # POST
     start_program(hal, pump, loop, RATE, 40000000)
-    steps0 = pump.steps_commanded
+    steps0 = pump.course.steps_commanded
     _poll_for(loop, clock, HOUR_MS, _jitter(1, 1, 15))
     expected = RATE * HOUR_MS // (3600 * STEP_PL)
-    done = pump.steps_commanded - steps0
+    done = pump.course.steps_commanded - steps0
     # the start-up fill pushes ahead of the schedule, at most its 0.4 mL
     assert pump.state_name() == 'RUNNING'
     assert abs(done - expected) <= 400000 * 1000 // STEP_PL + 2, (done, expected)
@@ -166,9 +166,9 @@ def test_a_ramp_delivers_its_volume_on_time():
         clock.advance(100)
         loop.poll()
     # an hour in, the ramp is done and its whole volume counted, to a step
-    assert pump.step_index == 1, pump.step_index
+    assert pump.course.index == 1, pump.course.index
     want = vol * 1000 // STEP_PL
-    assert abs(pump.steps_commanded - want) <= 2, (pump.steps_commanded, want)
+    assert abs(pump.course.steps_commanded - want) <= 2, (pump.course.steps_commanded, want)
 
 
 def test_ms_until_due_counts_down_to_zero_and_never_below():

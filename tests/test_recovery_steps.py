@@ -67,17 +67,17 @@ def test_syringe_change_step_is_still_owed_after_a_cut():
                                  (K_CONTINUOUS, FAST, 2000000, 0, 0, 0)])
     assert _until(hal, loop, pump, 'SYRINGE_CHANGE', 2000)
     run_ticks(hal, loop, 50)
-    delivered = pump.delivered_nl
+    delivered = pump.course.delivered_nl
     p2, l2 = _reboot(hal, pump.settings)
     _back_to_the_step(hal, p2, l2)
     pos = hal.motor.pos
     run_ticks(hal, l2, 600)
     # nothing moves until the user confirms the new syringe
     assert p2.state_name() == 'SYRINGE_CHANGE' and hal.motor.pos == pos
-    assert p2.delivered_nl == delivered
+    assert p2.course.delivered_nl == delivered
     assert p2.resume() == 0
     assert _until(hal, l2, p2, 'COMPLETE', 3000), p2.state_name()
-    assert abs(p2.delivered_nl - 2100000) * 1000 <= 2 * p2.step_pl
+    assert abs(p2.course.delivered_nl - 2100000) * 1000 <= 2 * p2.step_pl
 
 
 def test_ramp_resumes_at_the_sub_step_and_rate_it_had_reached():
@@ -85,18 +85,18 @@ def test_ramp_resumes_at_the_sub_step_and_rate_it_had_reached():
     ramp = ramp[:2] + (ramp_volume_nl(ramp),) + ramp[3:]
     hal, pump, loop, prog = _go([ramp, (K_CONTINUOUS, 10000000, 500000, 0, 0, 0)])
     run_ticks(hal, loop, 9000)                  # 15 min: half way up
-    sub, rate, left = pump._sub, pump.step_rate_nl_h, pump._step_left
+    sub, rate, left = pump.course.sub, pump.course.rate_nl_h, pump.course.left
     assert 0 < sub and 1000000 < rate < 10000000
-    delivered = pump.delivered_nl
+    delivered = pump.course.delivered_nl
     p2, l2 = _reboot(hal, pump.settings)
-    assert p2.delivered_nl == delivered
+    assert p2.course.delivered_nl == delivered
     _back_to_the_step(hal, p2, l2)
     assert p2.state_name() == 'RUNNING'
-    assert p2.step_index == 0 and p2.step_rate_nl_h == rate, (p2.step_rate_nl_h, rate)
-    assert abs(p2._step_left - left) <= 2
+    assert p2.course.index == 0 and p2.course.rate_nl_h == rate, (p2.course.rate_nl_h, rate)
+    assert abs(p2.course.left - left) <= 2
     assert _until(hal, l2, p2, 'COMPLETE', 40000)
     total = prog.total_volume_nl()
-    assert abs(p2.delivered_nl - total) * 1000 <= 2 * p2.step_pl, (p2.delivered_nl, total)
+    assert abs(p2.course.delivered_nl - total) * 1000 <= 2 * p2.step_pl, (p2.course.delivered_nl, total)
 
 
 def test_alarms_latched_at_the_cut_are_latched_after_it():
@@ -125,11 +125,11 @@ def test_ramp_cut_in_its_second_sub_step_resumes_there():
     hal, pump, loop, prog = _go([ramp, (K_CONTINUOUS, 10000000, 500000, 0, 0, 0)])
     for _ in range(20000):
         run_ticks(hal, loop, 1)
-        if pump._sub == 1:
+        if pump.course.sub == 1:
             break
-    assert pump._sub == 1
+    assert pump.course.sub == 1
     run_ticks(hal, loop, 5)
-    rate = pump.step_rate_nl_h
+    rate = pump.course.rate_nl_h
     p2, l2 = _reboot(hal, pump.settings)
     _back_to_the_step(hal, p2, l2)
-    assert p2._sub == 1 and p2.step_rate_nl_h == rate, (p2._sub, p2.step_rate_nl_h, rate)
+    assert p2.course.sub == 1 and p2.course.rate_nl_h == rate, (p2.course.sub, p2.course.rate_nl_h, rate)

@@ -397,7 +397,7 @@ class Simulation:
         programs = sum(1 for e in ev if e['event'] == 'program')
         compiled = getattr(self.scenario, 'compiled', None)
         programmed = self.scenario.volume_ml
-        counted = self.pump.delivered_nl / 1e6
+        counted = self.pump.course.delivered_nl / 1e6
         if compiled is None:   # one program per syringe: the device counts each anew
             counted = self.loaded_ml - (self.pump.program.total_volume_nl() / 1e6 - counted
                                         if self.pump.program is not None else 0.0)
