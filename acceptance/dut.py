@@ -118,8 +118,13 @@ class Dut:
 
     # ------------------------------------------------------------ therapy
     def program(self, steps, drugs=(), flags=0):
-        """Load a program; the device's review (raises Nak if refused)."""
+        """Load a program; the device's review (raises Nak if refused). A
+        program given without its drug carries saline 9 mg/mL (the carrier):
+        the pump takes only programs that name their drug."""
         from pumphost.client import encode_program
+        from acceptance.helpers import drug_entry, SALINE
+        if not drugs:
+            drugs = [drug_entry(SALINE, 9.0)]
         return self.client.load_program(encode_program(steps, drugs, flags))
 
     def start_program(self, steps, drugs=(), flags=0):

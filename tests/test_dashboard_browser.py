@@ -86,18 +86,17 @@ def test_occlusion_from_the_page(dashboard):
             page.wait_for_timeout(1500)   # the relief and the marks reach the plot
             page.screenshot(path=str(ARTEFACTS / 'dashboard-alarm.png'), full_page=True)
 
-            # acknowledge from the page: PAUSED, banner gone; the motor stays stopped
+            # the nurse clears the line, then acknowledges from the page: PAUSED,
+            # banner gone; the motor stays stopped until she resumes
+            page.click('#btn-clear')
+            page.wait_for_function("document.getElementById('message').textContent"
+                                   ".startsWith('clear downstream_occlusion')", timeout=WAIT_MS)
             page.click('#btn-ack')
             page.wait_for_function("document.getElementById('state').textContent === 'PAUSED'",
                                    timeout=WAIT_MS)
             page.wait_for_function(
                 "document.getElementById('banner').dataset.priority === 'none'", timeout=WAIT_MS)
             assert page.locator('#motor').get_attribute('data-motor') == 'stopped'
-
-            # the nurse clears the line, then resumes from the page
-            page.click('#btn-clear')
-            page.wait_for_function("document.getElementById('message').textContent"
-                                   ".startsWith('clear downstream_occlusion')", timeout=WAIT_MS)
             page.click('#btn-resume')
             page.wait_for_function("document.getElementById('state').textContent === 'RUNNING'",
                                    timeout=WAIT_MS)
@@ -110,7 +109,7 @@ def test_occlusion_from_the_page(dashboard):
                 assert k in kinds, kinds
             marks = page.evaluate("Array.from(document.querySelectorAll('#plot .annotation-text'))"
                                   ".map(a => a.textContent).join(' ')")
-            for k in ('inject', 'alarm', 'ack', 'clear', 'resume'):   # marked on the plot
+            for k in ('inject', 'alarm', 'clear', 'ack', 'resume'):   # marked on the plot
                 assert k in marks, marks
             assert errors == []
         finally:

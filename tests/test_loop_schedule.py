@@ -17,7 +17,7 @@ from firmware.delivery import StepScheduler
 from firmware.loop import Loop
 from firmware.program import Program
 from pumphost.codes import A_LOOP_OVERRUN, K_CONTINUOUS, K_RAMP
-from hal.fake import FakeClock
+from hal.ticks import WrappingClock as FakeClock
 
 HOUR_MS = 3600 * 1000
 RATE = 1773913          # 1.77 mL/h

@@ -63,7 +63,7 @@ def test_status_shows_the_detectors():
     assert rc == 0
     occ = [ln for ln in out.splitlines() if ln.startswith('occlusion  ')][0]
     assert occ.startswith('occlusion  monitor for ') and 'baseline learned 8' in occ
-    assert 'probe above +8.0, alarm above +100.0' in occ
+    assert 'probe above +3.0, alarm above +100.0' in occ
     assert 'stored ' in out and 'probe reference ' in out
     assert 'air        bubble 0.00 uL (alarm at 50), window 0.00 uL (alarm at 1000)' in out
 
