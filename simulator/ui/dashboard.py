@@ -353,22 +353,10 @@ class SimTarget:
         raw = args.get('params') or {}
         if not isinstance(raw, dict):
             raise CommandError('params: an object of name: value')
-        defaults = faults.FAULTS[name].defaults
-        params = {}
-        for k, v in raw.items():
-            if k not in defaults:
-                raise CommandError('%s %s: no parameter %r (allowed: %s)' % (
-                    kind, name, k, ', '.join(sorted(defaults)) or 'none'))
-            if isinstance(defaults[k], str):
-                params[k] = str(v)
-                continue
-            try:
-                params[k] = float(v)
-            except (TypeError, ValueError):
-                try:
-                    params[k] = debug.parse_duration(str(v))
-                except debug.DebugError:
-                    raise CommandError('%s %s: %s=%r is not a number' % (kind, name, k, v))
+        try:
+            params = debug.fault_params(kind, name, raw)
+        except debug.DebugError as e:
+            raise CommandError(str(e))
         try:
             self.sim.apply(kind, name, params)
         except faults.FaultError as e:

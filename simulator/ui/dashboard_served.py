@@ -110,21 +110,11 @@ class ServedTarget(SerialTarget):
         if name not in faults.FAULTS or name in faults.POWER_FAULTS:
             raise CommandError('fault=%r: unknown here (known: %s)' % (name, ', '.join(
                 sorted(n for n in faults.FAULTS if n not in faults.POWER_FAULTS))))
-        params = {}
-        for k, v in (args.get('params') or {}).items():
-            default = faults.FAULTS[name].defaults.get(k)
-            if isinstance(default, str):
-                params[k] = str(v)
-                continue
-            try:
-                params[k] = float(v)
-            except (TypeError, ValueError):
-                try:
-                    params[k] = debug.parse_duration(str(v))
-                except debug.DebugError:
-                    raise CommandError('%s %s: %s=%r is not a number' % (kind, name, k, v))
         try:
+            params = debug.fault_params(kind, name, args.get('params') or {})
             faults.check_params(name, params)
+        except debug.DebugError as e:
+            raise CommandError(str(e))
         except faults.FaultError as e:
             raise CommandError('%s: %s' % (kind, e))
         if kind == 'clear':

@@ -17,6 +17,7 @@ from pumphost import catalog
 from pumphost.codes import N_ALARMS, S_RUNNING
 from pumphost.config.schema import parse_duration_s
 from firmware.table import STATE_NAMES
+from simulator.plant import faults
 
 OPS = {'<': operator.lt, '<=': operator.le, '>': operator.gt, '>=': operator.ge,
        '==': operator.eq, '!=': operator.ne}
@@ -258,3 +259,26 @@ def run_until(sim, cond, max_ticks, every=None):
 
 def state_name(i):
     return STATE_NAMES[i] if 0 <= i < len(STATE_NAMES) else 'state_%d' % i
+
+
+def fault_params(kind, name, raw):
+    """A fault's parameters as a page or a line gives them (text) in the
+    fault's own types: text where its default is text, else a number or a
+    duration. DebugError names the parameter and what it takes."""
+    defaults = faults.FAULTS[name].defaults
+    params = {}
+    for k, v in raw.items():
+        if k not in defaults:
+            raise DebugError('%s %s: no parameter %r (allowed: %s)' % (
+                kind, name, k, ', '.join(sorted(defaults)) or 'none'))
+        if isinstance(defaults[k], str):
+            params[k] = str(v)
+            continue
+        try:
+            params[k] = float(v)
+        except (TypeError, ValueError):
+            try:
+                params[k] = parse_duration(str(v))
+            except DebugError:
+                raise DebugError('%s %s: %s=%r is not a number' % (kind, name, k, v))
+    return params
