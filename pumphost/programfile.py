@@ -23,6 +23,7 @@ pump, which refuses a drug it does not know, a concentration outside its
 range and anything above a hard limit (above a soft limit, unless the
 override is set). docs/program-files.md has the whole language.
 """
+from pumphost.config.course import PATIENT
 from pumphost.config.programs import (TEMPLATE_SCHEMA, COURSE_FIELDS, compile_data,
                                       course_template)
 from pumphost.config.pumps import load_pump, resolve
@@ -30,11 +31,8 @@ from pumphost.config.schema import ConfigError, Field as N, check_map, load_yaml
 
 DEFAULT_PUMP = 'bd-plastipak-50'
 
-PATIENT_FIELDS = {
-    'bsa_m2': N('number', required=False, lo=0.3, hi=3.5),
-    'height_cm': N('number', required=False, lo=40, hi=250),
-    'weight_kg': N('number', required=False, lo=2, hi=350),
-}
+# the patient's size, as a scenario states it (doses per kg or per m2)
+PATIENT_FIELDS = {k: PATIENT.fields[k] for k in ('bsa_m2', 'height_cm', 'weight_kg')}
 
 PROGRAM_FILE_SCHEMA = {
     'name': N('str', required=False, default=''),
