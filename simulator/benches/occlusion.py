@@ -37,6 +37,20 @@ def _scenario(pump, rate_ml_h, hours, seed, trace_s=10.0):
                           trace_s=trace_s, patient={'bsa_m2': 1.7})
 
 
+def release_and_collect(st, k, plant, tick_s):
+    """After the alarm (tick st['k_alarm']): clear the occlusion with the pump
+    stopped CLEAR_AFTER_ALARM_S later, then collect what reaches the patient
+    for BOLUS_WINDOW_S (st['k_clear'], st['delivered_at_clear']). True when
+    the window is over (a bench hook's "stop")."""
+    if st['k_clear'] is None:
+        if k >= st['k_alarm'] + CLEAR_AFTER_ALARM_S / tick_s:
+            faults.clear(plant, 'downstream_occlusion')
+            st['k_clear'] = k
+            st['delivered_at_clear'] = plant.delivered_ul
+        return False
+    return k >= st['k_clear'] + BOLUS_WINDOW_S / tick_s
+
+
 def steady_state_s(pump_cfg, rate_ml_h):
     """Time to pressurise the line up to arterial pressure at the set rate
     (no start-up fill), doubled, plus 30 min of steady infusion."""
@@ -77,13 +91,7 @@ def run_occlusion(pump, rate_ml_h, seed=1, mechanism='ideal'):
                 st['k_alarm'] = -1     # alarm before the occlusion: a false alarm
                 return True
             return False
-        if st['k_clear'] is None:
-            if k >= st['k_alarm'] + CLEAR_AFTER_ALARM_S / tick_s:
-                faults.clear(plant, 'downstream_occlusion')
-                st['k_clear'] = k
-                st['delivered_at_clear'] = plant.delivered_ul
-            return False
-        return k >= st['k_clear'] + BOLUS_WINDOW_S / tick_s
+        return release_and_collect(st, k, plant, tick_s)
 
     sim.hook = hook
     summary = sim.run()

@@ -43,11 +43,10 @@ from simulator.runtime.inproc import Simulation
 from simulator.scenario import Scenario, SCENARIO_SCHEMA
 from pumphost.config.schema import check_map
 from pumphost.codes import S_ALARM
+from simulator.benches.occlusion import BOLUS_WINDOW_S, CLEAR_AFTER_ALARM_S, release_and_collect
 
 BENCHES = ('occlusion', 'soak', 'air', 'accuracy')
 ONSETS = ('fill', 'settle', 'steady', 'resume', 'syringe')
-CLEAR_AFTER_ALARM_S = 120   # the relief is done within seconds
-BOLUS_WINDOW_S = 600        # collected after the occlusion clears
 MAX_WAIT_S = 8 * 3600       # no alarm by then: not detected
 PROFILE_PERIOD_TICKS = 10   # the profile moves the artery once a second
 
@@ -114,7 +113,7 @@ def run_occlusion(p):
     k_occ = int(t_occ / tick_s)
     k_int = int(interrupt[1] / tick_s) if interrupt else -1
     k_back = int((interrupt[1] + interrupt[2]) / tick_s) if interrupt else -1
-    st = {'k_alarm': None, 'k_clear': None, 'at_clear': 0.0, 'false': None, 'code': None,
+    st = {'k_alarm': None, 'k_clear': None, 'delivered_at_clear': 0.0, 'false': None, 'code': None,
           'p_alarm': None, 'probes': 0, 'phase': 0}
 
     def hook(s, k):
@@ -154,13 +153,7 @@ def run_occlusion(p):
                 st['code'] = 'completed into the occlusion'
                 return True
             return False
-        if st['k_clear'] is None:
-            if k >= st['k_alarm'] + CLEAR_AFTER_ALARM_S / tick_s:
-                faults.clear(plant, 'downstream_occlusion')
-                st['k_clear'] = k
-                st['at_clear'] = plant.delivered_ul
-            return False
-        return k >= st['k_clear'] + BOLUS_WINDOW_S / tick_s
+        return release_and_collect(st, k, plant, tick_s)
 
     sim.hook = hook
     sim.run()
@@ -173,7 +166,7 @@ def run_occlusion(p):
         'detected': bool(detected),
         'time_to_alarm_s': round((st['k_alarm'] - k_occ) * tick_s, 1) if alarmed else None,
         'pressure_at_alarm_mmhg': round(st['p_alarm'], 1) if alarmed else None,
-        'bolus_ml': (round((plant.delivered_ul - st['at_clear']) / 1000.0, 5)
+        'bolus_ml': (round((plant.delivered_ul - st['delivered_at_clear']) / 1000.0, 5)
                      if st['k_clear'] is not None else None),
         'aspirated_ml': round(plant.aspirated_ul / 1000.0, 6),
         'false_alarm': st['false'],
