@@ -83,7 +83,9 @@ EV_RELIEF = const(12)  # occlusion pressure relieved: a = steps backed off, b = 
 EV_ALARM_ESCALATE = const(16)  # medium alarm unacknowledged, now annunciated as high: a = alarm code
 EV_CAL_STORED = const(30)  # calibration record written: a = step_pl, b = zero_counts * 65536 + span_counts_per_100mmhg
 EV_CAL_APPLIED = const(31)  # at POST, stored calibration in use: a = step_pl, b = record seq
-CAL_AREA = const(64)
+EV_COMP_APPLIED = const(32)  # at POST, the stored lead-screw and microstep table in use: a = record seq, b = microsteps per revolution
+EV_COMP_REJECTED = const(33)  # at POST, a stored lead-screw and microstep table refused (nominal motion): a = 1 torn or corrupt, 2 geometry or an entry outside its band
+CAL_AREA = const(320)  # calibration records at the end of storage: step volume and pressure (2 x 32 bytes), then the mechanism table (2 x 128 bytes)
 
 # firmware/checkpoint.py
 SLOT_SIZE = const(66)
@@ -153,6 +155,8 @@ EVENT_NAMES = {
     23: 'auth_mark',
     30: 'calibration_stored',
     31: 'calibration_applied',
+    32: 'compensation_applied',
+    33: 'compensation_rejected',
     40: 'power_recovered',
     50: 'soft_limit_override',
     51: 'syringe_changed',

@@ -142,7 +142,7 @@ def load_storage(path):
 
 
 def run_one(pump_name, rate_ml_h, fill_on, duration_s=7200.0, sample_s=30.0, seed=1,
-            resolution_mg=0.0, storage_image=None, plant='ideal'):
+            resolution_mg=0.0, storage_image=None, plant='ideal', unit_seed=None):
     """Simulate one rate; returns the figures and the per-sample flows.
     `storage_image`: the device's non-volatile memory to boot with (bytes),
     e.g. holding a calibration record; None: erased. `plant`: 'ideal' (a
@@ -166,7 +166,7 @@ def run_one(pump_name, rate_ml_h, fill_on, duration_s=7200.0, sample_s=30.0, see
         from simulator.runtime.sim_hal import SimStorage
         storage = SimStorage(len(storage_image))
         storage.mem[:] = storage_image
-    sim = Simulation(sc, storage=storage, mechanism=plant)
+    sim = Simulation(sc, storage=storage, mechanism=plant, unit_seed=unit_seed)
     summary = sim.run()
     i_t = TRACE_COLUMNS.index('t_s')
     i_v = TRACE_COLUMNS.index('delivered_ml')
@@ -227,19 +227,49 @@ def run_one(pump_name, rate_ml_h, fill_on, duration_s=7200.0, sample_s=30.0, see
     return result, flows
 
 
+CALIBRATION_SEED_OFFSET = 1000   # the calibration's noise is not the run's
+
+
+def calibrated_image(pump_name, plant, unit_seed, seed):
+    """The device's storage after `pumpsim bench calibrate` on this unit
+    (the plant drawn under `unit_seed`), its noise drawn under `seed` +
+    CALIBRATION_SEED_OFFSET: the step volume, pressure zero and span, and
+    the mechanism table, as measured through the HAL and a balance.
+    Returns (image bytes, calibration report)."""
+    import tempfile
+    from simulator.benches.calibrate import calibrate
+    with tempfile.TemporaryDirectory() as d:
+        rep = calibrate(pump_name, d, verify_rate=0, plant_kind=plant, unit_seed=unit_seed,
+                        seed=seed + CALIBRATION_SEED_OFFSET, plot=False)
+        if not rep['stored']:
+            raise ConfigError('calibration of unit %d refused: %s' % (unit_seed, rep['refused']))
+        return (Path(d) / 'storage.bin').read_bytes(), rep
+
+
 def bench(pump_name='bd-plastipak-50', rates=('min', '5', 'max'), fill='both', duration_s=7200.0,
-          sample_s=30.0, seed=1, resolution_mg=0.0, storage_image=None, plant='ideal'):
+          sample_s=30.0, seed=1, resolution_mg=0.0, storage_image=None, plant='ideal',
+          compensation='off', unit_seed=None):
+    """`compensation`: 'off' (nominal figures, or `storage_image` as given),
+    'on' (calibrate the unit first: calibrated_image), or 'both' (the
+    compensated run first). `unit_seed`: the unit (default `seed`)."""
     from pumphost.config.pumps import load_pump
     pump = load_pump(pump_name)
     rate_list = parse_rates(','.join(rates) if not isinstance(rates, str) else rates, pump)
     modes = {'on': (True,), 'off': (False,), 'both': (True, False)}[fill]
+    unit = seed if unit_seed is None else unit_seed
+    images = [(False, storage_image)]
+    if compensation in ('on', 'both'):
+        image, _ = calibrated_image(pump_name, plant, unit, seed)
+        images = [(True, image)] + (images if compensation == 'both' else [])
     runs = []
     for r in rate_list:
-        for mode in modes:
-            res, flows = run_one(pump_name, r, mode, duration_s, sample_s, seed, resolution_mg,
-                                 storage_image, plant)
-            res['flows_ml_h'] = [round(q, 5) for q in flows]
-            runs.append(res)
+        for comp, image in images:
+            for mode in modes:
+                res, flows = run_one(pump_name, r, mode, duration_s, sample_s, seed, resolution_mg,
+                                     image, plant, unit)
+                res['flows_ml_h'] = [round(q, 5) for q in flows]
+                res['compensated'] = comp
+                runs.append(res)
     return {
         'bench': 'accuracy (IEC 60601-2-24 trumpet and start-up)',
         'pump': pump.name,
@@ -249,6 +279,8 @@ def bench(pump_name='bd-plastipak-50', rates=('min', '5', 'max'), fill='both', d
         'balance_resolution_mg': resolution_mg,
         'plant': plant,
         'seed': seed,
+        'unit_seed': unit,
+        'compensation': compensation,
         'runs': runs,
     }
 
@@ -259,18 +291,19 @@ def _fmt(v, f='%+.2f'):
 
 
 def human(report):
-    lines = ['pump %s (%s plant), %g min runs, %g s samples, seed %d' % (
+    lines = ['pump %s (%s plant), %g min runs, %g s samples, seed %d%s' % (
         report['pump'], report.get('plant', 'ideal'), report['duration_min'], report['sample_s'],
-        report['seed'])]
-    hdr = '%-9s %-5s %8s %9s %10s %9s %9s  %s' % (
-        'rate', 'fill', 'A %', 'lag uL', 'lag min', 'flow@min', 'fill uL',
+        report['seed'], ', unit %d' % report['unit_seed'] if report.get('unit_seed') is not None else '')]
+    hdr = '%-9s %-5s %-5s %8s %9s %10s %9s %9s  %s' % (
+        'rate', 'fill', 'comp', 'A %', 'lag uL', 'lag min', 'flow@min', 'fill uL',
         '  '.join('Ep%d max/min' % w for w in report['windows_min']))
     lines.append(hdr)
     for r in report['runs']:
         eps = '  '.join('%7s/%-7s' % (_fmt(w['ep_max_pct'], '%+.1f'), _fmt(w['ep_min_pct'], '%+.1f'))
                         for w in r['windows'])
-        lines.append('%-9s %-5s %8s %9.1f %10.1f %9s %9.1f  %s%s' % (
-            '%g' % r['rate_ml_h'], 'on' if r['startup_fill'] else 'off', _fmt(r['mean_error_pct']),
+        lines.append('%-9s %-5s %-5s %8s %9.1f %10.1f %9s %9.1f  %s%s' % (
+            '%g' % r['rate_ml_h'], 'on' if r['startup_fill'] else 'off',
+            'on' if r.get('compensated') else 'off', _fmt(r['mean_error_pct']),
             r['startup_lag_ul'], r['startup_lag_min'], _fmt(r['first_flow_min'], '%.1f'),
             r['fill_ul'], eps,
             '  (shortened: %.1f min, syringe empty)' % r['run_min'] if r['shortened'] else ''))
@@ -314,11 +347,12 @@ def write(report, out_dir):
         w.writerows(p['balance'])
     with open(out / 'trumpet.csv', 'w', newline='') as f:
         w = csv.writer(f)
-        w.writerow(('rate_ml_h', 'startup_fill', 'window_min', 'ep_max_pct', 'ep_min_pct', 'mean_error_pct'))
+        w.writerow(('rate_ml_h', 'startup_fill', 'compensated', 'window_min', 'ep_max_pct', 'ep_min_pct',
+                    'mean_error_pct'))
         for r in report['runs']:
             for win in r['windows']:
-                w.writerow((r['rate_ml_h'], int(r['startup_fill']), win['window_min'],
-                            win['ep_max_pct'], win['ep_min_pct'], r['mean_error_pct']))
+                w.writerow((r['rate_ml_h'], int(r['startup_fill']), int(bool(r.get('compensated'))),
+                            win['window_min'], win['ep_max_pct'], win['ep_min_pct'], r['mean_error_pct']))
     with open(out / 'flow.csv', 'w', newline='') as f:
         w = csv.writer(f)
         w.writerow(('rate_ml_h', 'startup_fill', 't_min', 'flow_ml_h', 'error_pct'))
@@ -343,7 +377,8 @@ def plot(report, path):
         ax_s, ax_t = axes[0][c], axes[1][c]
         for r in (r for r in report['runs'] if r['rate_ml_h'] == rate):
             style = '-' if r['startup_fill'] else '--'
-            label = 'start-up fill %s' % ('on' if r['startup_fill'] else 'off')
+            label = 'start-up fill %s%s' % ('on' if r['startup_fill'] else 'off',
+                                            ', compensated' if r.get('compensated') else '')
             t = [(i + 1) * dt for i in range(len(r['flows_ml_h']))]
             ax_s.plot(t, r['flows_ml_h'], style, lw=0.8, label=label)
             ws = [w for w in r['windows'] if w['ep_max_pct'] is not None]
@@ -387,12 +422,16 @@ def cmd_accuracy(a):
     rates = a.rates if a.rate is None else repr(float(a.rate))
     fill = a.startup_fill or ('on' if a.rate is not None else 'both')
     image = load_storage(a.calibration) if a.calibration else None
+    comp = a.compensation or ('both' if a.rate is not None and not a.calibration else 'off')
+    if a.calibration and comp != 'off':
+        raise ConfigError('--compensation=%s with --calibration: the storage image is the calibration '
+                          '(allowed: off)' % comp)
     if a.balance:   # a real pump under a real balance: weigh in real time
         from simulator.benches import accuracy_balance
         report = accuracy_balance.bench(a.balance, a.rate, duration_s, sample_s, a.balance_baud)
     else:
         report = bench(a.pump, rates, fill, duration_s, sample_s, a.seed, a.balance_resolution_mg,
-                       image, a.plant)
+                       image, a.plant, comp, a.unit_seed)
     out = write(report, a.out)
     print(human(report))
     print('written   %s/accuracy.json, balance.csv, trumpet.png, trumpet.csv, flow.csv' % out)
@@ -431,6 +470,13 @@ def register(bench):
     p.add_argument('--calibration', default=None, metavar='PATH',
                    help='boot the device on this storage image (DIR/storage.bin of pumpsim bench '
                         'calibrate, or DIR): its stored calibration replaces the nominal figures')
+    p.add_argument('--compensation', choices=('off', 'on', 'both'), default=None,
+                   help='calibrate this unit first (pumpsim bench calibrate: step volume, lead-screw and '
+                        'microstep table) and run the firmware on it (on), run nominal (off), or both, '
+                        'the compensated run first (default: both with --rate, off with --rates)')
+    p.add_argument('--unit-seed', type=int, default=None,
+                   help='the unit (the plant\'s screw and microstep phases) when not --seed; the '
+                        'calibration always draws its noise under another seed')
     p.add_argument('--balance', default=None, metavar='URL',
                    help='weigh a real pump on an MT-SICS balance at this pyserial URL (needs '
                         '--rate, the rate the pump runs at; takes --duration of wall time)')

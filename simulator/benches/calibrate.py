@@ -127,9 +127,106 @@ def gravimetric(plant, hal, rate_ml_h, volume_ml, tick_ms, balance):
                             'settle_s': settle_ticks * dt, 'line_stored_ul_at_weighing': round(plant.stored_ul, 4)}
 
 
+TABLE_RATE_ML_H = 3.0   # above the stopper's stick-slip (1.8 mL/h on a 50 mL syringe)
+TABLE_REVS = 4
+LEAD_IN_S = 300.0       # the line's flow settles (30 time constants of 10 s)
+DECAY_S = 300.0         # after the stop: what the line still holds
+SCREW_HARMONICS = 8     # per revolution, within the 32-entry table
+USTEP_HARMONICS = 3     # per electrical cycle, within the 16-entry table
+MAX_LAG_GAIN = 5.0      # a harmonic the line damps more than this: noise, left out
+
+
+def mechanism_table(plant, hal, tick_ms, balance, rate_ml_h=TABLE_RATE_ML_H, revs=TABLE_REVS,
+                    read_s=1.0, n_screw=32, n_ustep=16):
+    """The lead-screw and microstep tables (firmware/delivery.Compensation),
+    from the balance: run `revs` revolutions at a steady rate into the
+    balance, reading it every `read_s`; stop and weigh what the line still
+    releases, which gives its time constant tau (stored volume / flow).
+    The weight less a straight line in the motor count is the carriage's
+    periodic error as the line lets it through: fitted by least squares as
+    harmonics of the revolution and of the electrical cycle, each divided
+    by the line's first-order response 1 / (1 + j w tau), then sampled at
+    the table's phases. Returns (rev, cycle, screw, ustep, details): tables
+    in 1/256 microstep, indexed by the motor count (hal.motor.position())."""
+    motor = hal.motor
+    cfg = plant.cfg
+    rev = cfg.microsteps_per_rev
+    cyc = 4 * cfg.data['drive']['microsteps']
+    dt = tick_ms / 1000.0
+    rate_steps_s = rate_ml_h * 1000.0 / 3600.0 / cfg.step_ul_nominal
+    per_read = max(1, int(round(read_s / dt)))
+    motor.enable(True)
+    motor.set_direction(True)
+    lead = int(LEAD_IN_S * rate_steps_s)
+    total = lead + revs * rev
+    acc = 0.0
+    done = 0
+    k = 0
+    pos, wt = [], []
+    while done < total:
+        acc += rate_steps_s * dt
+        n = min(int(acc), total - done)
+        acc -= n
+        motor.move(n, tick_ms)
+        plant.advance(dt, motor.take_pending())
+        done += n
+        k += 1
+        if done > lead and k % per_read == 0:
+            pos.append(motor.position())
+            wt.append(balance.weigh(plant.delivered_ul / 1000.0 * RHO_G_ML))
+    w_stop = balance.weigh(plant.delivered_ul / 1000.0 * RHO_G_ML)
+    for _ in range(int(DECAY_S / dt)):
+        plant.advance(dt, 0)
+    w_end = balance.weigh(plant.delivered_ul / 1000.0 * RHO_G_ML)
+    motor.enable(False)
+    p = np.array(pos, dtype=float)
+    y = np.array(wt) / RHO_G_ML * 1000.0          # uL
+    cols = [np.ones_like(p), p - p[0]]
+    freqs = []                                     # (cycles per step, screw?)
+    for h in range(1, SCREW_HARMONICS + 1):
+        freqs.append((h / rev, True))
+    for h in range(1, USTEP_HARMONICS + 1):
+        freqs.append((h / cyc, False))
+    for f, _ in freqs:
+        cols += [np.cos(2 * np.pi * f * p), np.sin(2 * np.pi * f * p)]
+    coef, *_ = np.linalg.lstsq(np.stack(cols, axis=1), y, rcond=None)
+    ul_per_step = coef[1]
+    steps_s = (p[-1] - p[0]) / ((len(p) - 1) * per_read * dt)
+    flow_ul_s = ul_per_step * steps_s
+    tau_s = max(0.0, (w_end - w_stop) / RHO_G_ML * 1000.0 / flow_ul_s)
+    screw_ph = np.arange(n_screw) * (rev // n_screw)
+    ustep_ph = np.arange(n_ustep) * (cyc // n_ustep)
+    e_screw = np.zeros(n_screw)
+    e_ustep = np.zeros(n_ustep)
+    amp = {}
+    for i, (f, screw) in enumerate(freqs):
+        a, b = coef[2 + 2 * i], coef[3 + 2 * i]
+        gain = complex(1.0, 2 * np.pi * f * steps_s * tau_s)
+        if abs(gain) > MAX_LAG_GAIN:
+            continue
+        z = complex(a, -b) * gain / ul_per_step   # steps
+        ph = screw_ph if screw else ustep_ph
+        term = (z * np.exp(2j * np.pi * f * ph)).real
+        if screw:
+            e_screw += term
+        else:
+            e_ustep += term
+        amp['%s%d' % ('rev' if screw else 'cycle', round(f * (rev if screw else cyc)))] = round(abs(z), 4)
+    screw_t = tuple(int(round(v * 256)) for v in e_screw)
+    ustep_t = tuple(int(round(v * 256)) for v in e_ustep)
+    details = {'rate_ml_h': rate_ml_h, 'revolutions': revs, 'readings': len(p), 'read_s': read_s,
+               'line_tau_s': round(float(tau_s), 3), 'ul_per_step': round(ul_per_step, 7),
+               'amplitude_steps': amp}
+    return rev, cyc, screw_t, ustep_t, details
+
+
 def calibrate(pump_name, out_dir, volume_error_pct=0.0, zero_offset_counts=0, span_error_pct=0.0,
               rate_ml_h=10.0, volume_ml=2.0, reference_mmhg=300.0, resolution_mg=0.1, seed=1,
-              verify_rate=1.0):
+              verify_rate=1.0, plant_kind='ideal', unit_seed=None, table=True, plot=True):
+    """`plant_kind`: 'ideal', 'bench' or parameters over the bench plant's
+    (simulator/plant/mechanism.py), the unit drawn under `unit_seed`
+    (default `seed`); `seed` draws this run's noise. `table`: also measure
+    and store the mechanism table (syringe pumps)."""
     from firmware import calibration as cal
     from firmware.boot import boot
     from firmware.settings import Settings
@@ -152,12 +249,16 @@ def calibrate(pump_name, out_dir, volume_error_pct=0.0, zero_offset_counts=0, sp
         raise ConfigError('%s: %s' % (plant_file, settings.validate()))
     rng = np.random.default_rng(seed)
     # balance at atmospheric pressure: no artery at the outlet
-    plant = make_plant(cfg, ArterialPressure(0.0, 0.0, 60.0), seed=seed)
+    plant = make_plant(cfg, ArterialPressure(0.0, 0.0, 60.0), seed=seed, mechanism=plant_kind,
+                       unit_seed=unit_seed)
     hal = make_sim_hal(plant)
     tick_ms = settings.tick_ms
 
     steps, mass_ug, grav = gravimetric(plant, hal, rate_ml_h, volume_ml, tick_ms, Balance(resolution_mg, rng))
     step_pl = cal.step_pl_from_mass(steps, mass_ug)
+    tab = None
+    if table and cfg.kind == 'syringe':
+        tab = mechanism_table(plant, hal, tick_ms, Balance(resolution_mg, rng))
     plant.reference_mmhg = 0.0               # open to air
     zero = cal.mean_raw(hal.pressure, N_READS)
     plant.reference_mmhg = reference_mmhg    # reference applied
@@ -171,6 +272,11 @@ def calibrate(pump_name, out_dir, volume_error_pct=0.0, zero_offset_counts=0, sp
     loop.poll()
     seq, err = cal.store(hal.storage, pump.journal, pump.uptime_s, settings, step_pl, zero, span,
                          cal.F_STEP | cal.F_PRESSURE, steps, mass_ug)
+    table_report = None
+    if tab is not None and err is None:
+        tseq, err = cal.store_table(hal.storage, pump.journal, pump.uptime_s, *tab[:4])
+        table_report = dict(tab[4], record_seq=tseq, rev=tab[0], cycle=tab[1], screw=list(tab[2]),
+                            microstep=list(tab[3]))
     true_pl = cfg.step_ul_true * 1e6
     sen = cfg.data['sensor']
     report = {
@@ -194,6 +300,9 @@ def calibrate(pump_name, out_dir, volume_error_pct=0.0, zero_offset_counts=0, sp
             'true': round(plant.counts_per_mmhg * 100, 2), 'measured': span,
             'reference_mmhg': reference_mmhg},
         'journal': [list(r) for r in pump.journal.records()],
+        'plant': plant_kind if isinstance(plant_kind, str) else 'bench+',
+        'unit_seed': seed if unit_seed is None else unit_seed,
+        'mechanism_table': table_report,
     }
     if err is None:
         (out / 'storage.bin').write_bytes(bytes(hal.storage.mem))
@@ -202,7 +311,8 @@ def calibrate(pump_name, out_dir, volume_error_pct=0.0, zero_offset_counts=0, sp
         image = bytes(hal.storage.mem)
         ver = {'rate_ml_h': verify_rate}
         for label, img in (('uncalibrated', None), ('calibrated', image)):
-            res, _ = run_one(str(plant_file), verify_rate, True, storage_image=img, seed=seed)
+            res, _ = run_one(str(plant_file), verify_rate, True, storage_image=img, seed=seed,
+                             plant=plant_kind, unit_seed=unit_seed)
             ver[label] = {'mean_error_pct': res['mean_error_pct'], 'step_pl': res['step_pl'],
                           'calibration_seq': res['calibration_seq'],
                           'ep2_max_pct': res['windows'][0]['ep_max_pct'],
@@ -210,8 +320,9 @@ def calibrate(pump_name, out_dir, volume_error_pct=0.0, zero_offset_counts=0, sp
                           'alarms': res['alarms']}
         report['verify'] = ver
     (out / 'calibration.json').write_text(json.dumps(report, indent=2) + '\n')
-    from simulator.benches.plots import plot_calibration
-    plot_calibration(out / 'calibration.png', report)
+    if plot:
+        from simulator.benches.plots import plot_calibration
+        plot_calibration(out / 'calibration.png', report)
     return report
 
 

@@ -8,15 +8,17 @@ from simulator.plant.peristaltic import PeristalticPlant
 from simulator.plant.syringe import SyringePlant
 
 
-def make_plant(pump_cfg, arterial=None, seed=0, fill_ml=None, mechanism=None):
+def make_plant(pump_cfg, arterial=None, seed=0, fill_ml=None, mechanism=None, unit_seed=None):
     """The plant for the pump's kind (syringe or peristaltic). `mechanism`
     (syringe only): 'ideal' or None, 'bench', or parameters over the bench
-    defaults (simulator/plant/mechanism.py)."""
+    defaults (simulator/plant/mechanism.py), drawn under `unit_seed` (the
+    unit: its screw and microstep phases; default `seed`) so that one unit
+    can be calibrated under one run seed and measured under another."""
     if pump_cfg.kind == 'peristaltic':
         return PeristalticPlant(pump_cfg, arterial, seed=seed, fill_ml=fill_ml)
     plant = SyringePlant(pump_cfg, arterial, seed=seed, fill_ml=fill_ml)
     if mechanism not in (None, 'ideal'):
         from simulator.plant.mechanism import make_mechanism
-        plant.mechanism = m = make_mechanism(mechanism, pump_cfg, seed)
+        plant.mechanism = m = make_mechanism(mechanism, pump_cfg, seed if unit_seed is None else unit_seed)
         plant.area_mm2 = m.area_mm2
     return plant

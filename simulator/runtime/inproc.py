@@ -68,16 +68,16 @@ class Interrupt:
 
 
 class Simulation:
-    def __init__(self, scenario, seed=None, storage=None, mechanism=None):
+    def __init__(self, scenario, seed=None, storage=None, mechanism=None, unit_seed=None):
         self.scenario = scenario
         self.seed = scenario.seed if seed is None else seed
         pump_cfg = scenario.pump
         pt = scenario.patient
         arterial = ArterialPressure(pt['systolic_mmhg'], pt['diastolic_mmhg'], pt['heart_rate_bpm'])
         # `mechanism`: the syringe driver's errors (simulator/plant/mechanism.py;
-        # None: ideal)
+        # None: ideal), drawn under `unit_seed` (default: the run's seed)
         self.plant = make_plant(pump_cfg, arterial, seed=self.seed,
-                                fill_ml=scenario.syringe_fill_ml, mechanism=mechanism)
+                                fill_ml=scenario.syringe_fill_ml, mechanism=mechanism, unit_seed=unit_seed)
         # the line starts at rest, filled, valve closed: no stored pressure
         # `storage`: the device's non-volatile memory (e.g. after a calibration)
         self.hal = make_sim_hal(self.plant, storage=storage)
