@@ -13,7 +13,14 @@ def boot(hal, settings):
     """Build the pump on `hal`; returns (pump, loop, calibration record
     applied or None). The stored calibration, if valid, replaces the
     nominal step volume and pressure zero and span in `settings` before the
-    Pump reads them; the calibration module leaves the heap again."""
+    Pump reads them, and a stored mechanism table goes to the Pump's course
+    (firmware/compensation.py); the calibration module leaves the heap
+    again."""
     rec = call_transient('calibration', 'boot_settings', settings, hal.storage)
     pump = Pump(hal, settings)
+    if settings.compensation is not None or settings.compensation_rejected:
+        # the mechanism table (or its refusal, journaled): only a calibrated
+        # pump carries the compensation module
+        from firmware.compensation import attach
+        attach(pump, settings)
     return pump, Loop(pump, hal.clock), rec

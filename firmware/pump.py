@@ -20,7 +20,7 @@ from firmware.table import DELIVERING, IN_PROGRAM, STATE_NAMES, TRIGGER_NAMES, I
 from firmware.fsm import Machine
 from firmware.alarms import AlarmManager, ALARM_PRIORITY
 from firmware.journal import Journal
-from firmware.delivery import StepScheduler, Course, Compensation
+from firmware.delivery import StepScheduler, Course
 from firmware.checkpoint import Checkpoint
 from firmware.occlusion import OcclusionCheck
 from firmware.fill import StartupFill
@@ -69,8 +69,6 @@ _EV_ALARM_CLEAR = const(10)
 _EV_RELIEF = const(12)
 _EV_ALARM_ESCALATE = const(16)
 _EV_CAL_APPLIED = const(31)
-_EV_COMP_APPLIED = const(32)
-_EV_COMP_REJECTED = const(33)
 _AREA_SIZE = const(848)
 _F_STARTED = const(1)
 _EV_OVERRIDE = const(50)
@@ -113,9 +111,6 @@ class Pump:
         self.sched = StepScheduler(settings.tick_ms, settings.step_pl)
         self.occlusion = OcclusionCheck(settings)
         self.course = Course(self.sched, self.occlusion)
-        comp = getattr(settings, 'compensation', None)   # (rev, screw, cycle, microstep) or None
-        if comp is not None:
-            self.course.comp = Compensation(*comp)
         self.fill = StartupFill(settings)
         self.air = AirMonitor(hal, settings)
         self.monitors = Monitors(settings)
@@ -251,12 +246,6 @@ class Pump:
         self.journal.log(self.uptime_s, _EV_BOOT, self.journal.torn, self.ckpt.torn)
         if self.settings.calibration_seq:
             self.journal.log(self.uptime_s, _EV_CAL_APPLIED, self.step_pl, self.settings.calibration_seq)
-        seq = getattr(self.settings, 'compensation_seq', 0)
-        if seq:
-            self.journal.log(self.uptime_s, _EV_COMP_APPLIED, seq, self.course.comp.rev)
-        why = getattr(self.settings, 'compensation_rejected', 0)
-        if why:   # a stored table that is torn or out of its band: nominal motion
-            self.journal.log(self.uptime_s, _EV_COMP_REJECTED, why, 0)
         raw = hal.pressure.read_raw()
         if self.settings_error is not None:
             self.last_error = 'settings: ' + self.settings_error

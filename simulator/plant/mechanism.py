@@ -69,15 +69,20 @@ BALANCE_DEFAULTS = {
 IDEAL_BALANCE = {'resolution_mg': 0.0, 'noise_mg': 0.0, 'evaporation_mg_h': 0.0, 'sample_s': 30.0}
 
 
+SIGNED = ('barrel_diameter_error_pct',)   # a barrel may be narrower than nominal
+
+
 def check(params, defaults, what):
     """Merge `params` over `defaults`; one clear line for an unknown name or
-    a negative value."""
+    a negative value (where a sign makes no sense)."""
     out = dict(defaults)
     for k, v in (params or {}).items():
         if k not in defaults:
             raise ValueError('%s parameter %r unknown (known: %s)' % (what, k, ', '.join(sorted(defaults))))
-        if not isinstance(v, (int, float)) or v < 0:
+        if not isinstance(v, (int, float)) or (v < 0 and k not in SIGNED):
             raise ValueError('%s %s=%r not allowed (a number >= 0)' % (what, k, v))
+        if k in SIGNED and not -10 <= v <= 10:
+            raise ValueError('%s %s=%r not allowed (-10..10)' % (what, k, v))
         out[k] = v
     if out.get('stopper_dynamic_ul', 0) > out.get('stopper_static_ul', 0):
         raise ValueError('%s stopper_dynamic_ul=%g above stopper_static_ul=%g (kinetic friction '

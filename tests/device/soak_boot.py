@@ -26,7 +26,7 @@ def boot():
     """(hal, pump, loop, heap free before any of them): running the program."""
     gc.collect()
     free0 = gc.mem_free()
-    # NV as on a board: an 8 KB FRAM (NV map, a 364-record journal ring,
+    # NV as on a board: an 8 KB FRAM (NV map, a 351-record journal ring,
     # calibration), outside the heap: a file here
     hal = make_fake_hal(storage_size=8192, nv_path='soak_nv.bin')
     pump = Pump(hal, Settings())

@@ -1,8 +1,8 @@
 """Stored calibration (firmware.calibration) on the fake HAL.
 Runs under pytest AND MicroPython.
 
-The record lives in the last 64 bytes of storage (two slots), outside the
-journal ring; a torn write leaves the previous record; an implausible figure
+The record lives in the calibration area at the end of storage (two slots),
+outside the journal ring; a torn write leaves the previous record; an implausible figure
 is refused; at boot the stored figures replace the nominal ones and the
 Pump journals which record it uses.
 """
