@@ -421,11 +421,11 @@ def cmd_accuracy(a):
         raise ConfigError('--balance-resolution-mg=%g: must be >= 0' % a.balance_resolution_mg)
     rates = a.rates if a.rate is None else repr(float(a.rate))
     fill = a.startup_fill or ('on' if a.rate is not None else 'both')
-    image = load_storage(a.calibration) if a.calibration else None
     comp = a.compensation or ('both' if a.rate is not None and not a.calibration else 'off')
     if a.calibration and comp != 'off':
         raise ConfigError('--compensation=%s with --calibration: the storage image is the calibration '
                           '(allowed: off)' % comp)
+    image = load_storage(a.calibration) if a.calibration else None
     if a.balance:   # a real pump under a real balance: weigh in real time
         from simulator.benches import accuracy_balance
         report = accuracy_balance.bench(a.balance, a.rate, duration_s, sample_s, a.balance_baud)

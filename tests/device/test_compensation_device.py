@@ -165,6 +165,22 @@ def test_compensated_tick_allocates_nothing_and_stays_in_band():
     # less than the table's swing, and not equal (the table is in use)
     assert abs(c.steps_commanded - pump.fill.steps - volume_steps) <= 2 * (3277 + 123) // 256 + 1
     assert c.steps_commanded - pump.fill.steps != volume_steps
+    # the table is read at the shaft's phase: the motor's count
+    assert c.comp.phase == hal.motor.pos % REV
+
+
+def test_phase_follows_the_shaft_across_a_pause_and_a_back_off():
+    hal = make_fake_hal()
+    screw, ustep = _tables()
+    assert cal.store_table(hal.storage, None, 0, REV, CYC, screw, ustep)[0] == 1
+    pump, loop = _boot_running(hal, 20000000)
+    _run(hal, loop, 300)
+    assert pump.pause() == 0
+    _run(hal, loop, 2)
+    hal.motor.pos -= 37          # the shaft turned back (a pressure relief, by hand)
+    assert pump.resume() == 0
+    _run(hal, loop, 5)
+    assert pump.course.comp.phase == hal.motor.pos % REV
 
 
 def _extreme(rev, cyc, ns, nu):
