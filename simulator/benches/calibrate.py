@@ -16,7 +16,15 @@ Procedure (as on a bench, the device in service mode):
      record and journals EV_CAL_STORED; at every later boot it runs on them
      (journal EV_CAL_APPLIED).
 
-The plant can be built off nominal so the calibration has something to find:
+  5. the mechanism table (syringe pumps; `--no-table` to skip): 4 revolutions
+     at 3 mL/h weighed every second, the line's time constant from what it
+     releases after the stop, the carriage's periodic error fitted as
+     harmonics of the revolution and of the electrical cycle with the line's
+     lag taken out: docs/accuracy.md. Stored as its own CRC-protected record.
+
+The plant (`--plant bench`, default: simulator/plant/mechanism.py, the unit
+drawn under `--unit-seed`, default `--seed`) can be built off nominal so the
+calibration has something to find:
 `--volume-error-pct` (the real volume per step: syringe barrel diameter or
 peristaltic tubing stroke), `--zero-offset-counts`, `--span-error-pct` (the
 real sensor). The plant as built is written to DIR/pump.yaml, the device's
@@ -339,6 +347,14 @@ def human(r):
              'zero         nominal %d, true %d, measured %d counts' % (z['nominal'], z['true'], z['measured']),
              'span         nominal %d, true %.1f, measured %d counts/100 mmHg (reference %g mmHg)' % (
                  p['nominal'], p['true'], p['measured'], p['reference_mmhg'])]
+    t = r.get('mechanism_table')
+    if t:
+        a = t['amplitude_steps']
+        lines.append('table        %d revolutions at %g mL/h, line tau %.1f s: lead screw %.2f, microstep %s '
+                     'microsteps (first harmonics); %d + %d entries, record seq %s' % (
+                         t['revolutions'], t['rate_ml_h'], t['line_tau_s'], a.get('rev1', 0),
+                         '%.3f' % a['cycle1'] if 'cycle1' in a else 'not measured', len(t['screw']),
+                         len(t['microstep']), t['record_seq']))
     if r['stored']:
         lines.append('stored       record seq %d in the device storage (journal: calibration_stored)'
                      % r['record_seq'])
@@ -366,7 +382,8 @@ def cmd_calibrate(a):
     if a.balance_resolution_mg < 0:
         raise ConfigError('--balance-resolution-mg=%g: must be >= 0' % a.balance_resolution_mg)
     r = calibrate(a.pump, a.out, a.volume_error_pct, a.zero_offset_counts, a.span_error_pct, a.rate,
-                  a.volume, a.reference_mmhg, a.balance_resolution_mg, a.seed, a.verify_rate)
+                  a.volume, a.reference_mmhg, a.balance_resolution_mg, a.seed, a.verify_rate, a.plant,
+                  a.unit_seed, not a.no_table)
     print(human(r))
     print('written      %s/calibration.json, calibration.png, pump.yaml%s' % (
         a.out, ', storage.bin' if r['stored'] else ''))
@@ -387,6 +404,12 @@ def register(bench):
     p.add_argument('--reference-mmhg', type=float, default=300.0, help='span reference pressure (default 300)')
     p.add_argument('--balance-resolution-mg', type=float, default=0.1)
     p.add_argument('--seed', type=int, default=1)
+    p.add_argument('--plant', choices=('bench', 'ideal'), default='bench',
+                   help='bench (default): the mechanism\'s errors (simulator/plant/mechanism.py); ideal')
+    p.add_argument('--unit-seed', type=int, default=None,
+                   help='the unit (its screw and microstep phases) when not --seed')
+    p.add_argument('--no-table', action='store_true',
+                   help='do not measure the lead-screw and microstep table (docs/accuracy.md)')
     p.add_argument('--verify-rate', type=float, default=1.0,
                    help='run the accuracy bench at this rate before/after (mL/h; 0: skip)')
     p.set_defaults(func=cmd_calibrate)
