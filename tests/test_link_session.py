@@ -61,8 +61,10 @@ def test_monitors_and_status_share_one_pump_then_the_pump_goes_away():
     assert polls >= 2
     n_slow = len(out_slow.splitlines())
     n_fast = len(out_fast.splitlines())
-    # each at its own period, neither evicted by the other nor by the status polls
-    assert watched_s / 2.0 - 3 <= n_slow <= watched_s / 2.0 + 3, (n_slow, watched_s)
+    # each at its own period, neither evicted by the other nor by the status polls:
+    # the ratio of the two counts, not their number per wall second (a loaded
+    # machine delays both alike)
+    assert n_slow >= 2 and n_slow <= watched_s / 2.0 + 3, (n_slow, watched_s)
     assert n_fast >= 2.5 * n_slow, (n_fast, n_slow)
 
 
