@@ -95,29 +95,46 @@ def serial_number(machine):
         return 'PICO-' + binascii.hexlify(machine.unique_id()).decode().upper()
 
 
+def start(machine, rp2, time):
+    """The board at power-up: a PicoBoard, or None when it must not start
+    (service mode, no key), saying why on the USB console."""
+    Pin = machine.Pin
+    Pin(hwdef.PINS['en'], Pin.OUT, value=1)          # motor released until the firmware enables it
+    if Pin(hwdef.PINS['ack_button'], Pin.IN, Pin.PULL_UP).value() == 0:
+        print('pico: service mode (ACKNOWLEDGE held at reset): pump not started, REPL free')
+        return None
+    key = read_key()
+    if key is None:
+        print('pico: %s missing or not 64 hex digits: install a key (docs/keys.md); pump not started'
+              % KEY_FILE)
+        return None
+    return PicoBoard(machine, rp2, time, key, serial_number(machine))
+
+
+def serve(board, sleep_ms, passes=-1):
+    """The main loop (`passes` < 0: for ever). Whatever ends it, an
+    exception included, stops and releases the motor on the way out."""
+    try:
+        while passes:
+            board.step()
+            sleep_ms(1)
+            passes -= 1
+    finally:
+        board.release()
+
+
 def main():
     import gc
     import time
     import machine
     import rp2
     import micropython
-    Pin = machine.Pin
-    Pin(hwdef.PINS['en'], Pin.OUT, value=1)          # motor released until the firmware enables it
-    if Pin(hwdef.PINS['ack_button'], Pin.IN, Pin.PULL_UP).value() == 0:
-        print('pico: service mode (ACKNOWLEDGE held at reset): pump not started, REPL free')
+    board = start(machine, rp2, time)
+    if board is None:
         return
-    key = read_key()
-    if key is None:
-        print('pico: %s missing or not 64 hex digits: install a key (docs/keys.md); pump not started'
-              % KEY_FILE)
-        return
-    board = PicoBoard(machine, rp2, time, key, serial_number(machine))
     gc.collect()
     micropython.kbd_intr(-1)
     try:
-        while True:
-            board.step()
-            time.sleep_ms(1)
+        serve(board, time.sleep_ms)
     finally:
-        board.release()
         micropython.kbd_intr(3)
