@@ -218,3 +218,42 @@ def test_the_hold_stays_while_the_pump_would_still_deliver():
     run(w, b, 3000)                       # the lag raises the stall alarm: ALARM, still no step
     assert b.pump.fsm.state == S_ALARM
     assert w.step_edges == edges
+
+
+def test_service_calibration_is_stored_and_the_board_boots_on_it():
+    """Service mode: zero open to air, a 300 mmHg reference, a gravimetric
+    run whose water weighs 3 % more than nominal; the record is checked,
+    stored and journaled, and the next boot runs on it."""
+    from boards.pico.service import Service, nominal_settings
+    from firmware import calibration as cal
+    from pumphost.codes import EV_CAL_STORED
+    w = new_world()
+    w.adc_noise = 0
+    s = Service(fake_machine, fake_rp2, fake_machine.time)
+    w.analog_uv[P['pressure_adc']] = transducer_uv(0)
+    zero = s.zero()
+    w.analog_uv[P['pressure_adc']] = transducer_uv(3000)
+    ref = s.reference()
+    steps = s.run(4608, 200)
+    assert steps == 4608 == w.driver_steps
+    nominal = nominal_settings()
+    mass_ug = steps * nominal.step_pl * 103 // 100 * 998 // 1000000   # pL -> ug of water, +3 %
+    seq, err = s.store(steps, mass_ug, zero, ref, 3000)
+    assert err is None and seq == 1
+    rec = cal.read(s.hal.storage)
+    assert abs(rec['step_pl'] - nominal.step_pl * 103 // 100) <= nominal.step_pl // 1000
+    assert abs(rec['zero'] - nominal.pressure_zero_counts) <= 16
+    assert abs(rec['span'] - nominal.pressure_span_counts_per_100mmhg) <= 40
+    w.analog_uv[P['pressure_adc']] = transducer_uv(900)
+    w2, b = new_board(w)
+    run(w2, b, 300)
+    assert b.pump.settings.calibration_seq == seq and b.pump.step_pl == rec['step_pl']
+    assert any(r[2] == EV_CAL_STORED for r in b.pump.journal.records())
+
+
+def test_service_refuses_an_implausible_weighing():
+    from boards.pico.service import Service
+    new_world()
+    s = Service(fake_machine, fake_rp2, fake_machine.time)
+    seq, err = s.store(4608, 500000, 6554, 6554 + 3 * 6759, 3000)    # 0.5 g: half the volume
+    assert seq == 0 and err.startswith('step_pl=')
