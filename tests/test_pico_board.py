@@ -257,3 +257,13 @@ def test_service_refuses_an_implausible_weighing():
     s = Service(fake_machine, fake_rp2, fake_machine.time)
     seq, err = s.store(4608, 500000, 6554, 6554 + 3 * 6759, 3000)    # 0.5 g: half the volume
     assert seq == 0 and err.startswith('step_pl=')
+
+
+def test_the_wiring_table_is_the_board_yaml_pin_map():
+    import re
+    from pathlib import Path
+    from pumphost.boards import load_board
+    doc = (Path(__file__).resolve().parent.parent / 'docs' / 'bench-bringup.md').read_text()
+    rows = re.findall(r'^\| GP(\d+) \| `(\w+)` \|', doc, flags=re.M)
+    assert {name: int(gp) for gp, name in rows} == load_board('pico')['channels']
+    assert len(rows) == len(set(name for _, name in rows))
