@@ -5,6 +5,7 @@ its potentiometer, air through the detector's pin. Plus its entry's
 start-up rules, the way out on an exception, and the HAL contract."""
 import inspect
 import math
+from pathlib import Path
 
 import pytest
 
@@ -267,3 +268,22 @@ def test_the_wiring_table_is_the_board_yaml_pin_map():
     rows = re.findall(r'^\| GP(\d+) \| `(\w+)` \|', doc, flags=re.M)
     assert {name: int(gp) for gp, name in rows} == load_board('pico')['channels']
     assert len(rows) == len(set(name for _, name in rows))
+
+
+def test_board_parts_are_data_checked_in_one_line(tmp_path, monkeypatch):
+    from pumphost import boards as hostboards
+    from pumphost.config.schema import ConfigError
+    (tmp_path / 'x').mkdir()
+    (tmp_path / 'x' / 'board.yaml').write_text(
+        'name: x\ndescription: d\nruntime: mcu\nmain: boards.pico.main\nhal: boards.pico.hal\n'
+        'settings: bd-plastipak-50\nparts:\n  fram: [1, 2]\n')
+    monkeypatch.setattr(hostboards, 'BOARDS_DIR', tmp_path)
+    monkeypatch.setattr(hostboards, 'module_path', lambda m: Path(__file__))
+    with pytest.raises(ConfigError, match=r"parts = \{'fram': \[1, 2\]\}: a map of part names"):
+        hostboards.load_board('x')
+
+
+def test_generated_hwdef_carries_the_parts():
+    from boards.pico import hwdef
+    from pumphost.boards import load_board
+    assert hwdef.PARTS == load_board('pico')['parts']
