@@ -15,6 +15,12 @@ import flash  # noqa: E402
 from pumphost import devicebuild  # noqa: E402
 
 
+@pytest.fixture(scope='module')
+def built():
+    """One compile for the tests that do not look at the compiling itself."""
+    return flash.build(flash.check_board('pico'))
+
+
 @pytest.mark.parametrize('argv, needle', [
     (['--board', 'pico'], "port = '': missing"),
     (['--board', 'fake', '--port', '/dev/null'], "board = 'fake': not a flashed board (allowed: pico)"),
@@ -28,7 +34,8 @@ def test_bad_arguments_are_one_line_and_exit_2(argv, needle, capsys, monkeypatch
     assert needle in err and err.count('\n') == 1 and 'Traceback' not in err
 
 
-def test_dry_run_lists_the_board_and_nothing_else(capsys):
+def test_dry_run_lists_the_board_and_nothing_else(capsys, monkeypatch, built):
+    monkeypatch.setattr(flash, 'build', lambda board: built)
     assert flash.main(['--board', 'pico', '--dry-run']) == 0
     out = capsys.readouterr().out
     for f in ('main.py', 'boards/pico/main.mpy', 'boards/pico/hwdef.mpy', 'boards/pico/stepper.mpy',
@@ -41,8 +48,9 @@ def test_dry_run_lists_the_board_and_nothing_else(capsys):
     assert stub == 'from boards.pico.main import main\nmain()\n'
 
 
-def test_mpremote_failure_is_one_line_with_the_way_out(capsys, monkeypatch):
+def test_mpremote_failure_is_one_line_with_the_way_out(capsys, monkeypatch, built):
     calls = []
+    monkeypatch.setattr(flash, 'build', lambda board: built)
 
     class R:
         returncode = 1
@@ -61,10 +69,10 @@ def test_mpremote_failure_is_one_line_with_the_way_out(capsys, monkeypatch):
     assert Path(kw['cwd']) == flash.BUILD / 'pico'
 
 
-def test_the_flashed_tree_alone_boots_the_board(tmp_path):
+def test_the_flashed_tree_alone_boots_the_board(tmp_path, built):
     """Only what flash copies (plus the fake machine): the board comes up."""
     mp = devicebuild.tool('micropython')
-    dest, files = flash.build(flash.check_board('pico'))
+    dest, files = built
     tree = tmp_path / 'board'
     shutil.copytree(dest, tree)
     for f in ('fake_machine.py', 'fake_rp2.py', 'pico_bench.py'):

@@ -287,3 +287,24 @@ def test_generated_hwdef_carries_the_parts():
     from boards.pico import hwdef
     from pumphost.boards import load_board
     assert hwdef.PARTS == load_board('pico')['parts']
+
+
+def test_stop_landing_inside_move_cannot_be_undone_by_it():
+    """The STOP interrupt between the restart of the state machine and its
+    enable: move() sees the hold at its end and halts again."""
+    w, b = new_board()
+    m = b.hal.motor
+    m.enable(True)
+    sm = m.sm
+    real_active = sm.active
+    fired = []
+
+    def active(v=None):
+        if v == 1 and not fired:
+            fired.append(1)
+            b.panel.on_stop(None)          # the IRQ, just before the enable
+        return real_active(v)
+    sm.active = active
+    m.move(20, 100)
+    w.advance_ms(200)
+    assert fired and w.step_edges == 0 and not sm.active()

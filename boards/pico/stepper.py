@@ -133,6 +133,10 @@ class PioStepper:
         sm.put(steps - 1)
         sm.put(batch_delay(steps, window_ms, self.pio_hz))
         self.busy_until = self.ticks_add(self.ticks_ms(), window_ms)
+        if self.inhibit:
+            # the stop button's interrupt landed inside this call (it may
+            # have halted the machine before the restart above re-enabled it)
+            self.stop()
 
     def stop(self):
         """Halt now: the state machine stops where it is, STEP goes low,
