@@ -19,6 +19,7 @@ MicroPython (below 2**30), so the control tick allocates nothing:
             is "on mains".
 """
 from hal import Hal
+from firmware.settings import Settings
 from boards.pico.fram import Fram
 from boards.pico.stepper import PioStepper
 
@@ -250,8 +251,10 @@ def build(machine, rp2, time, pins, parts):
     return hal, panel
 
 
-def apply_transducer(settings, parts):
-    """The nominal pressure zero and span of this board's transducer (a
-    stored calibration replaces them at boot)."""
-    settings.pressure_zero_counts, settings.pressure_span_counts_per_100mmhg = \
-        transducer_counts(parts['pressure'])
+def nominal_settings(values, parts):
+    """The board's settings before any calibration: the pump config's
+    figures (`values`, hwdef.SETTINGS) with the pressure zero and span of
+    this board's transducer (a stored calibration replaces both at boot)."""
+    s = Settings(**values)
+    s.pressure_zero_counts, s.pressure_span_counts_per_100mmhg = transducer_counts(parts['pressure'])
+    return s

@@ -13,11 +13,10 @@ that calls main() here. At power-up:
     restarts the board, which recovers into ALARM (nothing resumes by itself).
 """
 from boards.pico import hwdef
-from boards.pico.hal import build, apply_transducer
+from boards.pico.hal import build, nominal_settings
 from firmware.boot import boot
 from firmware.link import Link
 from firmware.pump import DELIVERING, IN_PROGRAM
-from firmware.settings import Settings
 
 KEY_FILE = 'pump.key'
 SERIAL_FILE = 'pump.serial'
@@ -27,13 +26,10 @@ class PicoBoard:
     """The pump on this board's HAL; `step()` is one pass of the main loop
     (never blocks). `machine`, `rp2`, `time`: the modules it drives."""
 
-    def __init__(self, machine, rp2, time, key, serial_no, pins=None, parts=None, settings=None):
-        pins = hwdef.PINS if pins is None else pins
-        parts = hwdef.PARTS if parts is None else parts
-        s = Settings(**(hwdef.SETTINGS if settings is None else settings))
-        apply_transducer(s, parts)
-        self.hal, self.panel = build(machine, rp2, time, pins, parts)
-        self.pump, self.loop, self.calibration = boot(self.hal, s)
+    def __init__(self, machine, rp2, time, key, serial_no):
+        self.hal, self.panel = build(machine, rp2, time, hwdef.PINS, hwdef.PARTS)
+        self.pump, self.loop, self.calibration = boot(
+            self.hal, nominal_settings(hwdef.SETTINGS, hwdef.PARTS))
         self.key = key
         self.serial_no = serial_no
         self.link = None

@@ -16,20 +16,15 @@ against its nominal settings exactly as there and journaled
   s.store(steps, mass_ug, zero, ref, ref_mmhg_x10)   check, write, journal
 """
 from boards.pico import hwdef
-from boards.pico.hal import build, apply_transducer
+from boards.pico.hal import build, nominal_settings as board_settings
 from firmware import calibration as cal
-from firmware.settings import Settings
 
 N_READS = 256
 WINDOW_MS = 100
 
 
 def nominal_settings():
-    """The board's settings before any calibration: the pump config's and
-    the transducer's figures."""
-    s = Settings(**hwdef.SETTINGS)
-    apply_transducer(s, hwdef.PARTS)
-    return s
+    return board_settings(hwdef.SETTINGS, hwdef.PARTS)
 
 
 class Service:

@@ -145,10 +145,6 @@ class StateMachine:
             self.cyc = 0
         self.running = bool(v)
 
-    def restart(self):
-        self.cyc = 0
-        self.t0 = fake_machine.world.us
-
     def put(self, w):
         if self.tx_n >= 4:
             raise AssertionError('put() on a full TX FIFO blocks the caller')
