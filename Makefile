@@ -41,6 +41,13 @@ sweep: $(STAMP)
 sweep-soak: $(STAMP)
 	$(BIN)/pumpsim sweep soak-year --out out/sweep-soak
 
+# a flashed bench board (docs/bench-bringup.md): compile with mpy-cross, copy with
+# mpremote; DRY_RUN=1 lists what would be copied
+.PHONY: flash
+flash: $(STAMP)
+	@test -n "$(DRY_RUN)" || test -x $(BIN)/mpremote || $(BIN)/python -m pip install --quiet -e '.[flash]'
+	$(BIN)/python tools/flash.py --board '$(BOARD)' --port '$(PORT)' $(if $(DRY_RUN),--dry-run)
+
 gate: $(STAMP)
 	$(BIN)/python tools/mpy_gate.py
 

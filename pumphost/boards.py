@@ -1,6 +1,7 @@
 """The boards as data (boards/<name>/board.yaml) and what is generated from
-them: each board's hwdef.py (its pins, and the device settings derived from
-its pump config's YAML by the same mapping the simulator uses)."""
+them: each board's hwdef.py (its pins, its parts' figures, and the device
+settings derived from its pump config's YAML by the same mapping the
+simulator uses)."""
 from pathlib import Path
 
 import boards
@@ -34,8 +35,16 @@ def load_board(name):
     if not isinstance(channels, dict) or not all(
             isinstance(k, str) and isinstance(v, (str, int)) for k, v in channels.items()):
         raise ConfigError('%s: channels = %r: a map of names to pins (text or numbers)' % (path, channels))
+    parts = raw.pop('parts', None) or {}     # part -> {field: number or text}
+    if not isinstance(parts, dict) or not all(
+            isinstance(k, str) and isinstance(v, dict) and all(
+                isinstance(f, str) and isinstance(x, (str, int)) and not isinstance(x, bool)
+                for f, x in v.items()) for k, v in parts.items()):
+        raise ConfigError('%s: parts = %r: a map of part names to maps of fields (text or integers)'
+                          % (path, parts))
     data = check_map(raw, BOARD_SCHEMA, path)
     data['channels'] = channels
+    data['parts'] = parts
     if data['name'] != name:
         raise ConfigError('%s: name = %r: must be the folder name %r' % (path, data['name'], name))
     for key in ('main', 'hal'):
@@ -61,6 +70,13 @@ def hwdef_text(board):
              'PINS = {']
     lines += ['    %r: %r,' % (k, board['channels'][k]) for k in sorted(board['channels'])]
     lines.append('}')
+    if board['parts']:
+        lines += ['', '# the parts as data: part -> its figures', 'PARTS = {']
+        for part in sorted(board['parts']):
+            fields = board['parts'][part]
+            lines.append('    %r: {%s},' % (part, ', '.join(
+                '%r: %r' % (k, fields[k]) for k in sorted(fields))))
+        lines.append('}')
     if settings is not None:
         lines += ['', '# firmware.settings.Settings(**SETTINGS), from pump config %r' % board['settings'],
                   'SETTINGS = {']
