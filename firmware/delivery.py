@@ -218,7 +218,9 @@ class Course:
         push): the stall check expects them (Pump.tick), the occlusion check
         counts them into the line."""
         self.steps_commanded += n
-        self.occlusion.stored_steps += n
+        o = self.occlusion
+        o.stored_steps += n
+        o.floor_steps += n
 
     def end_step(self):
         """The current step is over (a syringe change confirmed): delivery

@@ -79,11 +79,12 @@ _BURST_TICKS = const(120)
 _PEAK_MS = const(2000)      # hold: mean of its first 2 s ...
 _TAIL_MS = const(8000)      # ... against the mean of its last 8 s
 _HOLD_MS = const(45000)     # 2 time constants of the stiffest line (R*C to 60 s)
-_RELIEF_STEPS = const(8)    # reverse steps per tick after an occlusion alarm
+_RELIEF_PL = const(1736560)  # relief after an occlusion alarm: 1.7 uL a tick (8 steps of 50 mL)
 _RELIEF_SLACK = const(64)   # plus backlash (moves no fluid)
 _RELIEF_MARGIN = const(30)  # x10 mmHg above baseline: relieved
 _LAG = const(30)        # x10 mmHg: start-level baseline above the start (filter lag)
 _NEAR = const(200)      # x10 mmHg: the last 20 mmHg of relief one step a tick
+_FLOOR = const(15)      # floor: follows the baseline up over 2**15 ticks (55 min)
 
 
 class OcclusionCheck:
@@ -96,6 +97,17 @@ class OcclusionCheck:
         # x10 mmHg per whole step per tick: flow drop over 10 mmHg*s/uL
         self._flow = settings.step_pl // (settings.tick_ms * 10)
         self._burst = 1 + _BURST_PL // settings.step_pl
+        # probes below this many whole steps per tick. A syringe's step is
+        # coarse (one a tick is 7.8 mL/h on 50 mL, 2.3 on 10 mL): it probes
+        # below one. A peristaltic head's is fine (15.6 nL: one a tick is
+        # 0.56 mL/h), so "under one step" would leave it the fast path alone
+        # at HAI rates (100 mmHg x 3 uL/mmHg takes 610 s at 1.77 mL/h): it
+        # probes up to a quarter of its burst (16 steps, 9 mL/h), where the
+        # burst still outruns the schedule and the fast path is quick
+        self._probe_q = (self._burst >> 2) if settings.pump_kind else 1
+        # relief speed by volume, whatever the step: 1/8 of it near the end
+        self._relief = _RELIEF_PL // settings.step_pl or 1
+        self._relief_near = (_RELIEF_PL >> 3) // settings.step_pl or 1
         self._acc = 0           # hold: sum of the tail window
         self._rp = 0            # scheduled steps toward the next repaid one
         self._tries = 0         # probes in a row that did not decay
@@ -108,9 +120,12 @@ class OcclusionCheck:
         self._p1 = 0
         self.learned = False
         self.tripped = False
-        self.q = 0              # whole steps per tick (pump): probes only at 0
+        self.q = 0              # whole steps per tick (pump): probes below _probe_q
         self.burst = 0          # > 0: steps to push this tick; < 0: hold the motor
         self.stored_steps = 0   # pushed since the line was last at baseline
+        self._fl = 0            # floor << _FLOOR: the lowest the open line sat lately
+        self.floor_steps = 0    # pushed since the line was last at the floor
+        self._target = 0        # relief: back to this pressure, x10 mmHg
         self.credit = 0         # probe steps pushed ahead of the schedule
         self.relief_left = 0    # back-off steps still allowed (pump, in ALARM)
         self.relieved = 0
@@ -128,8 +143,20 @@ class OcclusionCheck:
     def opened(self):
         """The line was seen open (settled, a probe decayed, or the start-up
         fill's knee): the baseline is the pressure now, nothing stored."""
-        self.learned = True
         f = self.filtered
+        if not self.learned:
+            # first seen open since start: a line already pressurised at
+            # start (a new syringe or program on a primed line) was at its
+            # resting level then; the fill or the rise since may have stopped
+            # higher. Below 30 mmHg it was not pressurised: no floor from it
+            st = (self._ba >> _BASE) - _LAG
+            if _SETTLE_MIN < st < f:
+                self._fl = st << _FLOOR
+                self.floor_steps = self.stored_steps + _RELIEF_SLACK
+            else:
+                self._fl = f << _FLOOR
+                self.floor_steps = 0
+        self.learned = True
         self._sa = f << _SLOW       # the slow filter's lag is no baseline
         self._ba = f << _BASE
         self.stored_steps = 0
@@ -143,7 +170,7 @@ class OcclusionCheck:
         left to push and is dropped. Above the probe rate a line never seen
         open that rose since start is held first (an open line decays, a
         blocked one alarms)."""
-        if (not (self.phase or self.learned) and self.q
+        if (not (self.phase or self.learned) and self.q >= self._probe_q
                 and self.filtered - (self._ba >> _BASE) > self.suspect):
             self.hold()
         if self.phase == 2:         # a probe with nothing left to push
@@ -223,7 +250,18 @@ class OcclusionCheck:
         if code > _A_PRESSURE_HARD_LIMIT:
             self.relief_left = 0
         elif running:
-            self.relief_left = self.stored_steps + _RELIEF_SLACK
+            n = self.stored_steps
+            self._target = self._ba >> _BASE
+            fl = self._fl >> _FLOOR
+            if self.learned and fl < self._target:
+                # down to the floor (the line's level before a re-base, or
+                # during a pause or a hold: nearer the arterial trough, so
+                # less left to reach the patient once the line clears), at
+                # most what was pushed since the line was last there
+                self._target = fl
+                if self.floor_steps > n:
+                    n = self.floor_steps
+            self.relief_left = n + _RELIEF_SLACK
             self.relieved = 0
 
     def relieve(self, motor, tick_ms):
@@ -232,23 +270,40 @@ class OcclusionCheck:
         since it was last there plus the backlash (never more: no
         aspiration). True when done (the pump journals it)."""
         n = self.relief_left
-        d = self.filtered - (self._ba >> _BASE)
+        d = self.filtered - self._target
         if n > 0 and d > _RELIEF_MARGIN:
             # slowly near the end: the fast filter lags the back-off by 8
             # ticks, which at full speed overshoots 14 mmHg on 1 uL/mmHg
-            m = _RELIEF_STEPS if d > _NEAR else 1
+            m = self._relief if d > _NEAR else self._relief_near
             if m > n:
                 m = n
             motor.set_direction(False)
             motor.move(m, tick_ms)
             self.relieved += m
             self.stored_steps -= m
+            self.floor_steps -= m
             self.relief_left = (n - m) or -1   # finish at the next tick
             return False
         motor.stop()
         motor.set_direction(True)
         self.relief_left = 0
         return True
+
+    def _floor(self, s, base):
+        """The floor: the lowest slow pressure of the open line (a pause or
+        a probe's hold lets it sink toward the arterial trough), following
+        the baseline up over about an hour; floor_steps restarts while the
+        line is there. Never below 30 mmHg: no artery sits lower."""
+        if s < _SETTLE_MIN:
+            s = _SETTLE_MIN
+        fl = self._fl >> _FLOOR
+        if s < fl:
+            self._fl = s << _FLOOR
+            fl = s
+        else:
+            self._fl += base - fl
+        if s - fl <= _RELIEF_MARGIN:
+            self.floor_steps = 0
 
     def update(self, p, delivering):
         """Feed one sample; returns an alarm code or 0. Allocation-free."""
@@ -263,6 +318,8 @@ class OcclusionCheck:
         base = self._ba >> _BASE
         ph = self.phase
         alarm = 0
+        if self.learned and not self.tripped:
+            self._floor(s, base)
         if not delivering:
             self.burst = 0
             if ph > 1:
@@ -308,7 +365,7 @@ class OcclusionCheck:
                 if (self._p1 // (_PEAK_MS // tick) - self._acc // (_TAIL_MS // tick)
                         >= (self.probe >> 3)):
                     self.opened()
-                elif self._tries or self.q:
+                elif self._tries or self.q >= self._probe_q:
                     alarm = _A_OCCLUSION_DOWNSTREAM
                 else:           # a line below the patient's pressure (valve
                     self._tries = 1     # closed) opens by a second probe
@@ -317,7 +374,7 @@ class OcclusionCheck:
             alarm = _A_OCCLUSION_DOWNSTREAM
         else:           # monitor
             r = s - base
-            probing = not self.q
+            probing = self.q < self._probe_q
             if r < _FREEZE:
                 if r < 0:
                     self._ba += r << 4
