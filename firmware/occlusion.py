@@ -253,14 +253,20 @@ class OcclusionCheck:
             n = self.stored_steps
             self._target = self._ba >> _BASE
             fl = self._fl >> _FLOOR
-            if self.learned and fl < self._target:
+            r = self.filtered - self._target
+            if self.learned and fl < self._target and r > 0:
                 # down to the floor (the line's level before a re-base, or
                 # during a pause or a hold: nearer the arterial trough, so
-                # less left to reach the patient once the line clears), at
-                # most what was pushed since the line was last there
+                # less left to reach the patient once the line clears): at
+                # most what was pushed since the line was last there, nor
+                # more than 1.5 times what the blocked line's own stiffness
+                # (steps stored per mmHg of its rise) says the gap holds
+                extra = n + (((n << 4) // r * (self._target - fl) * 3) >> 5)
+                if extra > self.floor_steps:
+                    extra = self.floor_steps
+                if extra > n:
+                    n = extra
                 self._target = fl
-                if self.floor_steps > n:
-                    n = self.floor_steps
             self.relief_left = n + _RELIEF_SLACK
             self.relieved = 0
 
