@@ -126,6 +126,7 @@ class OcclusionCheck:
         self._fl = 0            # floor << _FLOOR: the lowest the open line sat lately
         self.floor_steps = 0    # pushed since the line was last at the floor
         self._target = 0        # relief: back to this pressure, x10 mmHg
+        self._pre = 0           # slow pressure when the probe began, x10 mmHg
         self.credit = 0         # probe steps pushed ahead of the schedule
         self.relief_left = 0    # back-off steps still allowed (pump, in ALARM)
         self.relieved = 0
@@ -188,6 +189,7 @@ class OcclusionCheck:
         self._p1 = 0
         self._acc = 0
         self._tries = 1
+        self._pre = 0
 
     def restart(self):
         """Infusion start or resume: settle unless a baseline is learned."""
@@ -201,6 +203,7 @@ class OcclusionCheck:
         self.relief_left = 0
 
     def _probe(self, f):
+        self._pre = self._sa >> _SLOW
         self.phase = 2
         self._t = 0
         self._p1 = f
@@ -267,6 +270,11 @@ class OcclusionCheck:
                 if extra > n:
                     n = extra
                 self._target = fl
+            elif self._probe_q > 1:
+                # a peristaltic head slips back against the pressure while
+                # pushing: its steps overstate what went into a line never
+                # seen open (from 0 mmHg), so an eighth is left (no backlash)
+                n -= n >> 3
             self.relief_left = n + _RELIEF_SLACK
             self.relieved = 0
 
@@ -371,6 +379,14 @@ class OcclusionCheck:
                 if (self._p1 // (_PEAK_MS // tick) - self._acc // (_TAIL_MS // tick)
                         >= (self.probe >> 3)):
                     self.opened()
+                    if self.q and self._pre > f:
+                        # probing above one step a tick (a peristaltic
+                        # head): the hold let the line sink to the patient's
+                        # trough, the flow lifts it back to where the probe
+                        # began, which is the open line's level: based there,
+                        # or that return is the next probe's rise
+                        self._sa = self._pre << _SLOW
+                        self._ba = self._pre << _BASE
                 elif self._tries or self.q >= self._probe_q:
                     alarm = _A_OCCLUSION_DOWNSTREAM
                 else:           # a line below the patient's pressure (valve
