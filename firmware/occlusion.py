@@ -23,10 +23,11 @@ line:
    on the fast filter. The course does not complete into a line never seen
    open above the probe rate: the last step ends with a hold (`clear`).
 2. monitor: the baseline follows the slow-filtered pressure (1/64 per
-   tick) down fast (1/256 per tick). At probing rates (under one whole step
-   per tick, `q` == 0) it never follows it up: only a probe that decays
-   re-bases it, so no ramp, however slow, is absorbed (0.004 mmHg/s at
-   0.04 mL/h into 3 uL/mmHg). Above, it follows up within 3 mmHg (about
+   tick) down fast (1/256 per tick). At probing rates (a syringe: under one
+   whole step per tick, `q` == 0; a peristaltic head, whose step is 15.6 nL:
+   under a quarter of its burst, `_probe_q`) it never follows it up: only a
+   probe that decays re-bases it, so no ramp, however slow, is absorbed
+   (0.004 mmHg/s at 0.04 mL/h into 3 uL/mmHg). Above, it follows up within 3 mmHg (about
    7 min) and creeps at 1/16 of that beyond. While the pressure is within
    3 mmHg of the baseline `stored_steps` is reset: it holds what was pushed
    since the line was last at its baseline.
@@ -43,8 +44,17 @@ line:
    occlusion alarm. The probe's volume is repaid one scheduled step in
    four (the line is still pushed at 3/4 rate, so an occlusion during the
    repayment still rises); the hold's missed steps are caught up after it.
+   Above one step a tick (the peristaltic head) a decayed probe re-bases at
+   the level where it began: the hold let the line sink toward the trough
+   and the flow lifts it back there.
 4. fast path: fast pressure more than `occlusion_delta` above the baseline
    alarms at once (high rates, where no probe is made).
+5. relief (ALARM after a pressure alarm): back off 1.7 uL a tick (1/8 of
+   it over the last 20 mmHg) to the baseline, or lower to the floor (the
+   lowest level the open line sat at lately: before a re-base, in a pause,
+   in a hold; never under 30 mmHg), at most the steps pushed since the line
+   was last there and 1.5 times what the blocked line's own rise says the
+   gap holds; a line never seen open goes back to its start pressure.
 The firmware is never told the line's compliance or resistance: the probe's
 decay is relative to its own height, the rise threshold is a pressure.
 
@@ -106,8 +116,9 @@ class OcclusionCheck:
         # burst still outruns the schedule and the fast path is quick
         self._probe_q = (self._burst >> 2) if settings.pump_kind else 1
         # relief speed by volume, whatever the step: 1/8 of it near the end
-        self._relief = _RELIEF_PL // settings.step_pl or 1
-        self._relief_near = (_RELIEF_PL >> 3) // settings.step_pl or 1
+        self._relief_max = _RELIEF_PL // settings.step_pl or 1
+        self._relief = 1        # this relief's steps per tick, and near the end
+        self._relief_near = 1
         self._acc = 0           # hold: sum of the tail window
         self._rp = 0            # scheduled steps toward the next repaid one
         self._tries = 0         # probes in a row that did not decay
@@ -127,6 +138,7 @@ class OcclusionCheck:
         self.floor_steps = 0    # pushed since the line was last at the floor
         self._target = 0        # relief: back to this pressure, x10 mmHg
         self._pre = 0           # slow pressure when the probe began, x10 mmHg
+        self._raw = 0           # the last sample, x10 mmHg (relief: no filter lag)
         self.credit = 0         # probe steps pushed ahead of the schedule
         self.relief_left = 0    # back-off steps still allowed (pump, in ALARM)
         self.relieved = 0
@@ -277,6 +289,17 @@ class OcclusionCheck:
                 n -= n >> 3
             self.relief_left = n + _RELIEF_SLACK
             self.relieved = 0
+            # the speed: 1.7 uL a tick, but no more than 1.7 mmHg a tick by
+            # the blocked line's own stiffness (soft peristaltic tubing, 0.5
+            # uL/mmHg, would fall 3.4 mmHg a tick: 27 mmHg past the lagging
+            # fast filter), 1/8 of it over the last 20 mmHg
+            m = self._relief_max
+            if r > 0 and self.stored_steps > 0:
+                k = ((self.stored_steps << 4) // r * 17) >> 4
+                if k < m:
+                    m = k or 1
+            self._relief = m
+            self._relief_near = (m >> 3) or 1
 
     def relieve(self, motor, tick_ms):
         """ALARM after an occlusion: back the plunger off until the pressure
@@ -285,10 +308,14 @@ class OcclusionCheck:
         aspiration). True when done (the pump journals it)."""
         n = self.relief_left
         d = self.filtered - self._target
-        if n > 0 and d > _RELIEF_MARGIN:
-            # slowly near the end: the fast filter lags the back-off by 8
-            # ticks, which at full speed overshoots 14 mmHg on 1 uL/mmHg
-            m = self._relief if d > _NEAR else self._relief_near
+        r = self._raw - self._target
+        # near zero gauge (a line never seen open, from an unprimed start)
+        # the sample may stop it too: the lagging filter would overshoot
+        if n > 0 and d > _RELIEF_MARGIN and (r > _RELIEF_MARGIN or self._target >= _SETTLE_MIN):
+            # slowly near the end, judged on the sample: the fast filter
+            # lags the back-off by 8 ticks, which at full speed is 14 mmHg
+            # on 1 uL/mmHg and 27 on soft 0.5 uL/mmHg peristaltic tubing
+            m = self._relief if r > _NEAR else self._relief_near
             if m > n:
                 m = n
             motor.set_direction(False)
@@ -321,6 +348,7 @@ class OcclusionCheck:
 
     def update(self, p, delivering):
         """Feed one sample; returns an alarm code or 0. Allocation-free."""
+        self._raw = p
         self._fa += p - (self._fa >> _FAST)
         f = self._fa >> _FAST
         self.filtered = f
