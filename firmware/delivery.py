@@ -219,7 +219,9 @@ class Course:
         push): the stall check expects them (Pump.tick), the occlusion check
         counts them into the line."""
         self.steps_commanded += n
-        self.occlusion.stored_steps += n
+        o = self.occlusion
+        o.stored_steps += n
+        o.floor_steps += n
         if self.comp is not None:
             self.comp.turn(n)
 

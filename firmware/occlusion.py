@@ -23,10 +23,11 @@ line:
    on the fast filter. The course does not complete into a line never seen
    open above the probe rate: the last step ends with a hold (`clear`).
 2. monitor: the baseline follows the slow-filtered pressure (1/64 per
-   tick) down fast (1/256 per tick). At probing rates (under one whole step
-   per tick, `q` == 0) it never follows it up: only a probe that decays
-   re-bases it, so no ramp, however slow, is absorbed (0.004 mmHg/s at
-   0.04 mL/h into 3 uL/mmHg). Above, it follows up within 3 mmHg (about
+   tick) down fast (1/256 per tick). At probing rates (a syringe: under one
+   whole step per tick, `q` == 0; a peristaltic head, whose step is 15.6 nL:
+   under a quarter of its burst, `_probe_q`) it never follows it up: only a
+   probe that decays re-bases it, so no ramp, however slow, is absorbed
+   (0.004 mmHg/s at 0.04 mL/h into 3 uL/mmHg). Above, it follows up within 3 mmHg (about
    7 min) and creeps at 1/16 of that beyond. While the pressure is within
    3 mmHg of the baseline `stored_steps` is reset: it holds what was pushed
    since the line was last at its baseline.
@@ -43,8 +44,17 @@ line:
    occlusion alarm. The probe's volume is repaid one scheduled step in
    four (the line is still pushed at 3/4 rate, so an occlusion during the
    repayment still rises); the hold's missed steps are caught up after it.
+   Above one step a tick (the peristaltic head) a decayed probe re-bases at
+   the level where it began: the hold let the line sink toward the trough
+   and the flow lifts it back there.
 4. fast path: fast pressure more than `occlusion_delta` above the baseline
    alarms at once (high rates, where no probe is made).
+5. relief (ALARM after a pressure alarm): back off 1.7 uL a tick (1/8 of
+   it over the last 20 mmHg) to the baseline, or lower to the floor (the
+   lowest level the open line sat at lately: before a re-base, in a pause,
+   in a hold; never under 30 mmHg), at most the steps pushed since the line
+   was last there and 1.5 times what the blocked line's own rise says the
+   gap holds; a line never seen open goes back to its start pressure.
 The firmware is never told the line's compliance or resistance: the probe's
 decay is relative to its own height, the rise threshold is a pressure.
 
@@ -79,11 +89,12 @@ _BURST_TICKS = const(120)
 _PEAK_MS = const(2000)      # hold: mean of its first 2 s ...
 _TAIL_MS = const(8000)      # ... against the mean of its last 8 s
 _HOLD_MS = const(45000)     # 2 time constants of the stiffest line (R*C to 60 s)
-_RELIEF_STEPS = const(8)    # reverse steps per tick after an occlusion alarm
+_RELIEF_PL = const(1736560)  # relief after an occlusion alarm: 1.7 uL a tick (8 steps of 50 mL)
 _RELIEF_SLACK = const(64)   # plus backlash (moves no fluid)
 _RELIEF_MARGIN = const(30)  # x10 mmHg above baseline: relieved
 _LAG = const(30)        # x10 mmHg: start-level baseline above the start (filter lag)
 _NEAR = const(200)      # x10 mmHg: the last 20 mmHg of relief one step a tick
+_FLOOR = const(15)      # floor: follows the baseline up over 2**15 ticks (55 min)
 
 
 class OcclusionCheck:
@@ -96,6 +107,18 @@ class OcclusionCheck:
         # x10 mmHg per whole step per tick: flow drop over 10 mmHg*s/uL
         self._flow = settings.step_pl // (settings.tick_ms * 10)
         self._burst = 1 + _BURST_PL // settings.step_pl
+        # probes below this many whole steps per tick. A syringe's step is
+        # coarse (one a tick is 7.8 mL/h on 50 mL, 2.3 on 10 mL): it probes
+        # below one. A peristaltic head's is fine (15.6 nL: one a tick is
+        # 0.56 mL/h), so "under one step" would leave it the fast path alone
+        # at HAI rates (100 mmHg x 3 uL/mmHg takes 610 s at 1.77 mL/h): it
+        # probes up to a quarter of its burst (16 steps, 9 mL/h), where the
+        # burst still outruns the schedule and the fast path is quick
+        self._probe_q = (self._burst >> 2) if settings.pump_kind else 1
+        # relief speed by volume, whatever the step: 1/8 of it near the end
+        self._relief_max = _RELIEF_PL // settings.step_pl or 1
+        self._relief = 1        # this relief's steps per tick, and near the end
+        self._relief_near = 1
         self._acc = 0           # hold: sum of the tail window
         self._rp = 0            # scheduled steps toward the next repaid one
         self._tries = 0         # probes in a row that did not decay
@@ -108,9 +131,14 @@ class OcclusionCheck:
         self._p1 = 0
         self.learned = False
         self.tripped = False
-        self.q = 0              # whole steps per tick (pump): probes only at 0
+        self.q = 0              # whole steps per tick (pump): probes below _probe_q
         self.burst = 0          # > 0: steps to push this tick; < 0: hold the motor
         self.stored_steps = 0   # pushed since the line was last at baseline
+        self._fl = 0            # floor << _FLOOR: the lowest the open line sat lately
+        self.floor_steps = 0    # pushed since the line was last at the floor
+        self._target = 0        # relief: back to this pressure, x10 mmHg
+        self._pre = 0           # slow pressure when the probe began, x10 mmHg
+        self._raw = 0           # the last sample, x10 mmHg (relief: no filter lag)
         self.credit = 0         # probe steps pushed ahead of the schedule
         self.relief_left = 0    # back-off steps still allowed (pump, in ALARM)
         self.relieved = 0
@@ -128,8 +156,20 @@ class OcclusionCheck:
     def opened(self):
         """The line was seen open (settled, a probe decayed, or the start-up
         fill's knee): the baseline is the pressure now, nothing stored."""
-        self.learned = True
         f = self.filtered
+        if not self.learned:
+            # first seen open since start: a line already pressurised at
+            # start (a new syringe or program on a primed line) was at its
+            # resting level then; the fill or the rise since may have stopped
+            # higher. Below 30 mmHg it was not pressurised: no floor from it
+            st = (self._ba >> _BASE) - _LAG
+            if _SETTLE_MIN < st < f:
+                self._fl = st << _FLOOR
+                self.floor_steps = self.stored_steps + _RELIEF_SLACK
+            else:
+                self._fl = f << _FLOOR
+                self.floor_steps = 0
+        self.learned = True
         self._sa = f << _SLOW       # the slow filter's lag is no baseline
         self._ba = f << _BASE
         self.stored_steps = 0
@@ -143,7 +183,7 @@ class OcclusionCheck:
         left to push and is dropped. Above the probe rate a line never seen
         open that rose since start is held first (an open line decays, a
         blocked one alarms)."""
-        if (not (self.phase or self.learned) and self.q
+        if (not (self.phase or self.learned) and self.q >= self._probe_q
                 and self.filtered - (self._ba >> _BASE) > self.suspect):
             self.hold()
         if self.phase == 2:         # a probe with nothing left to push
@@ -161,6 +201,7 @@ class OcclusionCheck:
         self._p1 = 0
         self._acc = 0
         self._tries = 1
+        self._pre = 0
 
     def restart(self):
         """Infusion start or resume: settle unless a baseline is learned."""
@@ -174,6 +215,7 @@ class OcclusionCheck:
         self.relief_left = 0
 
     def _probe(self, f):
+        self._pre = self._sa >> _SLOW
         self.phase = 2
         self._t = 0
         self._p1 = f
@@ -223,8 +265,41 @@ class OcclusionCheck:
         if code > _A_PRESSURE_HARD_LIMIT:
             self.relief_left = 0
         elif running:
-            self.relief_left = self.stored_steps + _RELIEF_SLACK
+            n = self.stored_steps
+            self._target = self._ba >> _BASE
+            fl = self._fl >> _FLOOR
+            r = self.filtered - self._target
+            if self.learned and fl < self._target and r > 0:
+                # down to the floor (the line's level before a re-base, or
+                # during a pause or a hold: nearer the arterial trough, so
+                # less left to reach the patient once the line clears): at
+                # most what was pushed since the line was last there, nor
+                # more than 1.5 times what the blocked line's own stiffness
+                # (steps stored per mmHg of its rise) says the gap holds
+                extra = n + (((n << 4) // r * (self._target - fl) * 3) >> 5)
+                if extra > self.floor_steps:
+                    extra = self.floor_steps
+                if extra > n:
+                    n = extra
+                self._target = fl
+            elif self._probe_q > 1:
+                # a peristaltic head slips back against the pressure while
+                # pushing: its steps overstate what went into a line never
+                # seen open (from 0 mmHg), so an eighth is left (no backlash)
+                n -= n >> 3
+            self.relief_left = n + _RELIEF_SLACK
             self.relieved = 0
+            # the speed: 1.7 uL a tick, but no more than 1.7 mmHg a tick by
+            # the blocked line's own stiffness (soft peristaltic tubing, 0.5
+            # uL/mmHg, would fall 3.4 mmHg a tick: 27 mmHg past the lagging
+            # fast filter), 1/8 of it over the last 20 mmHg
+            m = self._relief_max
+            if r > 0 and self.stored_steps > 0:
+                k = ((self.stored_steps << 4) // r * 17) >> 4
+                if k < m:
+                    m = k or 1
+            self._relief = m
+            self._relief_near = (m >> 3) or 1
 
     def relieve(self, motor, tick_ms):
         """ALARM after an occlusion: back the plunger off until the pressure
@@ -232,17 +307,22 @@ class OcclusionCheck:
         since it was last there plus the backlash (never more: no
         aspiration). True when done (the pump journals it)."""
         n = self.relief_left
-        d = self.filtered - (self._ba >> _BASE)
-        if n > 0 and d > _RELIEF_MARGIN:
-            # slowly near the end: the fast filter lags the back-off by 8
-            # ticks, which at full speed overshoots 14 mmHg on 1 uL/mmHg
-            m = _RELIEF_STEPS if d > _NEAR else 1
+        d = self.filtered - self._target
+        r = self._raw - self._target
+        # near zero gauge (a line never seen open, from an unprimed start)
+        # the sample may stop it too: the lagging filter would overshoot
+        if n > 0 and d > _RELIEF_MARGIN and (r > _RELIEF_MARGIN or self._target >= _SETTLE_MIN):
+            # slowly near the end, judged on the sample: the fast filter
+            # lags the back-off by 8 ticks, which at full speed is 14 mmHg
+            # on 1 uL/mmHg and 27 on soft 0.5 uL/mmHg peristaltic tubing
+            m = self._relief if r > _NEAR else self._relief_near
             if m > n:
                 m = n
             motor.set_direction(False)
             motor.move(m, tick_ms)
             self.relieved += m
             self.stored_steps -= m
+            self.floor_steps -= m
             self.relief_left = (n - m) or -1   # finish at the next tick
             return False
         motor.stop()
@@ -250,8 +330,25 @@ class OcclusionCheck:
         self.relief_left = 0
         return True
 
+    def _floor(self, s, base):
+        """The floor: the lowest slow pressure of the open line (a pause or
+        a probe's hold lets it sink toward the arterial trough), following
+        the baseline up over about an hour; floor_steps restarts while the
+        line is there. Never below 30 mmHg: no artery sits lower."""
+        if s < _SETTLE_MIN:
+            s = _SETTLE_MIN
+        fl = self._fl >> _FLOOR
+        if s < fl:
+            self._fl = s << _FLOOR
+            fl = s
+        else:
+            self._fl += base - fl
+        if s - fl <= _RELIEF_MARGIN:
+            self.floor_steps = 0
+
     def update(self, p, delivering):
         """Feed one sample; returns an alarm code or 0. Allocation-free."""
+        self._raw = p
         self._fa += p - (self._fa >> _FAST)
         f = self._fa >> _FAST
         self.filtered = f
@@ -263,6 +360,8 @@ class OcclusionCheck:
         base = self._ba >> _BASE
         ph = self.phase
         alarm = 0
+        if self.learned and not self.tripped:
+            self._floor(s, base)
         if not delivering:
             self.burst = 0
             if ph > 1:
@@ -308,7 +407,15 @@ class OcclusionCheck:
                 if (self._p1 // (_PEAK_MS // tick) - self._acc // (_TAIL_MS // tick)
                         >= (self.probe >> 3)):
                     self.opened()
-                elif self._tries or self.q:
+                    if self.q and self._pre > f:
+                        # probing above one step a tick (a peristaltic
+                        # head): the hold let the line sink to the patient's
+                        # trough, the flow lifts it back to where the probe
+                        # began, which is the open line's level: based there,
+                        # or that return is the next probe's rise
+                        self._sa = self._pre << _SLOW
+                        self._ba = self._pre << _BASE
+                elif self._tries or self.q >= self._probe_q:
                     alarm = _A_OCCLUSION_DOWNSTREAM
                 else:           # a line below the patient's pressure (valve
                     self._tries = 1     # closed) opens by a second probe
@@ -317,7 +424,7 @@ class OcclusionCheck:
             alarm = _A_OCCLUSION_DOWNSTREAM
         else:           # monitor
             r = s - base
-            probing = not self.q
+            probing = self.q < self._probe_q
             if r < _FREEZE:
                 if r < 0:
                     self._ba += r << 4

@@ -88,3 +88,14 @@ def test_pressure_step_above_one_probe_height_is_not_an_occlusion():
     summary = sim.run()
     assert [a['code'] for a in summary['alarms']] == [], summary['alarms']
     assert len([k for k in probes if k > 36000]) >= 2     # the step needed two probes
+
+
+def test_peristaltic_probe_rebases_where_it_began_on_a_soft_quick_line():
+    # 1 uL/mmHg tubing into 2 mmHg*s/uL: a hold lets the line sink to the
+    # trough and it returns within seconds; based at the hold's end, that
+    # return was the next probe (54 in 2.9 h, the bursts ran the course 4 mL
+    # ahead and it completed into the occlusion)
+    res = _occ(1.77, 1.0, 2.0, 'steady', profile='mixed', noise=3.0, seed=1, pump='peristaltic-050')
+    assert res['alarm'] == 'occlusion_downstream' and res['detected']
+    assert res['time_to_alarm_s'] <= 180
+    assert res['probes'] <= 20, res['probes']

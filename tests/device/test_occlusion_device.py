@@ -122,3 +122,108 @@ def test_probe_keeps_the_delivered_volume_exact():
     expected = RATE_177 * 100 * ticks // (3600 * 217070)
     assert pump.state_name() == 'RUNNING'
     assert abs(pump.course.steps_commanded - expected) <= 2, (pump.course.steps_commanded, expected)
+
+
+class SoftLine(Line):
+    """Line with a given ADC counts x100 per step: a peristaltic head's 15.6 nL
+    into 3 uL/mmHg is 21 (0.0052 mmHg a step)."""
+
+    def __init__(self, hal, per_step):
+        Line.__init__(self, hal)
+        self.per_step = per_step
+
+    def step(self):
+        pos = self.hal.motor.pos
+        self.c100 += (pos - self.pos) * self.per_step
+        self.pos = pos
+        if self.open:
+            d = self.c100 - self.target100
+            if d > 0:
+                self.c100 -= d // 100
+        self.hal.pressure.raw = self.c100 // 100
+
+
+def _relief_record(pump):
+    recs = [r for r in pump.journal.records() if r[2] == 12]
+    return recs[-1] if recs else None
+
+
+def test_peristaltic_probes_at_1_77_and_relieves_at_the_syringe_speed():
+    # 3 whole steps a tick: over one step, yet the probe runs (the fast path
+    # alone needs 100 mmHg x 3 uL/mmHg / 0.49 uL/s = 610 s); the relief backs
+    # off 1.7 uL a tick, not 8 of these 15.6 nL steps (0.125 uL)
+    hal, pump, loop = make_pump(step_pl=15625, pump_kind=1)
+    hal.pressure.raw = BASE_RAW
+    start_program(hal, pump, loop, RATE_177, 40000000)
+    line = SoftLine(hal, 21)
+    run(hal, loop, line, 6000)
+    occ = pump.occlusion
+    assert occ.learned and occ.q == 3 and pump.state_name() == 'RUNNING'
+    line.open = False
+    clock = hal.clock
+    poll = loop.poll
+    probed = False
+    t = 0
+    err = None
+    heap_lock()
+    try:
+        while pump.state_name() == 'RUNNING' and t < 3000:
+            line.step()
+            clock.advance(100)
+            poll()
+            if occ.phase == 2:
+                probed = True
+            t += 1
+    except MemoryError as e:
+        err = e
+    heap_unlock()
+    assert err is None, 'allocation in the probe path'
+    assert probed
+    assert pump.state_name() == 'ALARM' and pump.alarms.active[A_OCCLUSION_DOWNSTREAM]
+    assert t <= 1800, t                   # 3 min
+    u = 0
+    while _relief_record(pump) is None and u < 3000:
+        run(hal, loop, line, 1)
+        u += 1
+    assert u <= 900, u                    # relieved within 90 s
+    assert hal.pressure.raw - BASE_RAW < 40 * 6
+
+
+def _paused_then_blocked():
+    # 25 mL/h: the open line rests 35 mmHg above the patient (the flow
+    # through the catheter); a 5 min pause lets it sink to the patient's
+    # level; 5 min after the resume the catheter blocks
+    hal, pump, loop = make_pump()
+    hal.pressure.raw = BASE_RAW
+    start_program(hal, pump, loop, 25000000, 40000000)
+    line = Line(hal)
+    run(hal, loop, line, 6000)
+    occ = pump.occlusion
+    assert occ.learned and hal.pressure.raw - BASE_RAW > 40 * 25
+    assert pump.pause() == 0
+    run(hal, loop, line, 3000)
+    assert hal.pressure.raw - BASE_RAW < 40 * 2
+    assert pump.resume() == 0
+    pos_resume = hal.motor.pos
+    run(hal, loop, line, 3000)
+    base = occ.baseline_x10()
+    assert base > 870 + 200
+    line.open = False
+    t = 0
+    while pump.state_name() == 'RUNNING' and t < 3000:
+        run(hal, loop, line, 1)
+        t += 1
+    assert pump.state_name() == 'ALARM'
+    run(hal, loop, line, 1200)
+    assert _relief_record(pump) is not None
+    true_x10 = (line.c100 // 100 - 3000) * 10 // 40
+    return hal, base, true_x10, pos_resume
+
+
+def test_relief_goes_down_to_the_level_seen_in_a_pause_not_below():
+    # blocked after the resume, the relief backs off to the level seen in
+    # the pause (less left to reach the patient when the line clears)
+    hal, base, p, pos_resume = _paused_then_blocked()
+    assert p < base - 150, (p, base)         # below the baseline, by 15 mmHg or more
+    assert p >= 870 - 20, p                  # not below the level seen in the pause
+    assert hal.motor.pos >= pos_resume - 64  # never more than pushed since it was there
