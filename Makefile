@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 SCENARIO ?= configs/scenarios/demo.yaml
 OUT ?= out/demo
 
-.PHONY: run test venv gate diagram codes schemas wheel-check clean hil hil-smoke mutation sweep sweep-soak
+.PHONY: run test venv gate diagram codes schemas wheel-check clean hil hil-smoke mutation sweep sweep-soak image
 TARGET ?= inproc
 HIL_OUT ?= out/hil/$(TARGET)
 
@@ -43,6 +43,13 @@ sweep-soak: $(STAMP)
 
 gate: $(STAMP)
 	$(BIN)/python tools/mpy_gate.py
+
+# the firmware image of the emulated board (boards/qemu_netduino2: MicroPython's
+# qemu port, every device module frozen): needs MICROPY_SRC or MICROPY_TARBALL
+# and the ARM toolchain + qemu (README "Emulated board"; one line and exit 2
+# naming what is missing)
+image: $(STAMP)
+	$(BIN)/python tools/build_image.py
 
 codes: $(STAMP)
 	$(BIN)/python tools/gen_codes.py

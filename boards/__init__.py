@@ -15,4 +15,4 @@ A board folder `boards/<name>/` holds:
 Adding a board is a new folder and its name in BOARDS below.
 """
 
-BOARDS = ('bridge', 'fake')
+BOARDS = ('bridge', 'fake', 'qemu_netduino2')

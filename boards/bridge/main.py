@@ -40,11 +40,20 @@ def _info(pump, loop, link, br, stats):
         'tick_us': stats[0], 'tick_n': stats[1], 'tick_us_max': stats[2],
         'link_us': stats[3], 'link_n': stats[4], 'link_us_max': stats[5],
         'implementation': sys.implementation.name,
+        # the board MicroPython was built for (documented as sys.implementation._machine)
+        'machine': getattr(sys.implementation, '_machine', ''),
+        'alarms': [c for c in range(len(pump.alarms.active)) if pump.alarms.active[c]],
     }
 
 
 def main(rx_path, tx_path):
-    br = Bridge(rx_path, tx_path)
+    serve(Bridge(rx_path, tx_path))
+
+
+def serve(br):
+    """Serve the host's exchanges on bridge `br` (this board's Bridge, or a
+    board's subclass with the same exchanges on other channels) until the
+    host says exit."""
     kind, payload = br.recv()
     if kind != K_INIT:
         raise ValueError('bridge: first message must be init')
