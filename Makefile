@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 SCENARIO ?= configs/scenarios/demo.yaml
 OUT ?= out/demo
 
-.PHONY: run test venv gate diagram codes schemas wheel-check clean hil hil-smoke mutation sweep sweep-soak image
+.PHONY: run test venv gate diagram codes schemas wheel-check clean hil hil-smoke mutation sweep sweep-soak image bench-image
 TARGET ?= inproc
 HIL_OUT ?= out/hil/$(TARGET)
 
@@ -50,6 +50,10 @@ gate: $(STAMP)
 # naming what is missing)
 image: $(STAMP)
 	$(BIN)/python tools/build_image.py
+
+# heap and tick CPU time inside the image (qemu -icount shift=3): out/bench-image/bench.json
+bench-image: $(STAMP)
+	$(BIN)/python tools/bench_image.py
 
 codes: $(STAMP)
 	$(BIN)/python tools/gen_codes.py

@@ -85,3 +85,17 @@ def test_make_image_without_source_or_with_a_bad_one_is_one_line(tmp_path):
                        timeout=120)
     assert r.returncode == 2 and r.stderr.count('\n') == 1, r.stderr
     assert ('no ports/qemu' if tools else 'apt-get install') in r.stderr
+
+
+def test_bench_image_measures_heap_and_tick_time(elf):
+    """make bench-image's run, short: the program runs on the image, the link
+    answers every STATUS request, and the heap and CPU figures are there."""
+    sys.path.insert(0, str(build_image.ROOT / 'tools'))
+    import bench_image
+    r = bench_image.run(ticks=300)
+    assert r['load_ok'] and r['state'] == 'RUNNING', r
+    assert r['link_frames_handled'] == 30, r
+    assert (r['heap_free_boot'] > r['heap_free_imported'] > r['heap_free_booted']
+            > r['heap_free_link']), r
+    assert 0 < r['tick_instructions_mean'] <= r['tick_instructions_max'], r
+    assert r['link_tick_instructions_mean'] > r['tick_instructions_mean'], r

@@ -133,6 +133,7 @@ def frozen_sources():
     from pumphost.devicebuild import device_modules
     out = list(device_modules(ROOT)) + [BOARD_DIR / 'manifest.py', BOARD_DIR / 'board.yaml']
     out += sorted((ROOT / 'tests' / 'device').glob('*.py'))
+    out += sorted((ROOT / 'tools' / 'image').glob('*.py'))
     return out
 
 

@@ -27,7 +27,8 @@ for _pkg in ('firmware', 'hal', 'protocol'):
 package('boards', files=_py_files('boards', only=('bridge', 'qemu_netduino2')),   # noqa: F821
         base_path=_ROOT)
 
-# the MicroPython gate's scripted heap_lock run, which the host runs inside
-# the image (tests/test_image.py)
+# harnesses the host runs inside the image: the MicroPython gate's scripted
+# heap_lock run (tests/test_image.py) and the tick bench (make bench-image)
 for _name in ('gate_scripted_run.py', 'soak_boot.py', 'soak_ticks.py'):
     module(_name, base_path=os.path.join(_ROOT, 'tests', 'device'))   # noqa: F821
+module('bench_tick.py', base_path=os.path.join(_ROOT, 'tools', 'image'))   # noqa: F821
