@@ -25,7 +25,7 @@ def test_pumpctl_against_the_board_image(tmp_path):
         rc, out, err = pumpctl(port, key_file, 'start')
         assert rc == 0 and 'state RUNNING' in out, err
         rc, out, err = pumpctl(port, key_file, 'status')
-        assert rc == 0 and 'state RUNNING' in out and 'rate 20.000 mL/h' in out, err
+        assert rc == 0 and 'state RUNNING' in out and 'rate 20.000 mL/h' in out, (out, err)
         rc, out, err = pumpctl(port, key_file, 'monitor', '--count', '2', '--period-ms', '500')
         assert rc == 0 and out.count('state RUNNING') == 2, err
         rc, out, err = pumpctl(port, key_file, 'log')

@@ -40,7 +40,8 @@ def run(ticks=3000):
     r = json.loads(out.strip().splitlines()[-1])
     # ticks_us -> instructions -> microseconds at 8 ns an instruction (125 MIPS)
     per_us = r['calib_instructions'] / r['calib_us']
-    for k in ('tick_us_mean', 'tick_us_max', 'link_tick_us_mean', 'link_tick_us_max'):
+    for k in ('tick_us_mean', 'tick_us_max', 'link_tick_us_mean', 'link_tick_us_max',
+              'idle_gc_tick_us_mean', 'idle_gc_tick_us_max', 'gc_us_collect'):
         r[k.replace('_us_', '_instructions_')] = int(r[k] * per_us)
         r[k.replace('_us_', '_cpu_us_')] = round(r[k] * per_us * 8 / 1000.0, 1)
     r.update({'board': qemu_board.BOARD, 'flash_text_bytes': text, 'ram_data_bss': data + bss,
@@ -77,6 +78,10 @@ def main(argv=None):
     print('tick+link  %.0f us mean, %.0f us max at 125 MIPS (STATUS each second: %d frames '
           'handled, %d telemetry)' % (r['link_tick_cpu_us_mean'], r['link_tick_cpu_us_max'],
                                       r['link_frames_handled'], r['telemetry_sent']))
+    print('tick+link  %.0f us mean, %.0f us max with the board\'s idle-time collection '
+          '(%d collections between ticks, %.0f us each)' % (
+              r['idle_gc_tick_cpu_us_mean'], r['idle_gc_tick_cpu_us_max'], r['idle_gc_runs'],
+              r['gc_cpu_us_collect']))
     print('written    %s' % (out / 'bench.json'))
     return 0
 

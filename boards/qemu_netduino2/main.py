@@ -7,16 +7,15 @@ as simulator/runtime/qemu.py does:
 
 The exchanges are the bridge board's (boards/bridge/main.py serve).
 """
-import gc
-
 import micropython
 
 from boards.bridge.main import serve
 from boards.qemu_netduino2.hal import UartBridge
 from boards.qemu_netduino2.hwdef import PINS
 
+IDLE_GC_BUDGET = 2048   # bytes allocated before a collection between exchanges
+
 
 def main():
     micropython.kbd_intr(-1)   # USART1 carries binary from now on: 0x03 is data
-    gc.threshold(4096)
-    serve(UartBridge(PINS['link_uart']))
+    serve(UartBridge(PINS['link_uart']), IDLE_GC_BUDGET)

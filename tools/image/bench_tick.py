@@ -11,7 +11,9 @@ On the fake HAL (no I/O waits): boot, a program at 1.77 mL/h through the
 device's checks (the allocations of that load, collector off: an upper
 bound of its peak), `ticks` steady ticks, then the same with the serial link
 handler active: a STATUS request every second (`frames`: wire bytes the host
-built) and the link's own telemetry. Prints one JSON line.
+built), collections left to MicroPython, then once more with the board
+entry's idle-time collection (boards.bridge.main.IdleCollector). Prints one
+JSON line.
 """
 import gc
 import json
@@ -36,8 +38,10 @@ def calibrate(n=1000000):
     return time.ticks_diff(time.ticks_us(), t0), 2 * n
 
 
-def _ticks(hal, loop, link, frames, n):
-    """Per tick (loop.poll + link.poll): total and max microseconds."""
+def _ticks(hal, loop, link, frames, n, idle=None):
+    """Per tick (loop.poll + link.poll): total and max microseconds. `idle`:
+    called after each period's work, outside the measured time (the board
+    entry's idle-time collection)."""
     clock = hal.clock
     serial = hal.serial
     us = time.ticks_us
@@ -61,6 +65,8 @@ def _ticks(hal, loop, link, frames, n):
             worst = dt
         if link is not None and len(serial.tx) > 512:
             serial.tx = bytearray()
+        if idle is not None:
+            idle()
     return total, worst
 
 
@@ -99,9 +105,20 @@ def main(frames=(), ticks=3000):
     total, worst = _ticks(hal, loop, link, frames, ticks)
     r['link_tick_us_mean'] = total // ticks
     r['link_tick_us_max'] = worst
+    # the same with the board entry's idle-time collection (boards/qemu_netduino2/main.py)
+    from boards.bridge.main import IdleCollector
+    from boards.qemu_netduino2.main import IDLE_GC_BUDGET
+    gc.collect()
+    collector = IdleCollector(IDLE_GC_BUDGET)
+    total, worst = _ticks(hal, loop, link, frames, ticks, collector.idle)
+    r['idle_gc_tick_us_mean'] = total // ticks
+    r['idle_gc_tick_us_max'] = worst
+    r['idle_gc_runs'] = collector.runs
+    t0 = time.ticks_us()
+    gc.collect()
+    r['gc_us_collect'] = time.ticks_diff(time.ticks_us(), t0)
     r['link_frames_handled'] = link.frames_handled
     r['telemetry_sent'] = link.tele_sent
-    gc.collect()
     r['heap_free_link_after'] = gc.mem_free()
     r['state'] = pump.state_name()
     r['ticks'] = ticks
