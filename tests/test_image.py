@@ -100,3 +100,32 @@ def test_bench_image_measures_heap_and_tick_time(elf):
     assert 0 < r['tick_instructions_mean'] <= r['tick_instructions_max'], r
     assert r['link_tick_instructions_mean'] > r['tick_instructions_mean'], r
     assert r['idle_gc_runs'] > 0, r     # the board's collections ran between ticks
+
+
+def test_qemu_does_not_outlive_a_killed_host(elf, tmp_path):
+    """A host killed without closing the board (SIGKILL) takes qemu with it:
+    an orphaned qemu would spin on a core forever."""
+    import signal
+    import time
+    script = tmp_path / 'host.py'
+    script.write_text('import os, signal\n'
+                      'from simulator.runtime.qemu_board import QemuBoard\n'
+                      'b = QemuBoard(%r)\n'
+                      'print(b.proc.pid, flush=True)\n'
+                      'os.kill(os.getpid(), signal.SIGKILL)\n' % str(elf))
+    r = subprocess.run([sys.executable, str(script)], cwd=str(build_image.ROOT),
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == -signal.SIGKILL, r.stderr
+    pid = int(r.stdout.split()[0])
+
+    def alive():
+        try:
+            with open('/proc/%d/status' % pid) as f:
+                return 'State:\tZ' not in f.read()   # a zombie has exited
+        except OSError:
+            return False
+    for _ in range(100):          # a bound on the wait, not a timing check
+        if not alive():
+            break
+        time.sleep(0.1)
+    assert not alive(), 'qemu %d outlived its host' % pid

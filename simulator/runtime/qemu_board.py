@@ -12,6 +12,7 @@ measures instructions, the same on any host, and runs are deterministic.
 """
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -26,6 +27,17 @@ QEMU_MACHINE = 'netduino2'    # qemu's STM32F205 machine
 PORT_BOARD = 'NETDUINO2'      # MicroPython's ports/qemu board for it
 ICOUNT_SHIFT = 3              # 2**3 ns per instruction: 125 MIPS, a Cortex-M3 class core
 RAW_PROMPT = b'raw REPL; CTRL-B to exit\r\n>'
+
+
+def _die_with_parent():
+    """In the child, before qemu starts: SIGKILL when the process that
+    started it dies (Linux prctl PR_SET_PDEATHSIG), so a host killed without
+    closing the board never leaves qemu running on its own."""
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
 
 
 class BoardError(Exception):
@@ -54,7 +66,7 @@ class QemuBoard:
         self.log_path = os.path.join(self.dir, 'qemu.log')
         self._log = open(self.log_path, 'wb')
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self._log,
-                                     stderr=subprocess.STDOUT)
+                                     stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
         self.uart = []
         self._booted = False
         self._buf = [bytearray() for _ in paths]
