@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 SCENARIO ?= configs/scenarios/demo.yaml
 OUT ?= out/demo
 
-.PHONY: run test venv gate diagram codes schemas wheel-check clean hil hil-smoke mutation sweep sweep-soak
+.PHONY: run test venv gate diagram codes schemas wheel-check clean hil hil-smoke mutation sweep sweep-soak image bench-image
 TARGET ?= inproc
 HIL_OUT ?= out/hil/$(TARGET)
 
@@ -50,6 +50,17 @@ flash: $(STAMP)
 
 gate: $(STAMP)
 	$(BIN)/python tools/mpy_gate.py
+
+# the firmware image of the emulated board (boards/qemu_netduino2: MicroPython's
+# qemu port, every device module frozen): needs MICROPY_SRC or MICROPY_TARBALL
+# and the ARM toolchain + qemu (README "Emulated board"; one line and exit 2
+# naming what is missing)
+image: $(STAMP)
+	$(BIN)/python tools/build_image.py
+
+# heap and tick CPU time inside the image (qemu -icount shift=3): out/bench-image/bench.json
+bench-image: $(STAMP)
+	$(BIN)/python tools/bench_image.py
 
 codes: $(STAMP)
 	$(BIN)/python tools/gen_codes.py

@@ -8,11 +8,11 @@ the target's rig lacks is skipped with the reason.
   inproc       the firmware in this process on the simulated HAL
   micropython  the firmware compiled with mpy-cross in a `micropython`
                process, its HAL bridged to the simulator (one compile per run)
-  qemu         the board image in an emulator: plugs in when
-               simulator/runtime/qemu.py provides `QemuDevice` with the
-               lockstep device API (tick, link, power_cycle, plant, hal,
-               tick_ms, close; see simulator/runtime/lockstep.py) and
-               `image_files()` (the image's files, for its hash)
+  qemu         the board image (`make image`) on the emulated STM32F205
+               under qemu-system-arm: simulator/runtime/qemu.py's
+               `QemuDevice`, the lockstep device API (tick, link,
+               power_cycle, plant, hal, tick_ms, close; see
+               simulator/runtime/lockstep.py), `image_files()` for its hash
   bench        a real pump on a serial port, a real balance and the bench's
                relays or operator (acceptance/bench.py; --bench CONFIG)
 

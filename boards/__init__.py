@@ -16,4 +16,4 @@ A board folder `boards/<name>/` holds:
 Adding a board is a new folder and its name in BOARDS below.
 """
 
-BOARDS = ('bridge', 'fake', 'pico')
+BOARDS = ('bridge', 'fake', 'pico', 'qemu_netduino2')

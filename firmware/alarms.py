@@ -49,8 +49,12 @@ ALARM_PRIORITY = (_PRIO_NONE, _PRIO_HIGH, _PRIO_HIGH, _PRIO_HIGH,
 _LED = (LED_GREEN, LED_CYAN, LED_YELLOW, LED_RED)
 _FLASH_MS = (0, 0, 2000, 500)
 _ON_MS = (0, 0, 1000, 200)
-_BURST = (0, 3, 819, 42632469)   # 0b11; 0b1100110011; slots 0 2 4 8 10 15 17 19 23 25
-_REPEAT_MS = (1, 30000, 20000, 10000)
+# The bursts as 4 bytes each, little-endian (0b11; 0b1100110011; slots 0 2 4
+# 8 10 15 17 19 23 25), the repeat periods in slots: not ints in a tuple, which
+# a frozen image keeps as long objects in flash above 8191 (arithmetic on one
+# allocates on the heap: tools/small_int_audit.py frozen_longs).
+_BURST = b'\x00\x00\x00\x00\x03\x00\x00\x00\x33\x03\x00\x00\x15\x85\x8a\x02'
+_REPEAT_SLOTS = (1, 300, 200, 100)
 _SLOT_MS = const(100)
 
 
@@ -153,8 +157,8 @@ class AlarmManager:
             self._led_shown = led
         flash = _FLASH_MS[visual]
         ind.led(led, flash == 0 or (ph % flash) < _ON_MS[visual])
-        slot = (ph % _REPEAT_MS[audible]) // _SLOT_MS
-        ind.buzzer(slot < 30 and (_BURST[audible] >> slot) & 1 == 1)
+        slot = (ph // _SLOT_MS) % _REPEAT_SLOTS[audible]
+        ind.buzzer(slot < 30 and (_BURST[audible * 4 + (slot >> 3)] >> (slot & 7)) & 1 == 1)
         self._phase_ms = ph + tick_ms
         if self._phase_ms >= 60000:   # a multiple of every period
             self._phase_ms -= 60000

@@ -70,13 +70,14 @@ _SEQ_MASK = const(0x3FFFFFFF)   # seq wraps at 2**30 (a small int everywhere)
 # a = delivered_nl restored, b = step index restored (-1: program lost)
 
 _I32_MAX = const(0x7FFFFFFF)
+_I32_NEG_MAX = const(-0x7FFFFFFF)   # a constant: `-_I32_MAX` makes a long at every call on 32 bits
 
 
 def _i32(v):
     if v > _I32_MAX:
         return _I32_MAX
-    if v < -_I32_MAX:
-        return -_I32_MAX
+    if v < _I32_NEG_MAX:
+        return _I32_NEG_MAX
     return v
 
 

@@ -2,12 +2,14 @@
 
 Each control tick of `tick_ms` owes rate_nl_h * tick_ms / 3600 picolitres,
 i.e. N/D microsteps with N = rate_nl_h * tick_ms and D = 3600 * step_pl. The
-fraction is reduced once when the rate changes (that may allocate: big ints);
-per tick only q = N // D and the remainder r = N % D are used, with an
-accumulator kept below D. So after n ticks exactly floor(n * N / D) steps have
-been scheduled: no drift over any course length, and every value touched in
-the tick stays below 2**30 (a small int on every board) because D < 2**30 is
-checked by `set_rate`.
+fraction is reduced once when the rate changes; per tick only q = N // D and
+the remainder r = N % D are used, with an accumulator kept below D. So after
+n ticks exactly floor(n * N / D) steps have been scheduled: no drift over any
+course length. N itself (150 mL/h at 100 ms: 1.5e10) is never formed: q and
+r come from the reduced factors by `muldiv`, so every value, in the tick and
+at a rate change (which happens inside the tick, at a step boundary), stays
+a small int on a 32-bit board (below 2**30: D < 2**30 is checked by
+`set_rate`) and nothing allocates.
 
 `Course` is where a started program stands: the one owner of the program
 position. That is the step (index, ramp sub-step, cycle repeats, when a
@@ -19,8 +21,9 @@ remainder. The Pump drives it (`begin`, `next`, `give`, `moved`,
 `end_step`); the start-up fill's push and hold count through `moved` and
 `give`; the checkpoint reads its public fields, write-ahead, every moving
 tick; recovery puts a checkpointed position back with `restore`. Nobody else
-writes them. `give` and `moved` run in the control tick (allocation-free,
-small ints); `next`, `begin` and `restore` at transitions (big ints allowed).
+writes them. `give`, `moved` and `next` (at a step boundary) run in the
+control tick: small ints only (the step target by `muldiv`), allocation-free;
+`begin` and `restore` at transitions.
 It shares this module with the scheduler it drives: a module of its own
 costs the 64 KB device heap about 0.5 KB more (docs/architecture.md).
 """
@@ -36,6 +39,35 @@ def gcd(a, b):
     return a
 
 
+def muldiv(a, b, c, rem=False):
+    """a * b // c, or with `rem` a * b % c, for 0 <= a, b and 0 < c < 2**30,
+    without forming a * b: shift-and-add over the bits of b, every
+    intermediate below 2**30 as long as the quotient is (a 32-bit board's
+    small ints). Returns one int: a tuple would allocate in the tick."""
+    qa = a // c
+    ra = a - qa * c
+    q = 0
+    r = 0
+    bit = 1
+    while bit <= b >> 1:
+        bit <<= 1
+    while bit:
+        q += q               # (q, r) doubles: r = 2r, carried into q
+        if r >= c - r:
+            r -= c - r
+            q += 1
+        else:
+            r += r
+        if b & bit:          # add ra
+            if r >= c - ra:
+                r -= c - ra
+                q += 1
+            else:
+                r += ra
+        bit >>= 1
+    return r if rem else qa * b + q
+
+
 class StepScheduler:
     def __init__(self, tick_ms, step_pl):
         self.tick_ms = tick_ms
@@ -49,17 +81,20 @@ class StepScheduler:
     def set_rate(self, rate_nl_h):
         """Change the rate, keeping the fractional step already owed.
         Returns the whole steps per tick at the new rate."""
-        num = rate_nl_h * self.tick_ms
         den = 3600 * self.step_pl
-        g = gcd(num, den) if num else den
-        num //= g
-        den //= g
         if den >= SMALL_INT_LIMIT:
             raise ValueError('step volume too large for exact scheduling')
+        # reduce rate * tick_ms / den factor by factor: the product is not a small int
+        g = gcd(rate_nl_h, den) if rate_nl_h else den
+        rate = rate_nl_h // g
+        den //= g
+        g = gcd(self.tick_ms, den)
+        tick = self.tick_ms // g
+        den //= g
         # carry the owed fraction acc/d over to the new denominator
-        self._acc = (self._acc * den) // self._d
-        self._q = num // den
-        self._r = num % den
+        self._acc = muldiv(self._acc, den, self._d)
+        self._q = muldiv(rate, tick, den)
+        self._r = muldiv(rate, tick, den, True)
         self._d = den
         self.rate_nl_h = rate_nl_h
         return self._q
@@ -199,7 +234,7 @@ class Course:
     def _rate_volume(self, rate, volume_nl):
         # motor steps from the cumulative programmed volume, rounded down once
         self.cum_nl += volume_nl
-        t = self.cum_nl * 1000 // self.sched.step_pl
+        t = muldiv(self.cum_nl, 1000, self.sched.step_pl)   # the product is not a small int
         self.left = t - self.cum_steps
         self.cum_steps = t
         self.rate_nl_h = rate

@@ -84,8 +84,11 @@ class Journal:
         """Append one record. Allocation-free on unix; values are clamped to
         i32 before packing (struct.pack truncates silently on MicroPython)."""
         buf = self._buf
-        struct.pack_into(RECORD_FMT, buf, 0, self.next_seq & 0xFFFFFFFF,
-                         time_s & 0xFFFFFFFF, event & 0xFFFF,
+        # seq and time stay below 2**30 (2**30 records; 34 years of seconds):
+        # a 32-bit mask is a long constant, and `&` with it allocates on a
+        # 32-bit board
+        struct.pack_into(RECORD_FMT, buf, 0, self.next_seq & 0x3FFFFFFF,
+                         time_s & 0x3FFFFFFF, event & 0xFFFF,
                          _clamp_i32(a), _clamp_i32(b))
         crc = crc16(buf, 0, 18)
         buf[18] = crc & 0xFF

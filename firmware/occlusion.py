@@ -370,8 +370,10 @@ class OcclusionCheck:
                 alarm = _A_OCCLUSION_DOWNSTREAM
             return alarm
         self._t += 1
-        ms = self._t * self.tick_ms
+        # ms only where _t is bounded (settle window, hold): in the monitor
+        # phase _t runs for the whole course (14 days: 1.2e9 ms, not a small int)
         if ph == 0:     # settle
+            ms = self._t * self.tick_ms
             if self.stored_steps == -_RELIEF_SLACK:     # the start level
                 self._ba = (p + _LAG) << _BASE
             if ms >= _WIN_MS:
@@ -396,6 +398,7 @@ class OcclusionCheck:
                 self._p1 = 0
                 self._acc = 0
         elif ph == 3:   # hold: does it decay?
+            ms = self._t * self.tick_ms
             if ms <= _PEAK_MS:
                 self._p1 += p
             elif ms > _HOLD_MS - _TAIL_MS:

@@ -43,7 +43,13 @@ class Settings:
     def __init__(self, **values):
         for i in range(0, len(FIELDS), 4):
             name = FIELDS[i]
-            setattr(self, name, values.pop(name, FIELDS[i + 1]))
+            v = values.pop(name, FIELDS[i + 1])
+            if type(v) is int:
+                # a frozen image keeps FIELDS' ints above 8191 as long objects
+                # in flash: arithmetic on one allocates, in the tick too.
+                # `+ 0` makes it a small int, once.
+                v = v + 0
+            setattr(self, name, v)
         if values:
             raise ValueError('unknown setting(s): ' + ', '.join(sorted(values)))
 

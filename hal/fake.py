@@ -97,6 +97,8 @@ class FakeSerial:
 
     def readinto(self, buf):
         n = min(len(buf), len(self.rx))
+        if not n:
+            return 0          # nothing waiting: no new buffer (a link polls every tick)
         for i in range(n):
             buf[i] = self.rx[i]
         self.rx = self.rx[n:]

@@ -30,7 +30,8 @@ def tool(name):
 
 def device_modules(root=DEVICE_ROOT):
     for pkg in DEVICE_PACKAGES:
-        yield from sorted((Path(root) / pkg).rglob('*.py'))
+        # a board's manifest.py is its image's build script, not device code
+        yield from sorted(p for p in (Path(root) / pkg).rglob('*.py') if p.name != 'manifest.py')
 
 
 def mpy_cross_cmd(mpy_cross, rel, out):

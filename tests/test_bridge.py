@@ -73,7 +73,7 @@ class InProcessDevice:
         pass
 
 
-def session(dev):
+def session(dev, learn_ticks=3000):
     """Program, start, run, occlude until the alarm, acknowledge, read the journal."""
     port = LockstepPort(dev)
     c = PumpClient(port=port, key=TEST_KEY, timeout=5.0, retries=0)
@@ -82,7 +82,7 @@ def session(dev):
     review = c.load_program([(1, 20000000, 2000000)], (SALINE,))   # 20 mL/h, 2 mL of saline
     c.confirm(review['program_hash'])
     c.start()
-    port.run(3000)                     # 300 s: the occlusion check learns its baseline
+    port.run(learn_ticks)              # 300 s: the occlusion check learns its baseline
     running = c.status()
     faults.inject(dev.plant, 'downstream_occlusion')
     for _ in range(3000):                                  # at most 300 s
@@ -191,3 +191,39 @@ def test_device_crash_names_the_log(scenario, monkeypatch):
                 dev.tick()
     finally:
         dev.close()
+
+
+# ---------------------------------------------------------------- qemu board
+# The same session against the firmware image on the emulated 32-bit board
+# (`make image`; simulator/runtime/qemu.py): same wire bytes, journal and plant.
+
+QEMU_LEARN_TICKS = 1200   # a shorter run than the unix-port bridge's: every byte on
+                          # the emulated UARTs costs wall time
+
+
+@pytest.fixture(scope='module')
+def both_qemu(scenario):
+    from tests.image_support import image_or_skip
+    from simulator.runtime.qemu import QemuDevice
+    elf = image_or_skip()
+    a = session(InProcessDevice(scenario), QEMU_LEARN_TICKS)
+    dev = QemuDevice(scenario, elf=elf)
+    try:
+        b = session(dev, QEMU_LEARN_TICKS)
+        b['query'] = dev.query()
+    finally:
+        dev.close()
+    return a, b
+
+
+def test_qemu_board_is_transparent(both_qemu):
+    a, b = both_qemu
+    q = b['query']
+    assert q['machine'].startswith('netduino2'), q
+    assert q['ticks'] == b['ticks'] + 1 and q['decoder_errors'] == 0
+    assert b['alarm']['state'] == C.STATE_ALARM, b['alarm']
+    assert a['ticks'] == b['ticks']
+    assert a['position'] == b['position']
+    assert a['delivered_ul'] == b['delivered_ul']
+    assert a['journal'] == b['journal']
+    assert a['wire'] == b['wire']

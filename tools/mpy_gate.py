@@ -78,9 +78,10 @@ SMALL_HEAP = '64k'     # every device module imports alone on this heap (excepti
 # 67,768 bytes: the program position with one owner (delivery.Course), the
 # shared clock and NV file, the occlusion detector's probe and hold for
 # the lowest rates, the compensation hooks and the peristaltic probe with the
-# relief's floor (784 bytes) took it over 64 KB on this 64-bit port, where
-# objects are about twice a 32-bit board's (docs/architecture.md, "Device
-# memory"). `python tools/mpy_gate.py --min-heap` bisects the figure to 64
+# relief's floor (784 bytes) and the 32-bit small-int arithmetic
+# (delivery.muldiv) took it over 64 KB on this 64-bit port, where objects are
+# about twice a 32-bit board's (docs/architecture.md, "Device memory"; the
+# same run passes inside the 32-bit image, "Emulated board"). `python tools/mpy_gate.py --min-heap` bisects the figure to 64
 # bytes. Lowering this is progress; raising it needs a measured reason.
 SCRIPTED_RUN_HEAP = '67k'
 TEST_HEAP = '256k'     # device test files, one process each
@@ -95,6 +96,7 @@ IMPORT_HEAP_BUDGET = {
     'boards.bridge.main': '112k',
     'boards.fake.telemetry_main': '112k',
     'boards.pico.main': '112k',     # imports from 110 KB; an RP2040 gives MicroPython ~190 KB
+    'boards.qemu_netduino2.main': '112k',
 }
 
 # How a board's main.py boots: collect import garbage early, which keeps the

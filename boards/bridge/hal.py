@@ -151,16 +151,25 @@ class Bridge:
                 raise EOFError
             got += r
 
-    def recv(self):
-        """Block for the next host message; returns (kind, payload view).
-        Tick messages: the host has taken the pending steps (the plant
-        emitted them over the tick that just ended)."""
+    def _read_header(self):
         self._read_exact(memoryview(self._hdr))
-        kind, ticks, raw, flags, travel, pos, mv, n = struct.unpack_from(IN_FMT, self._hdr, 0)
+
+    def _payload(self, kind, n):
+        """The `n` bytes that follow a header (a board whose serial line is
+        a UART of its own takes a tick's or link message's bytes from it)."""
         if n > MAX_IN:
             raise ValueError('bridge: message of %d bytes' % n)
         payload = self._inv[:n]
         self._read_exact(payload)
+        return payload
+
+    def recv(self):
+        """Block for the next host message; returns (kind, payload view).
+        Tick messages: the host has taken the pending steps (the plant
+        emitted them over the tick that just ended)."""
+        self._read_header()
+        kind, ticks, raw, flags, travel, pos, mv, n = struct.unpack_from(IN_FMT, self._hdr, 0)
+        payload = self._payload(kind, n)
         self.clock.now = ticks
         b = self.board
         b.raw = raw

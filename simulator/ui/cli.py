@@ -21,6 +21,8 @@ def cmd_run(a):
     from simulator.ui.report import write_run, human_summary
 
     sc = load_scenario(a.scenario)
+    if a.runtime == 'qemu':   # the firmware image on the emulated board
+        return _run_qemu(a, sc)
     sim = Simulation(sc, seed=a.seed)
     summary = sim.run(progress=sys.stderr.isatty() or a.progress, speed=a.speed)
     out = write_run(a.out, summary, sim.trace)
@@ -28,6 +30,20 @@ def cmd_run(a):
     print('written    %s/summary.json, trace.csv, trace.png, zoom.png%s' % (
         out, ' (partial: interrupted)' if sim.interrupted else ''))
     return 130 if sim.interrupted else 0
+
+
+def _run_qemu(a, sc):
+    from simulator.runtime import qemu_run
+    from simulator.runtime.bridge import BridgeError
+    try:
+        s = qemu_run.run(sc, seed=a.seed)
+    except (qemu_run.RunError, BridgeError) as e:
+        sys.stderr.write('pumpsim run: --runtime=qemu: %s\n' % e)
+        return 2
+    out = qemu_run.write(a.out, s)
+    print(qemu_run.human(s))
+    print('written    %s/summary.json' % out)
+    return 0
 
 
 def cmd_diagram(a):
@@ -114,6 +130,9 @@ def build_parser():
     r.add_argument('scenario', help='configs/scenarios name or a YAML path')
     r.add_argument('--out', required=True, help='output directory')
     r.add_argument('--seed', type=int, default=None, help='override the scenario seed')
+    r.add_argument('--runtime', default='cpython', choices=('cpython', 'qemu'),
+                   help='cpython: the firmware in this process (default); qemu: the firmware '
+                        'image on the emulated board (`make image`), summary.json only')
     r.add_argument('--speed', type=float, default=None,
                    help='real-time factor (1 = real time, for demos); default: as fast as possible')
     r.add_argument('--progress', action='store_true', help='progress bar even when not on a tty')

@@ -23,6 +23,8 @@ for S seconds), `quit`; with --runtime micropython also `speed X`.
 --runtime micropython: the firmware runs in a separate `micropython` process
 (compiled .mpy), its HAL bridged to this simulator in lockstep
 (simulator/runtime/bridge.py, boards/bridge/hal.py); same link, faults and commands.
+--runtime qemu: the same with the firmware image of `make image` on the
+emulated 32-bit board under qemu-system-arm (simulator/runtime/qemu.py).
 """
 import os
 import random
@@ -385,6 +387,20 @@ class BridgeServer(Server):
         self.device.close()
 
 
+class QemuServer(BridgeServer):
+    """`pumpsim serve --runtime qemu`: the firmware image on the emulated board."""
+
+    runtime = 'qemu'
+
+    def __init__(self, scenario, transport, speed=1.0, key=TEST_KEY, link_faults=None,
+                 link_timeout_ms=10000, stdin=None, out=sys.stdout):
+        from simulator.runtime.qemu import QemuDevice
+        self.device = QemuDevice(scenario, key=key, link_timeout_ms=link_timeout_ms)
+        self.sim = self.device.sim
+        self._attach(transport, speed, link_faults, stdin, out)
+        self.k = 0
+
+
 def _fault_params(words):
     """k=v words of an inject line: numbers, or text for text parameters."""
     params = {}
@@ -417,7 +433,7 @@ def cmd_serve(a):
         sys.stderr.write('pumpsim serve: --link=%r not allowed (pty or tcp:PORT, PORT 0..65535)\n'
                          % a.link)
         return 2
-    if a.baud and a.runtime == 'micropython':
+    if a.baud and a.runtime != 'cpython':
         sys.stderr.write('pumpsim serve: --baud=%d: paced serial is for --runtime cpython only\n'
                          % a.baud)
         return 2
@@ -437,8 +453,9 @@ def cmd_serve(a):
     lf = LinkFaults(a.drop, a.flip, a.garbage, seed=a.fault_seed)
     cls = Server
     if a.runtime == 'micropython':   # the firmware in a micropython process
-
         cls = BridgeServer
+    elif a.runtime == 'qemu':        # the firmware image on the emulated board
+        cls = QemuServer
     try:
         srv = cls(sc, transport, speed=a.speed or 1.0, key=key, link_faults=lf,
                   link_timeout_ms=int(a.link_timeout * 1000),
@@ -448,7 +465,7 @@ def cmd_serve(a):
         if a.runtime == 'cpython' or not isinstance(e, (BridgeError, OSError)):
             raise
         transport.close()
-        sys.stderr.write('pumpsim serve: --runtime=micropython: %s\n' % e)
+        sys.stderr.write('pumpsim serve: --runtime=%s: %s\n' % (a.runtime, e))
         return 2
     port = transport.describe()
     print('pumpsim serve: firmware (%s) on %s, pump %s, speed %gx' % (
@@ -479,7 +496,7 @@ def register(top):
                                      'on a pty or TCP port (for pumpctl)')
     p.add_argument('scenario', nargs='?', default='demo',
                    help='configs/scenarios name or a YAML path (pump, patient, plant faults)')
-    p.add_argument('--runtime', default='cpython', choices=('cpython', 'micropython'))
+    p.add_argument('--runtime', default='cpython', choices=('cpython', 'micropython', 'qemu'))
     p.add_argument('--link', default='pty', help='pty (default) or tcp:PORT (127.0.0.1; 0 = any free)')
     p.add_argument('--speed', type=float, default=1.0, help='real-time factor (default 1)')
     p.add_argument('--key-file', help='device key (default: the public test key)')

@@ -1,5 +1,6 @@
 """Launcher for the small-heap scripted run (`micropython -X heapsize=N -m
-gate_scripted_run`, N = tools/mpy_gate.SCRIPTED_RUN_HEAP).
+gate_scripted_run`, N = tools/mpy_gate.SCRIPTED_RUN_HEAP; inside the board
+image, frozen: `import gate_scripted_run; gate_scripted_run.run(None)`).
 
 On a small heap of a 64-bit build, fragmentation decides whether the imports
 fit: qstr pools and dicts grow by doubling and need contiguous blocks. So this
@@ -12,23 +13,32 @@ soak_ticks runs the ticks: the heap holds one test script at a time.
 """
 import gc
 import sys
-gc.threshold(1024)  # collect import garbage early: less fragmentation
-import firmware.pump  # noqa: E402,F401
-gc.collect()
-import hal.fake  # noqa: E402,F401
-gc.collect()
-import firmware.loop  # noqa: E402,F401
-gc.collect()
 
-try:
-    import soak_boot
-    running = soak_boot.boot()
-    del soak_boot
-    del sys.modules['soak_boot']
+
+def run(nv_path='soak_nv.bin'):
+    """The scripted run; True if it passed. `nv_path` None: the NV is a
+    bytearray (a board image has no file system)."""
+    gc.threshold(1024)  # collect import garbage early: less fragmentation
+    import firmware.pump  # noqa: F401
     gc.collect()
-    import soak_ticks
-    soak_ticks.run(*running)
-except Exception as e:  # one line of verdict for the gate, then the detail
-    sys.print_exception(e)
-    print('0 passed, 1 failed')
+    import hal.fake  # noqa: F401
+    gc.collect()
+    import firmware.loop  # noqa: F401
+    gc.collect()
+    try:
+        import soak_boot
+        running = soak_boot.boot(nv_path)
+        del soak_boot
+        del sys.modules['soak_boot']
+        gc.collect()
+        import soak_ticks
+        soak_ticks.run(*running)
+        return True
+    except Exception as e:  # one line of verdict for the gate, then the detail
+        sys.print_exception(e)
+        print('0 passed, 1 failed')
+        return False
+
+
+if __name__ == '__main__' and not run():
     sys.exit(1)

@@ -22,13 +22,15 @@ _K_CONTINUOUS = const(1)
 RATE_NL_H = 1773913
 
 
-def boot():
-    """(hal, pump, loop, heap free before any of them): running the program."""
+def boot(nv_path='soak_nv.bin'):
+    """(hal, pump, loop, heap free before any of them): running the program.
+    `nv_path` None: the NV is a bytearray on the heap (a board image has no
+    file system)."""
     gc.collect()
     free0 = gc.mem_free()
     # NV as on a board: an 8 KB FRAM (NV map, a 351-record journal ring,
     # calibration), outside the heap: a file here
-    hal = make_fake_hal(storage_size=8192, nv_path='soak_nv.bin')
+    hal = make_fake_hal(storage_size=8192, nv_path=nv_path)
     pump = Pump(hal, Settings())
     loop = Loop(pump, hal.clock)
     hal.clock.advance(100)

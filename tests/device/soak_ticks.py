@@ -19,11 +19,13 @@ def run(hal, pump, loop, free0):
     gc.collect()
     poll = loop.poll
     wrapped = False
+    # the clock's own wrap arithmetic (small ints only: `now + 100` past
+    # 2**30 - 1 is a long on a 32-bit board), bound before the heap locks
+    add = clock.ticks_add
     heap_lock()
     for _ in range(TICKS):
-        now = clock.now + 100
-        if now > 0x3FFFFFFF:
-            now &= 0x3FFFFFFF
+        now = add(clock.now, 100)
+        if now < clock.now:
             wrapped = True
         clock.now = now
         poll()
