@@ -1,0 +1,192 @@
+"""What power-loss recovery (firmware.recovery) refuses to put back, and what
+it keeps across a second cut. A checkpoint or program record that does not
+hold together boots into the power alarm with no program and says why; one
+that does is restored, and a recovered therapy survives another cut.
+Fake HAL: a cut is a new Pump on the same storage; a damaged record is
+written here with a CRC that checks (what a firmware bug or a different
+program would leave)."""
+import struct
+
+import pytest
+
+from helpers_device import make_pump, run_ticks
+from firmware.checkpoint import FMT
+from firmware.crc16 import crc16
+from firmware.loop import Loop
+from firmware.program import Program
+from firmware.pump import Pump
+from firmware.settings import Settings
+from pumphost.codes import (A_OCCLUSION_DOWNSTREAM, A_POWER_INTERRUPTED, A_PRESSURE_DRIFT,
+                            EV_ALARM, EV_POWER_RECOVERED, K_CONTINUOUS, K_CYCLE,
+                            K_PAUSE, PROGRAM_AT, SLOT_SIZE)
+
+FAST = 36000000          # 36 mL/h: 1 uL per 100 ms tick
+STEP_INDEX, PROG_CRC, ALARMS = 4, 14, 9
+
+
+def _go(steps, **settings):
+    hal, pump, loop = make_pump(**settings)
+    run_ticks(hal, loop, 1)
+    prog = Program(steps)
+    assert pump.load(prog) == 0, pump.last_error
+    assert pump.confirm(prog.digest()) == 0 and pump.start() == 0
+    return hal, pump, loop, prog
+
+
+def _reboot(hal, settings):
+    hal.motor.stop()
+    pump = Pump(hal, settings)
+    loop = Loop(pump, hal.clock)
+    run_ticks(hal, loop, 1)
+    return pump, loop
+
+
+def _resume(hal, p2, l2):
+    assert p2.acknowledge() == 0 and p2.resume() == 0
+    run_ticks(hal, l2, 1)
+
+
+def _until(hal, loop, pump, state, max_ticks):
+    for _ in range(max_ticks):
+        run_ticks(hal, loop, 1)
+        if pump.state_name() == state:
+            return True
+    return False
+
+
+def _rewrite_newest_slot(hal, pump, **fields):
+    """Change fields of the newest checkpoint slot, CRC made to match."""
+    at = (pump.ckpt.seq & 1) * SLOT_SIZE
+    mem = hal.storage.mem
+    vals = list(struct.unpack_from(FMT, mem, at))
+    for k, v in fields.items():
+        vals[{'step_index': STEP_INDEX, 'prog_crc': PROG_CRC, 'alarms': ALARMS}[k]] = v
+    buf = bytearray(SLOT_SIZE)
+    struct.pack_into(FMT, buf, 0, *vals)
+    c = crc16(buf, 0, 60)
+    buf[60] = c & 0xFF
+    buf[61] = c >> 8
+    buf[62:66] = mem[at:at + 4]
+    mem[at:at + SLOT_SIZE] = buf
+
+
+def _write_program_record(hal, body, n=None):
+    """A program record of `body` (its CRC right) claiming length n."""
+    n = len(body) if n is None else n
+    c = crc16(body)
+    rec = struct.pack('<HH', n, c) + body
+    hal.storage.mem[PROGRAM_AT:PROGRAM_AT + len(rec)] = rec
+    return c
+
+
+def _lost(p2, why):
+    assert p2.state_name() == 'ALARM' and p2.alarms.active[A_POWER_INTERRUPTED]
+    assert p2.program is None
+    assert p2.last_error == 'power interrupted: ' + why, p2.last_error
+    ev = [r for r in p2.journal.records() if r[2] == EV_POWER_RECOVERED][-1]
+    assert ev[3:] == (p2.course.delivered_nl, -1)
+
+
+def _cut_running():
+    hal, pump, loop, prog = _go([(K_CONTINUOUS, FAST, 2000000, 0, 0, 0),
+                                 (K_CONTINUOUS, FAST, 2000000, 0, 0, 0)])
+    run_ticks(hal, loop, 300)
+    return hal, pump, loop, prog
+
+
+def test_a_stored_program_the_checkpoint_does_not_name_is_not_restored():
+    hal, pump, loop, prog = _cut_running()
+    _rewrite_newest_slot(hal, pump, prog_crc=pump.ckpt.prog_crc ^ 0x5A5A)
+    p2, _ = _reboot(hal, pump.settings)
+    _lost(p2, 'stored program unreadable')
+    assert p2.course.delivered_nl == pump.course.delivered_nl
+
+
+@pytest.mark.parametrize('n,why', [(0, 'unreadable'), (1, 'unreadable'), (2, 'malformed'),
+                                   (3, 'malformed'), (712, 'malformed'), (713, 'unreadable')])
+def test_a_program_record_is_read_only_within_its_length_bounds(n, why):
+    hal, pump, loop, prog = _cut_running()
+    body = bytes((7 * i + 3) & 0xFF for i in range(n))    # no program: version byte 3
+    c = _write_program_record(hal, body)
+    _rewrite_newest_slot(hal, pump, prog_crc=c)
+    p2, _ = _reboot(hal, pump.settings)
+    _lost(p2, 'stored program ' + why)
+
+
+def test_a_program_record_whose_body_does_not_match_its_crc_is_unreadable():
+    hal, pump, loop, prog = _cut_running()
+    hal.storage.mem[PROGRAM_AT + 4 + 5] ^= 0x01      # the header (length, crc) intact
+    p2, _ = _reboot(hal, pump.settings)
+    _lost(p2, 'stored program unreadable')
+
+
+def test_a_checkpoint_step_beyond_the_program_is_not_restored():
+    hal, pump, loop, prog = _cut_running()
+    _rewrite_newest_slot(hal, pump, step_index=2)
+    p2, _ = _reboot(hal, pump.settings)
+    _lost(p2, 'checkpoint step 2 beyond the program')
+
+
+def test_the_last_step_of_the_program_is_restored():
+    hal, pump, loop, prog = _cut_running()
+    _rewrite_newest_slot(hal, pump, step_index=1)
+    p2, l2 = _reboot(hal, pump.settings)
+    assert p2.program is not None and p2.course.index == 1
+    ev = [r for r in p2.journal.records() if r[2] == EV_POWER_RECOVERED][-1]
+    assert ev[3:] == (pump.course.delivered_nl, 1)
+
+
+def test_a_program_the_device_no_longer_allows_is_not_restored():
+    hal, pump, loop, prog = _cut_running()
+    lower = Settings(max_rate_nl_h=FAST - 1)
+    p2, _ = _reboot(hal, lower)
+    _lost(p2, 'stored program refused: steps[0].rate_nl_h=36000000 not allowed '
+              '(device limit 10000..35999999)')
+
+
+def test_recovery_is_journaled_with_the_delivered_volume_and_the_step():
+    hal, pump, loop, prog = _cut_running()
+    p2, _ = _reboot(hal, pump.settings)
+    recs = p2.journal.records()
+    alarm = [r for r in recs if r[2] == EV_ALARM and r[3] == A_POWER_INTERRUPTED]
+    assert len(alarm) == 1
+    assert alarm[0][4] == p2.pressure_x10
+    rec = [r for r in recs if r[2] == EV_POWER_RECOVERED]
+    assert len(rec) == 1 and rec[0][3:] == (pump.course.delivered_nl, 0)
+    assert recs.index(alarm[0]) < recs.index(rec[0])
+    assert p2.program_digest == prog.digest()
+
+
+@pytest.mark.parametrize('code', [A_OCCLUSION_DOWNSTREAM, A_PRESSURE_DRIFT, 20])
+def test_every_alarm_code_latched_at_the_cut_comes_back(code):
+    hal, pump, loop, prog = _cut_running()
+    _rewrite_newest_slot(hal, pump, alarms=1 << code)
+    p2, _ = _reboot(hal, pump.settings)
+    al = p2.alarms
+    latched = [c for c in range(1, len(al.active)) if al.active[c]]
+    assert latched == sorted({code, A_POWER_INTERRUPTED})
+    assert not al.acked[code] and not al.condition[code]
+
+
+def test_a_recovered_therapy_survives_a_second_cut_and_completes_exactly():
+    steps = [(K_CONTINUOUS, FAST, 300000, 0, 0, 0), (K_PAUSE, 0, 0, 20, 0, 0),
+             (K_CONTINUOUS, FAST, 200000, 0, 0, 0), (K_CYCLE, 0, 0, 0, 2, 0),
+             (K_CONTINUOUS, FAST, 2000000, 0, 0, 0)]
+    # (the last step long enough for the occlusion check to see the fake's
+    # flat line settle: a short one ends in a hold the fake cannot decay)
+    hal, pump, loop, prog = _go(steps)
+    run_ticks(hal, loop, 150)
+    p2, l2 = _reboot(hal, pump.settings)
+    _resume(hal, p2, l2)
+    run_ticks(hal, l2, 700)            # into the cycle's second round
+    assert p2.course.cyc_at == 3 and p2.state_name() == 'RUNNING', (p2.course.cyc_at, p2.state_name())
+    at = (p2.course.index, p2.course.cyc_left, p2.course.delivered_nl)
+    p3, l3 = _reboot(hal, p2.settings)
+    assert p3.program_digest == prog.digest()
+    assert (p3.course.index, p3.course.cyc_left, p3.course.delivered_nl) == at
+    _resume(hal, p3, l3)
+    assert _until(hal, l3, p3, 'COMPLETE', 5000), p3.state_name()
+    total = 3 * (300000 + 200000) + 2000000     # the cycle repeats steps 0..2 twice more
+    assert prog.total_volume_nl() == total
+    assert abs(p3.course.delivered_nl - total) * 1000 <= p3.step_pl
+    assert p3.course.steps_commanded == total * 1000 // p3.step_pl
