@@ -12,16 +12,17 @@ import pytest
 from helpers_device import make_pump, run_ticks
 from firmware.checkpoint import FMT
 from firmware.crc16 import crc16
+from firmware.limits import ramp_volume_nl
 from firmware.loop import Loop
-from firmware.program import Program
+from firmware.program import Program, ramp_parts, ramp_sub
 from firmware.pump import Pump
 from firmware.settings import Settings
 from pumphost.codes import (A_OCCLUSION_DOWNSTREAM, A_POWER_INTERRUPTED, A_PRESSURE_DRIFT,
                             EV_ALARM, EV_POWER_RECOVERED, K_CONTINUOUS, K_CYCLE,
-                            K_PAUSE, PROGRAM_AT, SLOT_SIZE)
+                            K_PAUSE, K_RAMP, PROGRAM_AT, SLOT_SIZE)
 
 FAST = 36000000          # 36 mL/h: 1 uL per 100 ms tick
-STEP_INDEX, PROG_CRC, ALARMS = 4, 14, 9
+STEP_INDEX, PROG_CRC, ALARMS, SUB = 4, 14, 9, 15
 
 
 def _go(steps, **settings):
@@ -60,7 +61,7 @@ def _rewrite_newest_slot(hal, pump, **fields):
     mem = hal.storage.mem
     vals = list(struct.unpack_from(FMT, mem, at))
     for k, v in fields.items():
-        vals[{'step_index': STEP_INDEX, 'prog_crc': PROG_CRC, 'alarms': ALARMS}[k]] = v
+        vals[{'step_index': STEP_INDEX, 'prog_crc': PROG_CRC, 'alarms': ALARMS, 'sub': SUB}[k]] = v
     buf = bytearray(SLOT_SIZE)
     struct.pack_into(FMT, buf, 0, *vals)
     c = crc16(buf, 0, 60)
@@ -190,3 +191,17 @@ def test_a_recovered_therapy_survives_a_second_cut_and_completes_exactly():
     assert prog.total_volume_nl() == total
     assert abs(p3.course.delivered_nl - total) * 1000 <= p3.step_pl
     assert p3.course.steps_commanded == total * 1000 // p3.step_pl
+
+
+@pytest.mark.parametrize('sub,back_at', [(9, 9), (10, 0), (12, 0)])
+def test_a_ramp_sub_step_the_ramp_does_not_have_restarts_the_ramp(sub, back_at):
+    # 10 min: 10 sub-steps (its end rate, 10 mL/h, is no duration)
+    ramp = (K_RAMP, 1000000, 0, 600, 10000000, 0)
+    ramp = ramp[:2] + (ramp_volume_nl(ramp),) + ramp[3:]
+    assert ramp_parts(600) == 10
+    hal, pump, loop, prog = _go([ramp, (K_CONTINUOUS, 10000000, 2000000, 0, 0, 0)])
+    run_ticks(hal, loop, 100)
+    _rewrite_newest_slot(hal, pump, sub=sub)
+    p2, l2 = _reboot(hal, pump.settings)
+    assert p2.course.index == 0 and p2.course.sub == back_at
+    assert p2.course.rate_nl_h == ramp_sub(ramp, back_at)[0]
