@@ -22,7 +22,7 @@ from pumphost.codes import (A_OCCLUSION_DOWNSTREAM, A_POWER_INTERRUPTED, A_PRESS
                             K_PAUSE, K_RAMP, PROGRAM_AT, SLOT_SIZE)
 
 FAST = 36000000          # 36 mL/h: 1 uL per 100 ms tick
-STEP_INDEX, PROG_CRC, ALARMS, SUB = 4, 14, 9, 15
+STEP_INDEX, PROG_CRC, ALARMS, SUB, DWELL_LEFT = 4, 14, 9, 15, 18
 
 
 def _go(steps, **settings):
@@ -61,7 +61,8 @@ def _rewrite_newest_slot(hal, pump, **fields):
     mem = hal.storage.mem
     vals = list(struct.unpack_from(FMT, mem, at))
     for k, v in fields.items():
-        vals[{'step_index': STEP_INDEX, 'prog_crc': PROG_CRC, 'alarms': ALARMS, 'sub': SUB}[k]] = v
+        vals[{'step_index': STEP_INDEX, 'prog_crc': PROG_CRC, 'alarms': ALARMS, 'sub': SUB,
+                 'dwell_left': DWELL_LEFT}[k]] = v
     buf = bytearray(SLOT_SIZE)
     struct.pack_into(FMT, buf, 0, *vals)
     c = crc16(buf, 0, 60)
@@ -205,3 +206,43 @@ def test_a_ramp_sub_step_the_ramp_does_not_have_restarts_the_ramp(sub, back_at):
     p2, l2 = _reboot(hal, pump.settings)
     assert p2.course.index == 0 and p2.course.sub == back_at
     assert p2.course.rate_nl_h == ramp_sub(ramp, back_at)[0]
+
+
+@pytest.mark.parametrize('left_s', [1, 0, -5])
+def test_a_pause_step_lasts_the_seconds_the_checkpoint_says_were_left(left_s):
+    hal, pump, loop, prog = _go([(K_CONTINUOUS, FAST, 100000, 0, 0, 0), (K_PAUSE, 0, 0, 600, 0, 0),
+                                 (K_CONTINUOUS, FAST, 2000000, 0, 0, 0)])
+    assert _until(hal, loop, pump, 'DWELL', 2000)
+    run_ticks(hal, loop, 30)
+    assert pump.pause() == 0                   # checkpointed with the time left
+    _rewrite_newest_slot(hal, pump, dwell_left=left_s)
+    p2, l2 = _reboot(hal, pump.settings)
+    assert p2.acknowledge() == 0 and p2.resume() == 0
+    ticks = 0
+    for _ in range(40):
+        run_ticks(hal, l2, 1)
+        if p2.state_name() == 'DWELL':
+            ticks += 1
+    # the tick that enters the step is in DWELL; with a second left (uptime
+    # counts whole seconds) it lasts into the next second, with none it ends
+    # at the next tick
+    if left_s > 0:
+        assert 2 <= ticks <= 11, ticks
+    else:
+        assert ticks == 1, ticks
+    assert p2.state_name() == 'RUNNING'
+
+
+def test_a_cycle_not_reached_before_the_cut_still_repeats():
+    # the cycle is step 1: a restored course with no cycle loaded must load
+    # its count when it gets there
+    steps = [(K_CONTINUOUS, FAST, 300000, 0, 0, 0), (K_CYCLE, 0, 0, 0, 1, 0),
+             (K_CONTINUOUS, FAST, 2000000, 0, 0, 0)]
+    hal, pump, loop, prog = _go(steps)
+    run_ticks(hal, loop, 100)
+    assert pump.course.index == 0 and pump.course.cyc_at == -1
+    p2, l2 = _reboot(hal, pump.settings)
+    _resume(hal, p2, l2)
+    assert _until(hal, l2, p2, 'COMPLETE', 5000), p2.state_name()
+    total = 2 * 300000 + 2000000
+    assert abs(p2.course.delivered_nl - total) * 1000 <= p2.step_pl
