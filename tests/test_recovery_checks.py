@@ -246,3 +246,51 @@ def test_a_cycle_not_reached_before_the_cut_still_repeats():
     assert _until(hal, l2, p2, 'COMPLETE', 5000), p2.state_name()
     total = 2 * 300000 + 2000000
     assert abs(p2.course.delivered_nl - total) * 1000 <= p2.step_pl
+
+
+def _line(hal, loop, n, open_at=900):
+    """The fill's scripted line (tests/device/test_fill_device.py): 30 mmHg
+    rising 1.085 mmHg x10 a step until the valve opens at 90 mmHg."""
+    for _ in range(n):
+        p = min(300 + hal.motor.pos * 1085 // 1000, open_at)
+        hal.pressure.raw = 3000 + p * 4
+        run_ticks(hal, loop, 1)
+
+
+def _filling(rate_nl_h, volume_nl):
+    hal, pump, loop = make_pump(startup_fill_rate_nl_h=10000000)
+    hal.pressure.raw = 3000 + 300 * 4
+    run_ticks(hal, loop, 1)
+    prog = Program([(K_CONTINUOUS, rate_nl_h, volume_nl, 0, 0, 0)])
+    assert pump.load(prog) == 0 and pump.confirm(prog.digest()) == 0 and pump.start() == 0
+    return hal, pump, loop
+
+
+def _fill_state(pump):
+    f = pump.fill
+    return f.left, f.steps, f.ms, f.holding
+
+
+def test_a_cut_while_the_fill_pushes_goes_on_filling_at_the_fill_rate():
+    hal, pump, loop = _filling(100000, 1000000)
+    _line(hal, loop, 150)                        # 15 s of the 45 s to the knee
+    assert pump.fill.left and not pump.fill.holding
+    p2, l2 = _reboot(hal, pump.settings)
+    assert _fill_state(p2) == _fill_state(pump)
+    assert p2.sched.rate_nl_h == 10000000
+    assert p2.acknowledge() == 0 and p2.resume() == 0
+    pos = hal.motor.pos
+    _line(hal, l2, 50)
+    assert hal.motor.pos - pos >= 40 * 10000000 // 3600 * 100 // 217070   # at the fill rate
+
+
+def test_a_cut_while_the_fill_holds_back_its_overshoot_keeps_holding():
+    hal, pump, loop = _filling(1000000, 5000000)
+    for _ in range(2000):
+        _line(hal, loop, 1)
+        if pump.fill.holding:
+            break
+    assert pump.fill.holding and pump.fill.left
+    p2, l2 = _reboot(hal, pump.settings)
+    assert _fill_state(p2) == _fill_state(pump)
+    assert p2.sched.rate_nl_h == 1000000
