@@ -9,8 +9,7 @@ left out: a timeout counts against (a mutant that hangs the firmware is
 found by the watchdog on a board, not by a test). The equivalent mutants
 are listed, each with why, in tools/mutation_equivalent.txt (one a line:
 NAME  reason); mutmut numbers a function's mutants afresh when the function
-changes, so an entry whose mutant is no longer a survivor is reported as
-stale, to be looked at again.
+changes, so an entry whose mutant is killed now is reported as stale, to be looked at again.
 """
 import collections
 import subprocess
@@ -65,12 +64,10 @@ def main(argv):
     equiv = equivalent()
     by_mod = collections.defaultdict(collections.Counter)
     survivors = collections.defaultdict(list)
-    seen = set()
     for name, status in rows:
         mod = module_of(name)
         if status == 'survived' and name in equiv:
             status = 'equivalent'
-            seen.add(name)
         by_mod[mod][status] += 1
         if status in ('survived', 'timeout', 'suspicious'):
             survivors[mod].append((name, status))
@@ -92,11 +89,12 @@ def main(argv):
              if k not in ('killed', 'survived', 'timeout', 'not checked', 'equivalent')}
     if other:
         print('other statuses: %s' % ', '.join('%s %d' % kv for kv in sorted(other.items())))
-    stale = sorted(n for n in equiv if n not in seen and n in dict(rows))
+    status = dict(rows)
+    stale = sorted(n for n in equiv if status.get(n) == 'killed')
     if stale:
-        print('\nlisted as equivalent but not a survivor now (stale entries: look again):')
+        print('\nlisted as equivalent but killed now (stale entries: look again):')
         for n in stale:
-            print('  %s (%s)' % (n, dict(rows)[n]))
+            print('  %s' % n)
     for mod in sorted(survivors):
         print('\n%s:' % mod)
         for name, status in survivors[mod]:
