@@ -174,3 +174,22 @@ def test_a_new_alarm_ends_the_audio_pause_at_once_even_in_the_first_second():
     w.al.raise_alarm(HIGH)
     w.al.tick(TICK, 0)
     assert w.ind.buzzing      # the high burst's first pulse, now
+
+
+def test_a_new_alarm_starts_its_burst_at_the_raise_whatever_the_tick():
+    # a 33 ms tick (settings allow 10..100). A high alarm is shown, silenced
+    # by its acknowledgement; a second high one (the colour does not
+    # change) sounds from its raise: the burst's first 100 ms pulse covers
+    # the ticks at 0, 33, 66 and 99 ms, the second starts at 200 ms
+    al = AlarmManager(Indicators())
+    al.raise_alarm(HIGH)
+    al.acknowledge_all()
+    for t in range(10):
+        al.tick(33, 0)
+    assert not al.ind.buzzing
+    al.raise_alarm(2)
+    sound = []
+    for _ in range(8):
+        al.tick(33, 0)
+        sound.append(al.ind.buzzing)
+    assert sound == [True, True, True, True, False, False, False, True]
