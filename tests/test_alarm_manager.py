@@ -193,3 +193,33 @@ def test_a_new_alarm_starts_its_burst_at_the_raise_whatever_the_tick():
         al.tick(33, 0)
         sound.append(al.ind.buzzing)
     assert sound == [True, True, True, True, False, False, False, True]
+
+
+def test_an_escalation_starts_the_high_burst_when_it_escalates():
+    # no new alarm is raised: the annunciated priority changes by itself, and
+    # its patterns start then (33 ms tick: the first pulse covers 4 ticks)
+    al = AlarmManager(Indicators(), escalate_s=65)
+    now = 5000
+    al.tick(33, now // 1000)
+    al.raise_alarm(MEDIUM)
+    while not al.tick(33, now // 1000):
+        now += 33
+        assert now < 80000
+    sound = [al.ind.buzzing]
+    for _ in range(5):
+        now += 33
+        al.tick(33, now // 1000)
+        sound.append(al.ind.buzzing)
+    assert sound == [True, True, True, True, False, False]
+    assert al.ind.leds[LED_RED]
+
+
+def test_an_audio_pause_over_in_the_first_second_leaves_the_sound_on():
+    al = AlarmManager(Indicators())
+    al.raise_alarm(HIGH)
+    al.audio_pause(0, 0)
+    sound = []
+    for _ in range(5):
+        al.tick(TICK, 0)
+        sound.append(al.ind.buzzing)
+    assert sound == [True, False, True, False, True]    # slots 0 to 4 of the burst
