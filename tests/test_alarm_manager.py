@@ -223,3 +223,16 @@ def test_an_audio_pause_over_in_the_first_second_leaves_the_sound_on():
         al.tick(TICK, 0)
         sound.append(al.ind.buzzing)
     assert sound == [True, False, True, False, True]    # slots 0 to 4 of the burst
+
+
+@pytest.mark.parametrize('code,led,on_ticks,period_ticks', [(HIGH, LED_RED, 2, 5), (MEDIUM, LED_YELLOW, 10, 20)])
+def test_the_flash_is_on_for_exactly_its_on_time(code, led, on_ticks, period_ticks):
+    # high: 200 ms on in 500 ms (2 Hz, 40 %); medium: 1 s on in 2 s (0.5 Hz, 50 %)
+    al = AlarmManager(Indicators())
+    al.raise_alarm(code)
+    seen = []
+    for _ in range(2 * period_ticks):
+        al.tick(TICK, 0)
+        seen.append(bool(al.ind.leds[led]))
+    one = [True] * on_ticks + [False] * (period_ticks - on_ticks)
+    assert seen == one + one
