@@ -236,3 +236,10 @@ def test_the_flash_is_on_for_exactly_its_on_time(code, led, on_ticks, period_tic
         seen.append(bool(al.ind.leds[led]))
     one = [True] * on_ticks + [False] * (period_ticks - on_ticks)
     assert seen == one + one
+
+
+def test_an_alarm_raised_before_the_first_tick_escalates_on_time():
+    al = AlarmManager(Indicators(), escalate_s=60)
+    al.raise_alarm(MEDIUM)          # at boot: uptime 0
+    esc = [s for s in range(0, 70) for _ in range(10) if al.tick(TICK, s)]
+    assert esc == [60]
