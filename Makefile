@@ -68,10 +68,12 @@ codes: $(STAMP)
 # mutmut over the device's safety modules ([tool.mutmut] in pyproject.toml;
 # docs/testing.md has the score and every survivor). Results stay in
 # mutants/ (a rerun continues); `$(BIN)/mutmut results` lists them.
+# One module (re-run): make mutation MUTANTS='firmware.recovery*'
 MUTMUT_CHILDREN ?= 2
+MUTANTS ?=
 mutation: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[mutation]'
-	$(BIN)/mutmut run --max-children $(MUTMUT_CHILDREN)
+	$(BIN)/mutmut run --max-children $(MUTMUT_CHILDREN) $(MUTANTS)
 	$(BIN)/python tools/mutation_report.py
 
 diagram: $(STAMP)

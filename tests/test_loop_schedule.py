@@ -96,6 +96,8 @@ def test_a_late_loop_catches_up_one_tick_per_poll_then_an_overrun_rebases():
     assert loop.poll() and pump.overruns == 1
     assert not loop.poll(), 'after an overrun the schedule starts from now (no burst)'
     assert loop.ms_until_due() == 100
+    clock.advance(100 + 20 * 100)         # another: both counted
+    assert loop.poll() and pump.overruns == 2 and loop.overruns == 2
 
 
 def test_a_pump_polled_with_jitter_delivers_on_time_for_an_hour():

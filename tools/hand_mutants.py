@@ -7,9 +7,13 @@ the test suite (or the files named) against it.
     python tools/hand_mutants.py c d -- tests/test_loop_schedule.py
     python tools/hand_mutants.py --at cee9217 a b   # the tree of a commit
     python tools/hand_mutants.py --list
+    python tools/hand_mutants.py --check         # every edit applies (no tests run)
 
 A mutant is KILLED when pytest fails with it applied, ALIVE when the suite
-still passes. docs/testing.md lists each mutant and the test that kills it.
+still passes. A mutant whose edit no longer matches the source exactly once
+is STALE: an error (exit status 2) before anything runs, never skipped
+(tests/test_hand_mutants.py checks every mutant applies to the tree).
+docs/testing.md lists each mutant and the test that kills it.
 The working tree is never edited: each mutant runs in its own copy.
 """
 import os
@@ -64,20 +68,21 @@ MUTANTS = {
     ]),
     'f': ('recovery loses the time left in a pause step (restarts it whole)', [
         ('firmware/recovery.py',
-         "        pump._dwell_end = pump.uptime_s + (left if left > 0 else 0)\n", '        pass\n'),
+         '            dwell_end = pump.uptime_s + (left if left > 0 else 0)\n',
+         '            dwell_end = pump.uptime_s + s[3]\n'),
     ]),
     'f1': ('recovery ends an interrupted pause step at once', [
         ('firmware/recovery.py',
-         "        pump._dwell_end = pump.uptime_s + (left if left > 0 else 0)\n",
-         '        pump._dwell_end = pump.uptime_s\n'),
+         '            dwell_end = pump.uptime_s + (left if left > 0 else 0)\n',
+         '            dwell_end = pump.uptime_s\n'),
     ]),
     'f2': ('recovery restarts an interrupted ramp from its first sub-step', [
-        ('firmware/recovery.py', '    if s[0] == _K_RAMP and 0 < sub < P.ramp_parts(s[3]):\n',
-         '    if False:\n'),
+        ('firmware/recovery.py', '        if s[0] != _K_RAMP or sub >= P.ramp_parts(s[3]):\n',
+         '        if True:\n'),
     ]),
     'f3': ('recovery puts a ramp cut in its second sub-step back at the first', [
-        ('firmware/recovery.py', '    if s[0] == _K_RAMP and 0 < sub < P.ramp_parts(s[3]):\n',
-         '    if s[0] == _K_RAMP and 1 < sub < P.ramp_parts(s[3]):\n'),
+        ('firmware/recovery.py', '        if s[0] != _K_RAMP or sub >= P.ramp_parts(s[3]):\n',
+         '        if s[0] != _K_RAMP or sub <= 1 or sub >= P.ramp_parts(s[3]):\n'),
     ]),
     'g': ('recovery forgets the alarms latched at the cut', [
         ('firmware/recovery.py', '        if (mask >> code) & 1:\n', '        if False:\n'),
@@ -123,18 +128,32 @@ def tracked_copy(dest):
         shutil.copy2(ROOT / f, dest / f)
 
 
-def apply(tree, edits):
-    for path, old, new in edits:
-        p = tree / path
-        text = p.read_text()
+class StaleMutant(Exception):
+    """A mutant's edit no longer matches the source exactly once: the code
+    it mutates has changed, and the mutant must be rewritten, not skipped."""
+
+
+def mutated(read, key):
+    """{path: mutated text} of mutant `key`, reading sources with `read(path)`.
+    Raises StaleMutant if an edit's text is not found exactly once."""
+    out = {}
+    for path, old, new in MUTANTS[key][1]:
+        text = out[path] if path in out else read(path)
         n = text.count(old)
-        if n != 1:
-            raise SystemExit('mutant edit not found exactly once in %s (%d times): %r' % (path, n, old))
-        p.write_text(text.replace(old, new))
+        if n != 1 or old == new:
+            raise StaleMutant('mutant %s: edit found %d times in %s (must be exactly once): %r'
+                              % (key, n, path, old))
+        out[path] = text.replace(old, new)
+    return out
+
+
+def apply(tree, key):
+    for path, text in mutated(lambda f: (tree / f).read_text(), key).items():
+        (tree / path).write_text(text)
 
 
 def run(key, tests, workers, rev=None):
-    what, edits = MUTANTS[key]
+    what = MUTANTS[key][0]
     with tempfile.TemporaryDirectory(prefix='mutant_%s_' % key) as tmp:
         tree = Path(tmp)
         if rev:
@@ -142,7 +161,7 @@ def run(key, tests, workers, rev=None):
         else:
             tracked_copy(tree)
         (tree / '.venv').symlink_to(ROOT / '.venv')   # tests run the pumpsim entry point
-        apply(tree, edits)
+        apply(tree, key)
         cmd = [sys.executable, '-m', 'pytest', '-q', '-x', '-p', 'no:cacheprovider']
         if workers > 1:
             cmd += ['-n', str(workers), '--dist', 'loadfile']
@@ -175,12 +194,29 @@ def main(argv):
         i = argv.index('--at')
         rev = argv[i + 1]
         argv = argv[:i] + argv[i + 2:]
+    check_only = '--check' in argv
+    argv = [a for a in argv if a != '--check']
     workers = int(os.environ.get('MUTANT_WORKERS', '2'))
     keys = argv or list(MUTANTS)
     for k in keys:
         if k not in MUTANTS:
             print('mutant %r unknown (known: %s)' % (k, ' '.join(MUTANTS)), file=sys.stderr)
             return 2
+    # every mutant must apply before any runs: a stale one is an error
+    if rev:
+        read = lambda f: subprocess.run(['git', 'show', '%s:%s' % (rev, f)], cwd=ROOT, check=True,
+                                        capture_output=True, text=True).stdout
+    else:
+        read = lambda f: (ROOT / f).read_text()
+    try:
+        for k in keys:
+            mutated(read, k)
+    except StaleMutant as e:
+        print('STALE %s' % e, file=sys.stderr)
+        return 2
+    if check_only:
+        print('%d mutants apply' % len(keys))
+        return 0
     verdicts = [run(k, tests, workers, rev) for k in keys]
     return 0 if all(v == 'KILLED' for v in verdicts) else 1
 

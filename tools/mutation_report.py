@@ -4,10 +4,12 @@ survivor's name (`mutmut show NAME` prints its diff).
 
     .venv/bin/python tools/mutation_report.py [--diffs]     (where mutants/ is)
 
-Score = killed / (killed + survived + timeout): a timeout counts against
-(a mutant that hangs the firmware is found by the watchdog on a board, not
-by a test). Mutants judged equivalent are listed in docs/testing.md with
-why; the score here does not know about them.
+Score = killed / (killed + survived + timeout), survivors judged equivalent
+left out: a timeout counts against (a mutant that hangs the firmware is
+found by the watchdog on a board, not by a test). The equivalent mutants
+are listed, each with why, in tools/mutation_equivalent.txt (one a line:
+NAME  reason); mutmut numbers a function's mutants afresh when the function
+changes, so an entry whose mutant is killed now is reported as stale, to be looked at again.
 """
 import collections
 import subprocess
@@ -18,6 +20,19 @@ from pathlib import Path
 # this interpreter's environment
 ROOT = Path.cwd()
 MUTMUT = Path(sys.executable).parent / 'mutmut'
+EQUIVALENT = Path(__file__).resolve().parent / 'mutation_equivalent.txt'
+
+
+def equivalent():
+    """{mutant name: why it cannot be told apart from the original}."""
+    out = {}
+    if EQUIVALENT.exists():
+        for line in EQUIVALENT.read_text().splitlines():
+            line = line.strip()
+            if line and not line.startswith('#'):
+                name, _, why = line.partition(' ')
+                out[name] = why.strip()
+    return out
 
 
 def results():
@@ -46,29 +61,40 @@ def main(argv):
     if not rows:
         print('no mutmut results: run make mutation first')
         return 1
+    equiv = equivalent()
     by_mod = collections.defaultdict(collections.Counter)
     survivors = collections.defaultdict(list)
     for name, status in rows:
         mod = module_of(name)
+        if status == 'survived' and name in equiv:
+            status = 'equivalent'
         by_mod[mod][status] += 1
         if status in ('survived', 'timeout', 'suspicious'):
             survivors[mod].append((name, status))
     total = collections.Counter()
-    print('%-26s %7s %8s %7s %8s %6s' % ('module', 'killed', 'survived', 'timeout', 'not run', 'score'))
-    for mod in sorted(by_mod):
-        c = by_mod[mod]
-        total.update(c)
+    print('%-22s %7s %8s %6s %7s %8s %6s' % ('module', 'killed', 'survived', 'equiv', 'timeout',
+                                             'not run', 'score'))
+
+    def line(label, c, fmt):
         judged = c['killed'] + c['survived'] + c['timeout']
-        print('%-26s %7d %8d %7d %8d %6s' % (
-            mod, c['killed'], c['survived'], c['timeout'], c['not checked'],
-            '%.0f%%' % (100.0 * c['killed'] / judged) if judged else '-'))
-    judged = total['killed'] + total['survived'] + total['timeout']
-    print('%-26s %7d %8d %7d %8d %6s' % (
-        'all', total['killed'], total['survived'], total['timeout'], total['not checked'],
-        '%.1f%%' % (100.0 * total['killed'] / judged) if judged else '-'))
-    other = {k: v for k, v in total.items() if k not in ('killed', 'survived', 'timeout', 'not checked')}
+        print('%-22s %7d %8d %6d %7d %8d %6s' % (
+            label, c['killed'], c['survived'], c['equivalent'], c['timeout'], c['not checked'],
+            fmt % (100.0 * c['killed'] / judged) if judged else '-'))
+
+    for mod in sorted(by_mod):
+        total.update(by_mod[mod])
+        line(mod, by_mod[mod], '%.0f%%')
+    line('all', total, '%.1f%%')
+    other = {k: v for k, v in total.items()
+             if k not in ('killed', 'survived', 'timeout', 'not checked', 'equivalent')}
     if other:
         print('other statuses: %s' % ', '.join('%s %d' % kv for kv in sorted(other.items())))
+    status = dict(rows)
+    stale = sorted(n for n in equiv if status.get(n) == 'killed')
+    if stale:
+        print('\nlisted as equivalent but killed now (stale entries: look again):')
+        for n in stale:
+            print('  %s' % n)
     for mod in sorted(survivors):
         print('\n%s:' % mod)
         for name, status in survivors[mod]:
