@@ -95,7 +95,7 @@ IMPORT_HEAP_BUDGET = {
     # they are measured as a whole, not as one module
     'boards.bridge.main': '112k',
     'boards.fake.telemetry_main': '112k',
-    'boards.pico.main': '112k',     # imports from 110 KB; an RP2040 gives MicroPython ~190 KB
+    'boards.pico.main': '116k',     # imports from 116,032 bytes (its HAL on machine, the compensation module, the peristaltic probe); an RP2040 gives MicroPython ~190 KB
     'boards.qemu_netduino2.main': '112k',
 }
 
