@@ -136,3 +136,23 @@ def test_frozen_longs_sees_a_tuple_of_big_ints(tmp_path):
     p = tmp_path / 'probe.py'
     p.write_text('A = (0, 3, 819, 42632469)\nB = (1, 8191, -8192)\nC = 42632469\n')
     assert frozen_longs([p], root=tmp_path) == {'probe.py:1': [42632469]}
+
+
+def test_an_alarm_annunciated_for_fourteen_days_projected_stays_small():
+    """An alarm nobody answers: the indicator and buzzer phase runs every tick
+    for as long as the alarm stands (days, on an unattended bench). Its peaks
+    after 1 h and 2 h, projected to 14 days, stay below 2**30."""
+    audit = SmallIntAudit()
+    with audit:
+        hal, pump, loop = _running([(1, 1773913, 40000000)])
+        pump.raise_alarm(8)            # infusion complete: medium, escalates to high
+        audit.reset()
+        hour = DAY_TICKS // 24
+        _ticks(hal, loop, hour)
+        p1 = audit.peaks()
+        _ticks(hal, loop, hour)
+        p2 = audit.peaks()
+        assert pump.alarms.n_active == 1    # still standing, annunciated every tick
+    hours_left = COURSE_DAYS * 24 - 2
+    projected = {k: v + max(0, v - p1.get(k, 0)) * hours_left for k, v in p2.items()}
+    assert {k: v for k, v in projected.items() if v > SMALL_MAX} == {}
