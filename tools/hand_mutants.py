@@ -60,7 +60,7 @@ MUTANTS = {
          '        self.deadline = clock.ticks_add(now, self.tick_ms)\n'),
     ]),
     'd': ('the scheduler drops the owed fraction on a rate change', [
-        ('firmware/delivery.py', '        self._acc = (self._acc * den) // self._d\n',
+        ('firmware/delivery.py', '        self._acc = muldiv(self._acc, den, self._d)\n',
          '        self._acc = 0\n'),
     ]),
     'e': ('the absolute pressure ceiling (750 mmHg) is removed', [
