@@ -44,6 +44,19 @@ def _ticks(hal, loop, n):
         loop.poll()
 
 
+def _projected_peaks(audit, hal, loop):
+    """Every audited line's peak after 1 h and after 2 h of ticks, projected
+    linearly to the whole course: {site: magnitude}."""
+    audit.reset()                      # load-time checks may allocate; the ticks may not
+    hour = DAY_TICKS // 24
+    _ticks(hal, loop, hour)
+    p1 = audit.peaks()
+    _ticks(hal, loop, hour)
+    p2 = audit.peaks()
+    hours_left = COURSE_DAYS * 24 - 2
+    return {k: v + max(0, v - p1.get(k, 0)) * hours_left for k, v in p2.items()}
+
+
 def test_steady_ticks_across_the_clock_wrap_stay_small():
     """The in-image heap_lock run's course: 1.77 mL/h, 12,000 ticks across the wrap."""
     audit = SmallIntAudit()
@@ -78,15 +91,8 @@ def test_fourteen_day_course_projected_stays_small():
     with audit:
         hal, pump, loop = _running([(1, 50000000 * 1000 // (COURSE_DAYS * 24000),
                                      50000000)])
-        audit.reset()
-        hour = DAY_TICKS // 24
-        _ticks(hal, loop, hour)
-        p1 = audit.peaks()
-        _ticks(hal, loop, hour)
-        p2 = audit.peaks()
+        projected = _projected_peaks(audit, hal, loop)
         assert pump.state_name() == 'RUNNING'
-    hours_left = COURSE_DAYS * 24 - 2
-    projected = {k: v + max(0, v - p1.get(k, 0)) * hours_left for k, v in p2.items()}
     over = {k: v for k, v in projected.items() if v > SMALL_MAX}
     assert over == {}
     assert max(projected.values()) > 0
@@ -146,13 +152,6 @@ def test_an_alarm_annunciated_for_fourteen_days_projected_stays_small():
     with audit:
         hal, pump, loop = _running([(1, 1773913, 40000000)])
         pump.raise_alarm(8)            # infusion complete: medium, escalates to high
-        audit.reset()
-        hour = DAY_TICKS // 24
-        _ticks(hal, loop, hour)
-        p1 = audit.peaks()
-        _ticks(hal, loop, hour)
-        p2 = audit.peaks()
+        projected = _projected_peaks(audit, hal, loop)
         assert pump.alarms.n_active == 1    # still standing, annunciated every tick
-    hours_left = COURSE_DAYS * 24 - 2
-    projected = {k: v + max(0, v - p1.get(k, 0)) * hours_left for k, v in p2.items()}
     assert {k: v for k, v in projected.items() if v > SMALL_MAX} == {}

@@ -208,7 +208,8 @@ class BridgeDevice:
         from firmware.table import STATE_NAMES
         return STATE_NAMES[self.state]
 
-    def close(self):
+    def _close_device(self):
+        """Ask the device to exit cleanly, then close its process."""
         if self.dev is not None:
             try:
                 self.dev.exchange(K_EXIT, self._snapshot())
@@ -216,6 +217,26 @@ class BridgeDevice:
                 pass
             self.dev.close()
             self.dev = None
+
+    def _cut_power(self):
+        """The board loses power: the motor stops where it is, nothing it
+        owed moves; returns the device process (the caller kills it)."""
+        hal = self.hal
+        hal.motor.stop()
+        hal.motor.enable(False)
+        hal.motor.pending = 0
+        old = self.dev
+        self.dev = None
+        return old
+
+    def _run_unpowered(self, off_s):
+        """The plant goes on for off_s with the pump unpowered."""
+        for _ in range(int(round(off_s * 1000 / self.tick_ms))):
+            self.hal.clock.advance(self.tick_ms)
+            self.plant.advance(self.tick_s, 0)
+
+    def close(self):
+        self._close_device()
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 

@@ -112,21 +112,13 @@ class PowerCycledBridge(BridgeDevice):
     def power_cycle(self, off_s=0.0):
         """Kill the device process (no clean exit: RAM is lost), run the
         plant unpowered for off_s, boot a new process on the same storage."""
-        hal = self.hal
-        hal.motor.stop()
-        hal.motor.enable(False)
-        hal.motor.pending = 0
-        old = self.dev
-        self.dev = None
+        old = self._cut_power()
         try:
             os.kill(old.proc.pid, signal.SIGKILL)
         except OSError:
             pass
         old.close()
-        n = int(round(off_s * 1000 / self.tick_ms))
-        for _ in range(n):
-            hal.clock.advance(self.tick_ms)
-            self.plant.advance(self.tick_s, 0)
+        self._run_unpowered(off_s)
         kw = {'heap': self._heap} if self._heap else {}
         self.dev = DeviceProcess(self.workdir, **kw)
         self._apply(self.dev.exchange(K_INIT, self._snapshot(),

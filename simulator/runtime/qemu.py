@@ -19,7 +19,7 @@ boards/qemu_netduino2/hal.py, main.py):
 import json
 import struct
 
-from boards.bridge.hal import IN_FMT, OUT_FMT, OUT_SIZE, K_EXIT, K_INIT, K_LINK, K_TICK
+from boards.bridge.hal import IN_FMT, OUT_FMT, OUT_SIZE, K_INIT, K_LINK, K_TICK
 from protocol.codes import PUMP_SIMULATED
 from pumphost.client import TEST_KEY
 from simulator.runtime import qemu_board
@@ -181,26 +181,11 @@ class QemuDevice(BridgeDevice):
         return out
 
     def close(self):
-        if self.dev is not None:
-            try:
-                self.dev.exchange(K_EXIT, self._snapshot())
-            except (BridgeError, OSError):
-                pass
-            self.dev.close()
-            self.dev = None
+        self._close_device()
 
     def power_cycle(self, off_s=0.0):
         """Kill qemu (RAM is lost, no clean exit), run the plant unpowered
         for off_s, boot a new qemu on the same NV."""
-        hal = self.hal
-        hal.motor.stop()
-        hal.motor.enable(False)
-        hal.motor.pending = 0
-        old = self.dev
-        self.dev = None
-        old.close()
-        n = int(round(off_s * 1000 / self.tick_ms))
-        for _ in range(n):
-            hal.clock.advance(self.tick_ms)
-            self.plant.advance(self.tick_s, 0)
+        self._cut_power().close()
+        self._run_unpowered(off_s)
         self._boot()
