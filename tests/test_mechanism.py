@@ -75,6 +75,20 @@ def test_stopper_sticks_then_slips_at_low_flow_and_slides_at_high_flow():
     assert all(v == pytest.approx(40 * step) for v in fast[1:])
 
 
+def test_a_forward_push_never_draws_fluid_back_while_the_stopper_winds_up():
+    """A stopper starting unwound and sliding at once (one step a tick is
+    above the stick-slip flow) winds up to its dynamic hold first: it passes
+    nothing until then, and never a negative volume (that would be the plant
+    aspirating from the patient on a forward step)."""
+    mech = BenchMechanism(PUMP, only(stopper_static_ul=1.2, stopper_dynamic_ul=0.7,
+                                     stick_slip_below_ul_s=0.5), seed=0)
+    step = PUMP.step_ul_true
+    vols = push(mech, Line(), 1, 20, 0.1)                 # 2.2 uL/s: slides from the start
+    assert min(vols) >= 0.0, vols[:5]
+    assert sum(vols) == pytest.approx(20 * step - 0.7, rel=1e-9)
+    assert mech.windup_ul == pytest.approx(0.7)
+
+
 def test_creep_takes_volume_under_pressure_with_its_time_constant():
     mech = BenchMechanism(PUMP, only(creep_ul_per_mmhg=0.3, creep_tau_s=600.0), seed=0)
     line = Line(100.0)

@@ -164,11 +164,14 @@ class BenchMechanism:
     def _stick_slip(self, dv, dt_s):
         p = self.p
         if dv / dt_s >= p['stick_slip_below_ul_s']:
-            # fast enough to slide steadily: only the dynamic wind-up is held
-            out = dv + self.windup_ul - p['stopper_dynamic_ul']
-            self.windup_ul = p['stopper_dynamic_ul']
+            # fast enough to slide steadily: the stopper holds its dynamic
+            # wind-up (winding up to it first: a forward push never draws
+            # fluid back) and passes the rest
+            total = self.windup_ul + dv
+            held = min(total, p['stopper_dynamic_ul'])
+            self.windup_ul = held
             self.slipping = True
-            return out
+            return total - held
         self.windup_ul += dv
         if self.windup_ul >= p['stopper_static_ul']:
             # breaks free and slides until only the dynamic wind-up is left
