@@ -89,6 +89,22 @@ def test_a_forward_push_never_draws_fluid_back_while_the_stopper_winds_up():
     assert mech.windup_ul == pytest.approx(0.7)
 
 
+def test_one_step_every_few_ticks_is_a_slow_stopper_that_sticks_and_slips():
+    """At 1 mL/h a 50 mL syringe steps about every 8th tick of 100 ms: the
+    stopper's speed is a step over that whole gap (0.28 uL/s, under the
+    stick-slip flow), not over the tick the step lands in (2.2 uL/s)."""
+    mech = BenchMechanism(PUMP, only(stopper_static_ul=1.2, stopper_dynamic_ul=0.7,
+                                     stick_slip_below_ul_s=0.5), seed=0)
+    line = Line()
+    vols = []
+    for tick in range(8 * 200):
+        if tick % 8 == 0:
+            vols.append(mech.displace(line, 1, 0.1))
+        line.t_s += 0.1
+    assert vols.count(0.0) > len(vols) / 2          # held, then a burst
+    assert max(vols) > 2 * PUMP.step_ul_true
+
+
 def test_creep_takes_volume_under_pressure_with_its_time_constant():
     mech = BenchMechanism(PUMP, only(creep_ul_per_mmhg=0.3, creep_tau_s=600.0), seed=0)
     line = Line(100.0)

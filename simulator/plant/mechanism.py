@@ -138,17 +138,20 @@ class BenchMechanism:
         a = self.moved
         self.moved = a + moved
         dv = (self.position_um(a + moved) - self.position_um(a)) * self.ul_per_um
+        # the time since the last move: at low rates a step comes every few
+        # ticks, and the stopper's speed is that step over the whole gap, not
+        # over the tick it lands in (creep goes on between steps too)
+        now = plant.t_s + dt_s
+        dt = max(now - self._t, dt_s)
+        self._t = now
         if p['stopper_static_ul'] and dv > 0:
-            dv = self._stick_slip(dv, dt_s)
+            dv = self._stick_slip(dv, dt)
         elif dv < 0:
             # backing off: what is wound up in the stopper comes back first
             back = min(self.windup_ul, -dv)
             self.windup_ul -= back
             dv += back
         if p['creep_ul_per_mmhg']:
-            # over the time since the last move: creep goes on between steps
-            dt = max(plant.t_s + dt_s - self._t, dt_s)
-            self._t = plant.t_s + dt_s
             target = p['creep_ul_per_mmhg'] * max(plant.pressure_mmhg, 0.0)
             step = (target - self.creep_ul) * (1.0 - math.exp(-dt / p['creep_tau_s']))
             self.creep_ul += step
