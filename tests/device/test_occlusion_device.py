@@ -227,3 +227,22 @@ def test_relief_goes_down_to_the_level_seen_in_a_pause_not_below():
     assert p < base - 150, (p, base)         # below the baseline, by 15 mmHg or more
     assert p >= 870 - 20, p                  # not below the level seen in the pause
     assert hal.motor.pos >= pos_resume - 64  # never more than pushed since it was there
+
+
+def test_relief_is_armed_by_both_pressure_alarms_while_infusing_and_cancelled_by_others():
+    from firmware.settings import Settings
+    from firmware.occlusion import OcclusionCheck
+    from pumphost.codes import A_PRESSURE_HARD_LIMIT, A_AIR_IN_LINE
+    for code in (A_OCCLUSION_DOWNSTREAM, A_PRESSURE_HARD_LIMIT):
+        occ = OcclusionCheck(Settings())
+        occ.begin()
+        occ.restart()
+        for p in range(870, 1270, 10):     # a line never seen open, rising
+            occ.update(p, True)
+        occ.stored_steps += 200            # what the course pushed meanwhile
+        occ.alarm(code, False)             # not infusing: nothing to relieve
+        assert occ.relief_left == 0
+        occ.alarm(code, True)
+        assert occ.relief_left == 200      # all pushed since start, backlash included
+        occ.alarm(A_AIR_IN_LINE, True)     # a later alarm of another kind cancels it
+        assert occ.relief_left == 0
