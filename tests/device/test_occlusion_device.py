@@ -246,3 +246,53 @@ def test_relief_is_armed_by_both_pressure_alarms_while_infusing_and_cancelled_by
         assert occ.relief_left == 200      # all pushed since start, backlash included
         occ.alarm(A_AIR_IN_LINE, True)     # a later alarm of another kind cancels it
         assert occ.relief_left == 0
+
+
+def _unit_check(p0):
+    from firmware.settings import Settings
+    from firmware.occlusion import OcclusionCheck
+    occ = OcclusionCheck(Settings())
+    occ.begin()
+    occ.restart()
+    occ.update(p0, True)               # nothing pushed yet: the start level
+    return occ
+
+
+def test_course_end_holds_a_never_opened_line_only_above_the_probe_rate_and_suspect_rise():
+    # an unprimed line (10 mmHg at start: never seen open), at exactly the
+    # probe rate; the start level is the pressure at start plus the filter lag
+    for rise, held in ((30, False), (31, True)):
+        occ = _unit_check(100)
+        base = occ.baseline_x10()
+        assert base == 130
+        occ.stored_steps += 50
+        occ.q = 1                               # a syringe probes below one step a tick
+        for _ in range(200):                    # the fast filter settles exactly
+            occ.update(base + rise, True)
+        assert occ.filtered == base + rise and occ.phase == 0 and not occ.learned
+        assert occ.clear() is (not held)        # held: the verdict comes first
+        assert occ.phase == (3 if held else 0)
+    # the hold judges the line: flat for 45 s is blocked, and no second probe
+    assert occ.burst == -1
+    codes = [occ.update(base + 31, True) for _ in range(450)]
+    assert codes[:449] == [0] * 449 and codes[449] == A_OCCLUSION_DOWNSTREAM
+    occ = _unit_check(100)
+    occ.stored_steps += 50
+    occ.q = 0                                   # below the probe rate: no hold
+    for _ in range(200):
+        occ.update(200, True)
+    assert occ.clear() is True and occ.phase == 0
+
+
+def test_course_end_drops_a_probe_still_pushing():
+    occ = _unit_check(900)
+    for _ in range(2500):              # settles open: two 120 s windows
+        occ.update(900, True)
+    assert occ.learned and occ.phase == 1
+    t = 0
+    while occ.phase != 2 and t < 3000:  # a slow rise at a probing rate: probe
+        occ.update(1000, True)
+        t += 1
+    assert occ.phase == 2 and occ.burst > 0
+    assert occ.clear() is True
+    assert occ.phase == 1 and occ.burst == 0
