@@ -296,3 +296,20 @@ def test_course_end_drops_a_probe_still_pushing():
     assert occ.phase == 2 and occ.burst > 0
     assert occ.clear() is True
     assert occ.phase == 1 and occ.burst == 0
+
+
+def test_resume_keeps_a_learned_baseline_and_a_rising_line_stays_unsettled():
+    occ = _unit_check(900)
+    for _ in range(2500):
+        occ.update(900, True)
+    assert occ.learned and occ.phase == 1
+    occ.restart()                       # a pause and a resume: no new settling
+    assert occ.phase == 1
+    # a line still rising 0.25 mmHg/s across a resume is not seen open
+    occ = _unit_check(400)
+    for i in range(1300):
+        occ.update(400 + i // 4, True)
+    occ.restart()
+    for i in range(1300):
+        occ.update(725 + i // 4, True)
+    assert not occ.learned and occ.phase == 0
