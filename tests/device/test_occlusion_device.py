@@ -313,3 +313,32 @@ def test_resume_keeps_a_learned_baseline_and_a_rising_line_stays_unsettled():
     for i in range(1300):
         occ.update(725 + i // 4, True)
     assert not occ.learned and occ.phase == 0
+
+
+class _NoSteps:
+    def next_steps(self):
+        return 0
+
+
+def _probing():
+    occ = _unit_check(900)
+    for _ in range(2500):
+        occ.update(900, True)
+    t = 0
+    while occ.phase != 2 and t < 3000:
+        occ.update(1000, True)
+        t += 1
+    assert occ.phase == 2 and occ.burst > 0
+    return occ
+
+
+def test_a_probe_is_pushed_only_if_the_course_has_its_whole_burst_left():
+    occ = _probing()
+    b = occ.burst
+    assert occ.steps(_NoSteps(), b) == b          # exactly the burst left: pushed
+    assert occ.credit == b and occ.phase == 2
+    occ = _probing()
+    b = occ.burst
+    assert occ.steps(_NoSteps(), b - 1) == 0      # the course ends within it: no probe
+    assert occ.burst == 0 and occ.phase == 1
+    assert occ.steps(_NoSteps(), b - 1) == 0 and occ.credit == 0
