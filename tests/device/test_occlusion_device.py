@@ -342,3 +342,15 @@ def test_a_probe_is_pushed_only_if_the_course_has_its_whole_burst_left():
     assert occ.steps(_NoSteps(), b - 1) == 0      # the course ends within it: no probe
     assert occ.burst == 0 and occ.phase == 1
     assert occ.steps(_NoSteps(), b - 1) == 0 and occ.credit == 0
+
+
+def test_the_hard_ceiling_trips_above_its_value_not_at_it():
+    from pumphost.codes import A_PRESSURE_HARD_LIMIT
+    occ = _unit_check(900)
+    for _ in range(2500):
+        occ.update(900, True)
+    hard = occ.hard
+    codes = [occ.update(hard, True) for _ in range(300)]
+    assert occ.filtered == hard and A_PRESSURE_HARD_LIMIT not in codes
+    codes = [occ.update(hard + 1, True) for _ in range(300)]
+    assert codes[-1] == A_PRESSURE_HARD_LIMIT and occ.tripped
