@@ -227,3 +227,130 @@ def test_relief_goes_down_to_the_level_seen_in_a_pause_not_below():
     assert p < base - 150, (p, base)         # below the baseline, by 15 mmHg or more
     assert p >= 870 - 20, p                  # not below the level seen in the pause
     assert hal.motor.pos >= pos_resume - 64  # never more than pushed since it was there
+
+
+def test_relief_is_armed_by_both_pressure_alarms_while_infusing_and_cancelled_by_others():
+    from firmware.settings import Settings
+    from firmware.occlusion import OcclusionCheck
+    from pumphost.codes import A_PRESSURE_HARD_LIMIT, A_AIR_IN_LINE
+    for code in (A_OCCLUSION_DOWNSTREAM, A_PRESSURE_HARD_LIMIT):
+        occ = OcclusionCheck(Settings())
+        occ.begin()
+        occ.restart()
+        for p in range(870, 1270, 10):     # a line never seen open, rising
+            occ.update(p, True)
+        occ.stored_steps += 200            # what the course pushed meanwhile
+        occ.alarm(code, False)             # not infusing: nothing to relieve
+        assert occ.relief_left == 0
+        occ.alarm(code, True)
+        assert occ.relief_left == 200      # all pushed since start, backlash included
+        occ.alarm(A_AIR_IN_LINE, True)     # a later alarm of another kind cancels it
+        assert occ.relief_left == 0
+
+
+def _unit_check(p0):
+    from firmware.settings import Settings
+    from firmware.occlusion import OcclusionCheck
+    occ = OcclusionCheck(Settings())
+    occ.begin()
+    occ.restart()
+    occ.update(p0, True)               # nothing pushed yet: the start level
+    return occ
+
+
+def test_course_end_holds_a_never_opened_line_only_above_the_probe_rate_and_suspect_rise():
+    # an unprimed line (10 mmHg at start: never seen open), at exactly the
+    # probe rate; the start level is the pressure at start plus the filter lag
+    for rise, held in ((30, False), (31, True)):
+        occ = _unit_check(100)
+        base = occ.baseline_x10()
+        assert base == 130
+        occ.stored_steps += 50
+        occ.q = 1                               # a syringe probes below one step a tick
+        for _ in range(200):                    # the fast filter settles exactly
+            occ.update(base + rise, True)
+        assert occ.filtered == base + rise and occ.phase == 0 and not occ.learned
+        assert occ.clear() is (not held)        # held: the verdict comes first
+        assert occ.phase == (3 if held else 0)
+    # the hold judges the line: flat for 45 s is blocked, and no second probe
+    assert occ.burst == -1
+    codes = [occ.update(base + 31, True) for _ in range(450)]
+    assert codes[:449] == [0] * 449 and codes[449] == A_OCCLUSION_DOWNSTREAM
+    occ = _unit_check(100)
+    occ.stored_steps += 50
+    occ.q = 0                                   # below the probe rate: no hold
+    for _ in range(200):
+        occ.update(200, True)
+    assert occ.clear() is True and occ.phase == 0
+
+
+def test_course_end_drops_a_probe_still_pushing():
+    occ = _unit_check(900)
+    for _ in range(2500):              # settles open: two 120 s windows
+        occ.update(900, True)
+    assert occ.learned and occ.phase == 1
+    t = 0
+    while occ.phase != 2 and t < 3000:  # a slow rise at a probing rate: probe
+        occ.update(1000, True)
+        t += 1
+    assert occ.phase == 2 and occ.burst > 0
+    assert occ.clear() is True
+    assert occ.phase == 1 and occ.burst == 0
+
+
+def test_resume_keeps_a_learned_baseline_and_a_rising_line_stays_unsettled():
+    occ = _unit_check(900)
+    for _ in range(2500):
+        occ.update(900, True)
+    assert occ.learned and occ.phase == 1
+    occ.restart()                       # a pause and a resume: no new settling
+    assert occ.phase == 1
+    # a line still rising 0.25 mmHg/s across a resume is not seen open
+    occ = _unit_check(400)
+    for i in range(1300):
+        occ.update(400 + i // 4, True)
+    occ.restart()
+    for i in range(1300):
+        occ.update(725 + i // 4, True)
+    assert not occ.learned and occ.phase == 0
+
+
+class _NoSteps:
+    def next_steps(self):
+        return 0
+
+
+def _probing():
+    occ = _unit_check(900)
+    for _ in range(2500):
+        occ.update(900, True)
+    t = 0
+    while occ.phase != 2 and t < 3000:
+        occ.update(1000, True)
+        t += 1
+    assert occ.phase == 2 and occ.burst > 0
+    return occ
+
+
+def test_a_probe_is_pushed_only_if_the_course_has_its_whole_burst_left():
+    occ = _probing()
+    b = occ.burst
+    assert occ.steps(_NoSteps(), b) == b          # exactly the burst left: pushed
+    assert occ.credit == b and occ.phase == 2
+    occ = _probing()
+    b = occ.burst
+    assert occ.steps(_NoSteps(), b - 1) == 0      # the course ends within it: no probe
+    assert occ.burst == 0 and occ.phase == 1
+    assert occ.steps(_NoSteps(), b - 1) == 0 and occ.credit == 0
+
+
+def test_the_hard_ceiling_trips_above_its_value_not_at_it():
+    from pumphost.codes import A_PRESSURE_HARD_LIMIT
+    occ = _unit_check(900)
+    for _ in range(2500):
+        occ.update(900, True)
+    hard = occ.hard
+    codes = [occ.update(hard, True) for _ in range(300)]
+    assert occ.filtered == hard and A_PRESSURE_HARD_LIMIT not in codes
+    codes = [occ.update(hard + 1, True) for _ in range(300)]
+    assert codes[-1] == A_PRESSURE_HARD_LIMIT and occ.tripped

@@ -176,3 +176,60 @@ def test_random_forgeries_rejected():
 
 def test_mac_length_is_128_bits():
     assert MAC_LEN == 16 and TRAILER_LEN == 20
+
+
+def test_counter_bytes_above_sixteen_bits_signed_and_read_exactly():
+    # every byte of the counter distinct and non-zero: a shift or mask
+    # wrong for any byte changes the trailer or the counter read back
+    s = Signer(KEY, counter=0x12345677)
+    v = Verifier(KEY, last_counter=0x12345600)
+    wire, trailer = s.encode(codes.START, 3)
+    assert trailer[:4] == bytes((0x78, 0x56, 0x34, 0x12))
+    assert v.check(_decode(wire)) == 0 and v.last_counter == 0x12345678
+    s = Signer(KEY, counter=0xFEDCBA97)
+    wire, trailer = s.encode(codes.START, 4)
+    assert trailer[:4] == bytes((0x98, 0xBA, 0xDC, 0xFE))
+    assert v.check(_decode(wire)) == 0 and v.last_counter == 0xFEDCBA98
+
+
+def test_sign_without_payload_covers_the_empty_payload():
+    s, v = Signer(KEY), Verifier(KEY)
+    trailer = s.sign(codes.START, 5, FLAG_AUTH)
+    assert v.check_parts(1, codes.START, 5, FLAG_AUTH, b"", trailer) == 0
+
+
+def test_exhausted_counter_names_the_remedy():
+    s = Signer(KEY, counter=0xFFFFFFFF)
+    with pytest.raises(ProtocolError) as e:
+        s.sign(codes.START, 1, FLAG_AUTH)
+    assert e.value.reason == codes.NAK_LIMIT
+    assert str(e.value) == "auth counter exhausted: rotate the key"
+    assert s.counter == 0xFFFFFFFF
+
+
+def test_encode_keeps_the_callers_flags_and_never_marks_a_first_send_retry():
+    s = Signer(KEY)
+    f = _decode(s.encode(codes.START, 6, flags=FLAG_RETRY)[0])
+    assert f.flags == FLAG_AUTH
+    f = _decode(s.encode(codes.START, 7, flags=FLAG_REPLY)[0])
+    assert f.flags == FLAG_AUTH | FLAG_REPLY
+
+
+def test_a_trailer_counts_only_with_the_auth_flag():
+    s, v = Signer(KEY), Verifier(KEY)
+    trailer = s.sign(codes.START, 8, FLAG_AUTH)
+    # a valid trailer on a frame whose AUTH flag is clear is not authentic
+    assert v.check_parts(1, codes.START, 8, 0, b"", trailer) == NAK_AUTH_REQUIRED
+    assert v.check_parts(1, codes.START, 8, FLAG_AUTH, b"", None) == NAK_AUTH_REQUIRED
+    assert v.last_counter == 0
+    assert v.check_parts(1, codes.START, 8, FLAG_AUTH, b"", trailer) == 0
+
+
+def test_replay_records_the_rejected_counter_and_repr_shows_the_counters():
+    s, v = Signer(KEY), Verifier(KEY)
+    assert v.last_rejected_counter is None
+    f = _decode(s.encode(codes.START, 9)[0])
+    assert v.check(f) == 0
+    assert v.check(f) == NAK_REPLAY and v.last_rejected_counter == 1
+    assert repr(s) == "Signer(counter=1)"
+    assert repr(v) == "Verifier(last_counter=1)"
