@@ -1,12 +1,20 @@
 """What the benches share: one scenario builder and the common options."""
 from pumphost.config.pumps import load_pump, resolve
-from pumphost.config.schema import ConfigError, check_map
+from pumphost.config.schema import ConfigError, check_map, parse_duration_s
 from simulator.scenario import Scenario, SCENARIO_SCHEMA
 
 
 def pump_config(pump):
     """The pump config by name or path (ConfigError naming it if bad)."""
     return load_pump(resolve('pumps', pump))
+
+
+def duration_option(name, text):
+    """A duration option ('2h', '40min') in seconds, or one line naming it."""
+    try:
+        return parse_duration_s(text)
+    except (ValueError, ConfigError) as e:
+        raise ConfigError('%s=%s: %s' % (name, text, e))
 
 
 def check_rate(cfg, rate_ml_h):

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from pumphost.config.schema import ConfigError
+from simulator.benches.common import duration_option
 
 TARGET_A_PCT = 0.5
 TARGET_EP2_PCT = 2.0
@@ -99,7 +100,6 @@ def human(r):
 
 def cmd_compensation(a):
     from pumphost.config.pumps import load_pump
-    from pumphost.config.schema import parse_duration_s
     pump = load_pump(a.pump)
     if pump.kind != 'syringe':
         raise ConfigError('--pump=%s: a %s pump has no lead screw to compensate (allowed: a syringe pump)'
@@ -110,10 +110,7 @@ def cmd_compensation(a):
             a.rate, pump.name, lim['min_rate_ml_h'], lim['max_rate_ml_h']))
     if not 1 <= a.units <= 200:
         raise ConfigError('--units=%d: allowed 1..200' % a.units)
-    try:
-        duration_s = parse_duration_s(a.duration)
-    except (ValueError, ConfigError) as e:
-        raise ConfigError('--duration=%s: %s' % (a.duration, e))
+    duration_s = duration_option('--duration', a.duration)
     if not 600 <= duration_s <= 86400:
         raise ConfigError('--duration=%s: allowed 10min..24h' % a.duration)
     r = bench(a.pump, a.rate, a.units, a.first, duration_s, not a.no_spread)

@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 
 from pumphost.config.schema import ConfigError
+from simulator.benches.common import duration_option
 
 
 def bench(pump_name='bd-plastipak-50', rate_ml_h=1.0, seeds=20, duration_s=2400.0, plant='bench',
@@ -59,11 +60,7 @@ def cmd_startup(a):
         raise ConfigError('--seeds=%d: allowed 1..200' % a.seeds)
     if not 0.01 <= a.rate <= 150:
         raise ConfigError('--rate=%g: allowed 0.01..150 mL/h' % a.rate)
-    from pumphost.config.schema import parse_duration_s
-    try:
-        duration_s = parse_duration_s(a.duration)
-    except (ValueError, ConfigError) as e:
-        raise ConfigError('--duration=%s: %s' % (a.duration, e))
+    duration_s = duration_option('--duration', a.duration)
     rep = bench(a.pump, a.rate, a.seeds, duration_s, a.plant, a.first_seed)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -123,16 +123,7 @@ class BridgeDevice:
 
     def __init__(self, scenario, key=TEST_KEY, link_timeout_ms=10000, heap=DEFAULT_HEAP,
                  serial_no=None, micropython=None, prebuilt=None):
-        from simulator.runtime.inproc import Simulation
-        self.sim = Simulation(scenario)
-        self.hal = self.sim.hal
-        self.plant = self.sim.plant
-        self.tick_ms = self.sim.tick_ms
-        self.tick_s = self.tick_ms / 1000.0
-        self.k = 0
-        self.state = 0
-        self.ticks_run = 0
-        self._raw = 0   # sampled at each tick (the plant's noise stream stays in step)
+        self._attach_plant(scenario)
         self.workdir = Path(tempfile.mkdtemp(prefix='pump-bridge-'))
         self.dev = None
         try:
@@ -207,6 +198,19 @@ class BridgeDevice:
     def state_name(self):
         from firmware.table import STATE_NAMES
         return STATE_NAMES[self.state]
+
+    def _attach_plant(self, scenario, seed=None):
+        """The simulated plant, HAL and clock this side of the lockstep."""
+        from simulator.runtime.inproc import Simulation
+        self.sim = Simulation(scenario, seed=seed)
+        self.hal = self.sim.hal
+        self.plant = self.sim.plant
+        self.tick_ms = self.sim.tick_ms
+        self.tick_s = self.tick_ms / 1000.0
+        self.k = 0
+        self.state = 0
+        self.ticks_run = 0
+        self._raw = 0   # sampled at each tick (the plant's noise stream stays in step)
 
     def _close_device(self):
         """Ask the device to exit cleanly, then close its process."""

@@ -134,16 +134,7 @@ class QemuDevice(BridgeDevice):
         """`plant_in_post` False: the POST tick leaves the plant where it is,
         as simulator.runtime.inproc.Simulation.boot does (BridgeDevice
         advances it)."""
-        from simulator.runtime.inproc import Simulation
-        self.sim = Simulation(scenario, seed=seed)
-        self.hal = self.sim.hal
-        self.plant = self.sim.plant
-        self.tick_ms = self.sim.tick_ms
-        self.tick_s = self.tick_ms / 1000.0
-        self.k = 0
-        self.state = 0
-        self.ticks_run = 0
-        self._raw = 0
+        self._attach_plant(scenario, seed)
         self.workdir = None
         self.dev = None
         self.elf = elf
