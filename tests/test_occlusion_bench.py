@@ -21,6 +21,7 @@ def test_occlusion_bench_cli_at_1_77(tmp_path):
                        cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
     res = json.loads((tmp_path / 'occlusion.json').read_text())
+    assert res['plant'] == 'bench'          # the realistic plant is the default
     assert res['alarm'] == 'occlusion_downstream'
     assert 0 < res['time_to_alarm_s'] <= 180
     assert res['pressure_at_alarm_mmhg'] < 300      # far below a fixed 300 mmHg threshold

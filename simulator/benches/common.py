@@ -60,3 +60,16 @@ def add_common_options(p, pump='bd-plastipak-50', rate=None, seed=1, out=None):
     p.add_argument('--seed', type=int, default=seed, help='random seed (default %d)' % seed)
     p.add_argument('--out', required=out is None, default=out,
                    help='output directory' + ('' if out is None else ' (default %s)' % out))
+
+
+PLANTS = ('bench', 'ideal')
+
+
+def add_plant_option(p):
+    """--plant: the bench's mechanism (default) or the ideal one, the same
+    on every bench that runs the firmware on a plant."""
+    p.add_argument('--plant', choices=PLANTS, default='bench',
+                   help='bench (default): a syringe driver\'s errors (lead screw, microsteps, stopper '
+                        'stick-slip and creep, sensor resolution and drift; simulator/plant/mechanism.py, '
+                        'docs/plant.md); a peristaltic pump has its own head model either way; '
+                        'ideal: a perfect mechanism')

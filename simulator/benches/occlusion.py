@@ -21,7 +21,7 @@ from pathlib import Path
 from simulator.plant import faults
 from pumphost.config.pumps import load_pump, resolve
 from simulator.runtime.inproc import Simulation
-from simulator.benches.common import bench_scenario
+from simulator.benches.common import add_plant_option, bench_scenario
 from pumphost.config.schema import ConfigError
 from pumphost.codes import S_ALARM
 
@@ -31,10 +31,19 @@ BOLUS_WINDOW_S = 600        # collect after the occlusion clears
 CLEAR_AFTER_ALARM_S = 120   # relief is done within seconds
 
 
-def _scenario(pump, rate_ml_h, hours, seed, trace_s=10.0):
+def _scenario(pump, rate_ml_h, hours, seed, trace_s=10.0, volume_ml=None):
     """A course at the rate for `hours`, no events."""
-    return bench_scenario('bench', pump, rate_ml_h, math.ceil(hours * 3600), seed,
+    return bench_scenario('bench', pump, rate_ml_h, math.ceil(hours * 3600), seed, volume_ml=volume_ml,
                           trace_s=trace_s, patient={'bsa_m2': 1.7})
+
+
+def soak_course_ml(cfg, rate_ml_h, hours):
+    """A course that outlasts the soak: the run at the rate, 5 % over, plus
+    what the line can hold (its compliance up to the hard pressure limit),
+    because the firmware's count leads the schedule by what the start-up
+    fill and the occlusion probes pushed into the line."""
+    held_ml = cfg.compliance_ul_per_mmhg * cfg.data['limits']['pressure_hard_limit_mmhg'] / 1000.0
+    return round(rate_ml_h * hours * 1.05 + held_ml, 4)
 
 
 def release_and_collect(st, k, plant, tick_s):
@@ -59,7 +68,7 @@ def steady_state_s(pump_cfg, rate_ml_h):
     return int(2 * fill_s + 1800)
 
 
-def run_occlusion(pump, rate_ml_h, seed=1, mechanism='ideal'):
+def run_occlusion(pump, rate_ml_h, seed=1, mechanism='bench'):
     cfg = load_pump(resolve('pumps', pump))
     t_occ = steady_state_s(cfg, rate_ml_h)
     max_tta = max(4 * 3600, 3 * cfg.compliance_ul_per_mmhg * 700 / (rate_ml_h / 3.6))
@@ -177,9 +186,11 @@ def soak_events(hours):
     return [e for e in ev if e[0] < hours * 3600]
 
 
-def run_soak(pump, rate_ml_h, hours, seed=1, plot=None, mechanism='ideal'):
+def run_soak(pump, rate_ml_h, hours, seed=1, plot=None, mechanism='bench'):
     cfg = load_pump(resolve('pumps', pump))
-    sim = Simulation(_scenario(pump, rate_ml_h, hours, seed, trace_s=600.0), seed=seed, mechanism=mechanism)
+    course_ml = soak_course_ml(cfg, rate_ml_h, hours)
+    sim = Simulation(_scenario(pump, rate_ml_h, hours, seed, trace_s=600.0, volume_ml=course_ml),
+                     seed=seed, mechanism=mechanism)
     tick_s = sim.tick_ms / 1000.0
     events = [(int(round(t / tick_s)), a, n, p) for t, a, n, p in soak_events(hours)]
     state = {'i': 0, 'probes': 0, 'phase': 0}
@@ -212,6 +223,7 @@ def run_soak(pump, rate_ml_h, hours, seed=1, plot=None, mechanism='ideal'):
         'false_alarms': false_alarms,
         'alarms': summary['alarms'],
         'occlusion_probes': state['probes'],
+        'course_ml': course_ml,
         'delivered_ml': summary['delivered_ml'],
         'final_state': summary['final_state'],
         'aspirated_ml': round(plant.aspirated_ul / 1000.0, 6),
@@ -257,8 +269,7 @@ def register(bench):
     o.add_argument('--rate', type=float, required=True, help='mL/h')
     o.add_argument('--out', required=True, help='output directory')
     o.add_argument('--seed', type=int, default=1)
-    o.add_argument('--plant', choices=('ideal', 'bench'), default='ideal',
-                   help='bench: the mechanism\'s errors (simulator/plant/mechanism.py, docs/plant.md)')
+    add_plant_option(o)
     o.set_defaults(func=cmd_occlusion)
     s = bench.add_parser('soak', help='long normal infusion with blood-pressure changes: false alarms')
     s.add_argument('--pump', required=True, help='configs/pumps name or a YAML path')
@@ -266,6 +277,5 @@ def register(bench):
     s.add_argument('--hours', type=float, required=True, help='simulated hours (336 = 14 days)')
     s.add_argument('--out', required=True, help='output directory')
     s.add_argument('--seed', type=int, default=1)
-    s.add_argument('--plant', choices=('ideal', 'bench'), default='ideal',
-                   help='bench: the mechanism\'s errors (simulator/plant/mechanism.py, docs/plant.md)')
+    add_plant_option(s)
     s.set_defaults(func=cmd_soak)

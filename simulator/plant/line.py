@@ -136,7 +136,7 @@ class LinePlant:
         if not self.mains and self.drain_mv_h:
             self.battery_mv -= self.drain_mv_h * dt_s / 3600.0
         if self.bubbles or self._air_train:
-            self._air_advance(dt_s, self.pushed_ul - dv)
+            self._air_advance(dt_s, self.pushed_ul - dv, steps)
 
     def _displace(self, steps, dt_s):
         """Volume the mechanism moves into the compliance for `steps`
@@ -176,12 +176,15 @@ class LinePlant:
         self.bubbles = []
         self.air_at_sensor = False
 
-    def _air_advance(self, dt_s, p0):
+    def _air_advance(self, dt_s, p0, steps):
         rec = self.air_record
-        if rec is not None and self.bubbles and self.pushed_ul != p0:
+        if rec is not None and self.bubbles and (self.pushed_ul != p0 or steps):
+            # the motor's count with the true volume: what the firmware
+            # believes passed (steps x its nominal step) against what did
             lo, hi = min(p0, self.pushed_ul), max(p0, self.pushed_ul)
             if hi >= self.bubbles[0][0] and lo <= self.bubbles[-1][1]:
-                rec['motion'].append((self.t_s - dt_s, self.t_s, p0, self.pushed_ul))
+                s1 = self.position_steps
+                rec['motion'].append((self.t_s - dt_s, self.t_s, p0, self.pushed_ul, s1 - steps, s1))
         self._air_sense()
         tr = self._air_train
         if tr is not None:
