@@ -274,7 +274,8 @@ def register(bench):
     s = bench.add_parser('soak', help='long normal infusion with blood-pressure changes: false alarms')
     s.add_argument('--pump', required=True, help='configs/pumps name or a YAML path')
     s.add_argument('--rate', type=float, required=True, help='mL/h')
-    s.add_argument('--hours', type=float, required=True, help='simulated hours (336 = 14 days)')
+    s.add_argument('--hours', type=float, default=336.0,
+                   help='simulated hours (default 336: 14 days, a FUDR course)')
     s.add_argument('--out', required=True, help='output directory')
     s.add_argument('--seed', type=int, default=1)
     add_plant_option(s)
