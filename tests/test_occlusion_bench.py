@@ -79,3 +79,21 @@ def test_plant_reverse_withdraws_with_backlash_and_counts_aspiration():
     pl.advance(0.1, -10000)                   # far more than stored: aspiration counted
     assert pl.stored_ul == 0
     assert pl.aspirated_ul > 0
+
+
+def test_soak_whose_course_ends_inside_it_is_not_met(monkeypatch):
+    # the rest of the soak would be untested: a course that ends early (the
+    # device's count ahead of the schedule) misses the soak, no false alarm
+    from simulator.benches import occlusion
+    monkeypatch.setattr(occlusion, 'soak_course_ml', lambda cfg, rate, hours: 0.3)
+    res = occlusion.run_soak('bd-plastipak-50', 1.77, 1.0, seed=1)
+    assert res['false_alarms'] == []
+    assert res['course_ended_h'] is not None and res['course_ended_h'] < 1.0
+    assert not res['met']
+
+
+def test_soak_course_outlasts_the_run():
+    cfg = load_pump('bd-plastipak-50')
+    from simulator.benches.occlusion import soak_course_ml
+    # 5 % over the run plus what the line holds at the 750 mmHg limit (2 uL/mmHg)
+    assert soak_course_ml(cfg, 0.1, 17) == pytest.approx(0.1 * 17 * 1.05 + 1.5)

@@ -10,7 +10,9 @@ bolus). Writes occlusion.json and occlusion.png.
 `pumpsim bench soak`: a normal infusion with pulsatile arterial pressure,
 sensor noise and blood-pressure changes (steps of +-15 mmHg and slow drifts
 of +-3 mmHg/h, repeating daily): every alarm other than infusion complete is
-a false alarm. Writes soak.json and soak.png.
+a false alarm, and a course that ends inside the soak (the device's count
+ahead of the schedule) misses it too: the rest went untested. Default 336 h.
+Writes soak.json and soak.png.
 
 Both are deterministic under --seed; exit status 1 when a target is missed.
 """
@@ -214,6 +216,10 @@ def run_soak(pump, rate_ml_h, hours, seed=1, plot=None, mechanism='bench'):
     sim.hook = hook
     summary = sim.run()
     false_alarms = [a for a in summary['alarms'] if a['code'] != 'infusion_complete']
+    # a course that ends inside the soak leaves the rest of it untested: the
+    # course outlasts the run unless the device's count ran ahead of it
+    ended = [a['t_s'] for a in summary['alarms'] if a['code'] == 'infusion_complete']
+    ended_s = ended[-1] if ended and summary['course']['complete'] else None
     res = {
         'bench': 'soak', 'pump': cfg.name, 'rate_ml_h': rate_ml_h, 'hours': hours, 'seed': seed, 'plant': mechanism,
         'method': ('normal infusion, pulsatile artery 120/80 at 72 bpm, sensor noise, daily '
@@ -224,12 +230,14 @@ def run_soak(pump, rate_ml_h, hours, seed=1, plot=None, mechanism='bench'):
         'alarms': summary['alarms'],
         'occlusion_probes': state['probes'],
         'course_ml': course_ml,
+        'course_ended_h': round(ended_s / 3600.0, 2) if ended_s is not None else None,
+        'device_counted_ml': summary['course']['device_counted_ml'],
         'delivered_ml': summary['delivered_ml'],
         'final_state': summary['final_state'],
         'aspirated_ml': round(plant.aspirated_ul / 1000.0, 6),
         'wall_seconds': summary['wall_seconds'],
     }
-    res['met'] = not false_alarms
+    res['met'] = not false_alarms and ended_s is None
     if plot is not None:   # the whole soak: pressure, rate with state bands, events, alarms
         from simulator.ui.report import plot_trace
         plot_trace(plot, summary, sim.trace)
@@ -256,9 +264,13 @@ def cmd_soak(a):
     out.mkdir(parents=True, exist_ok=True)
     res = run_soak(a.pump, a.rate, a.hours, seed=a.seed, plot=out / 'soak.png', mechanism=a.plant)
     (out / 'soak.json').write_text(json.dumps(res, indent=2) + '\n')
-    print('soak %g h at %g mL/h: %d false alarm(s), %d probe(s) -> %s' % (
-        a.hours, a.rate, len(res['false_alarms']), res['occlusion_probes'],
+    print('soak %g h at %g mL/h: %d false alarm(s), %d probe(s), delivered %.3f mL -> %s' % (
+        a.hours, a.rate, len(res['false_alarms']), res['occlusion_probes'], res['delivered_ml'],
         'met' if res['met'] else 'MISSED'))
+    if res['course_ended_h'] is not None:
+        print('the course (%g mL) ended at %g h, before the soak: the device counted %g mL, the '
+              'set rate %g mL' % (res['course_ml'], res['course_ended_h'], res['device_counted_ml'],
+                                  round(a.rate * res['course_ended_h'], 3)))
     print('written    %s/soak.json, soak.png' % out)
     return 0 if res['met'] else 1
 
