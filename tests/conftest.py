@@ -4,3 +4,28 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 # device tests import their helpers as top-level modules (as under MicroPython)
 sys.path.insert(0, str(ROOT / 'tests' / 'device'))
+
+
+# Under mutmut (MUTANT_UNDER_TEST names the mutant, e.g.
+# 'firmware.monitors.xǁMonitorsǁcheck__mutmut_5'), the tests written for the
+# mutated module run first: they are the likeliest to kill it, and a killed
+# mutant costs the tests up to the first that fails. The order within each
+# group stays mutmut's (fastest first); the set of tests is unchanged, so
+# is every verdict.
+_TESTS_OF_MODULE = {
+    'alarms': ('alarm',), 'occlusion': ('occlusion', 'pressure_ceiling'), 'air': ('air',),
+    'monitors': ('monitor',), 'limits': ('limit', 'programs'), 'dose_limits': ('limit', 'programs'),
+    'delivery': ('loop_schedule', 'fill', 'program', 'firmware_device'), 'loop': ('loop',),
+    'recovery': ('recovery', 'power'), 'checkpoint': ('checkpoint', 'recovery', 'power'),
+    'auth': ('auth',),
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    import os
+    mutant = os.environ.get('MUTANT_UNDER_TEST', '')
+    if '__mutmut_' not in mutant:
+        return
+    words = _TESTS_OF_MODULE.get(mutant.split('.')[1], ())
+    if words:
+        items.sort(key=lambda item: not any(w in item.nodeid.split('::')[0] for w in words))
