@@ -487,3 +487,22 @@ def test_peristaltic_relief_leaves_an_eighth_and_keeps_its_speed_and_near_speed(
     motor = _Motor()
     occ.relieve(motor, 100)
     assert [m[0] for m in motor.moves] == [17]
+
+
+def test_the_floor_creeps_toward_the_baseline_also_while_the_line_sits_on_it():
+    # floor 50 mmHg, baseline 87-90: the floor follows the baseline up at
+    # 1/32768 of the gap a tick (about an hour), and a line sitting exactly
+    # on the floor does not restart that: 4.5 s on it, then blocked, and
+    # the relief's target is 50.1 mmHg (it stops 3 mmHg above that)
+    occ = _opened_from(500, 300, 900)
+    _slow_to(occ, 500, False)           # a pause: the line sinks onto its floor
+    _feed(occ, 500, 45, False)
+    occ.q = 1
+    _fast_to(occ, 1300)
+    _push(occ, 100)
+    occ.alarm(A_OCCLUSION_DOWNSTREAM, True)
+    motor = _Motor()
+    _fast_to(occ, 532, False)
+    assert occ.relieve(motor, 100) is False
+    _fast_to(occ, 531, False)
+    assert occ.relieve(motor, 100) is True
