@@ -287,6 +287,8 @@ def test_a_peristaltic_probe_that_decays_bases_the_line_where_the_probe_began():
     n, code = _count_phase(occ, 3, 850, 1000)      # then it sinks to the trough
     assert code == 0 and occ.phase == 1 and occ.filtered < pre
     assert occ.baseline_x10() == pre
+    _feed(occ, pre, 10)                 # and the line is there: it stays
+    assert occ.baseline_x10() == pre and occ.internals()[0] == pre
 
 
 def test_a_pause_ends_a_probe_and_its_hold():
@@ -506,3 +508,108 @@ def test_the_floor_creeps_toward_the_baseline_also_while_the_line_sits_on_it():
     assert occ.relieve(motor, 100) is False
     _fast_to(occ, 531, False)
     assert occ.relieve(motor, 100) is True
+
+
+# ------------------------------------- who probes, and how the baseline follows
+
+def test_above_the_probe_rate_a_line_never_seen_open_may_rise_by_the_catheter_flow_drop():
+    # 15 whole steps a tick of 217.07 nL: 200 mmHg + 15 x 21.7 = 525.5 mmHg
+    occ = _start(100)
+    occ.q = 15
+    assert A_OCCLUSION_DOWNSTREAM not in _feed(occ, 5255, 300)
+    assert occ.filtered == 5255
+    assert _feed(occ, 5256, 100)[-1] == A_OCCLUSION_DOWNSTREAM
+
+
+def test_a_probe_pushes_about_1_ul_a_tick_whatever_the_step():
+    occ = _settled(900)
+    _probe_started(occ)
+    assert occ.burst == 5               # 5 x 217 nL
+    occ = _settled(900, q=4, **PERISTALTIC)
+    _probe_started(occ)
+    assert occ.burst == 65              # 65 x 15.6 nL
+
+
+def _probes(q, **settings):
+    occ = _settled(900, q=q, **settings)
+    for _ in range(300):                # a 10 mmHg rise
+        occ.update(1000, True)
+        if occ.phase == 2:
+            return True
+    return False
+
+
+def test_a_syringe_probes_below_one_step_a_tick_a_peristaltic_head_below_a_quarter_burst():
+    assert _probes(0) and not _probes(1)
+    assert not _probes(1, step_pl=100000)          # a syringe with a fine step too
+    assert _probes(15, **PERISTALTIC) and not _probes(16, **PERISTALTIC)
+
+
+def _probe_hold(peak, tail, q=0, **settings):
+    """A probe pushed its height; then its hold: 20 samples (the first 2 s),
+    350 of peak[-1], 80 (the last 8 s)."""
+    occ = _settled(900, **settings)
+    p1 = _probe_started(occ)
+    pre = occ.internals()[0]
+    _count_phase(occ, 2, p1 + 250, 200)
+    assert occ.phase == 3
+    occ.q = q
+    code = 0
+    for p in list(peak) + [peak[-1]] * 350 + list(tail):
+        code = occ.update(p, True)
+    return occ, code, pre
+
+
+def test_a_probe_hold_is_judged_on_whole_means_then_a_flat_line_is_probed_again():
+    occ, code, pre = _probe_hold([1000] * 19 + [1019], [970] * 80)
+    assert code == 0 and occ.phase == 2            # 30: flat, a second probe
+    occ, code, pre = _probe_hold([1000] * 20, [969] * 79 + [1048])
+    assert code == 0 and occ.phase == 1            # 31: decayed
+
+
+def test_a_syringe_probe_that_decays_below_its_start_bases_the_line_where_it_ended():
+    occ, code, pre = _probe_hold([1150] * 20, [850] * 80)
+    assert code == 0 and occ.phase == 1 and pre > 850
+    assert occ.baseline_x10() == 850 and occ.internals()[0] == 850
+
+
+def test_a_flat_hold_alarms_at_once_if_the_rate_rose_to_the_probe_rate_meanwhile():
+    occ, code, pre = _probe_hold([1150] * 20, [1150] * 80, q=1)
+    assert code == A_OCCLUSION_DOWNSTREAM and occ.phase == 1
+
+
+def test_the_fast_path_alarms_above_delta_over_the_baseline_not_at_it():
+    occ = _settled(900, q=1)
+    _fast_to(occ, 1900)
+    assert not occ.tripped and occ.baseline_x10() == 900
+    codes = _feed(occ, 1901, 20)
+    assert A_OCCLUSION_DOWNSTREAM in codes
+
+
+def test_at_exactly_3_mmhg_above_the_baseline_a_probing_line_keeps_its_count_and_is_not_probed():
+    occ = _settled(900)
+    _slow_to(occ, 930)
+    assert occ.phase == 1
+    _push(occ, 50)
+    occ.update(930, True)
+    assert occ.stored_steps == 50 and occ.phase == 1
+    _slow_to(occ, 931)                  # 3.1 mmHg: suspect
+    assert occ.phase == 2
+
+
+def test_the_baseline_follows_a_falling_line_down_within_minutes():
+    occ = _settled(900)
+    _feed(occ, 800, 1000)               # 100 s
+    assert 800 < occ.baseline_x10() < 810, occ.baseline_x10()
+
+
+def test_the_baseline_follows_a_rise_only_above_the_probe_rate():
+    occ = _settled(900, q=0)            # probing: never (only a probe re-bases)
+    _feed(occ, 925, 3000)
+    assert occ.baseline_x10() == 900
+    occ = _settled(900, q=1)            # within 3 mmHg: 1/4096 of the gap a tick
+    _feed(occ, 925, 3000)
+    assert 910 <= occ.baseline_x10() < 925, occ.baseline_x10()
+    occ = _settled(900, q=1)            # beyond: 1/16 of that, 0.2 mmHg in 200 s
+    _feed(occ, 1000, 2000)
+    assert occ.baseline_x10() == 902
