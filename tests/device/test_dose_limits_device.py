@@ -9,7 +9,7 @@ nL/h lasts v * 3600000 // r ms."""
 from firmware.druglib import LIB
 from firmware.program import Program
 from firmware.settings import Settings
-from pumphost.codes import FLAG_OVERRIDE, K_BOLUS, K_CONTINUOUS, K_PAUSE, K_SYRINGE
+from pumphost.codes import FLAG_OVERRIDE, K_BOLUS, K_CONTINUOUS, K_CYCLE, K_PAUSE, K_RAMP, K_SYRINGE
 
 FUDR = 1
 HEPARIN = 5
@@ -132,3 +132,81 @@ def test_soft_limit_refusals_name_the_value_the_limit_and_the_drug():
         assert err == line + ' for drug 1; needs the override flag)', err
         err, p = check(steps, [entry(FUDR, conc)])
         assert err is None and p.soft == (FUDR,) + soft, (err, p.soft)
+
+
+def test_a_drug_entry_unlike_the_library_is_refused_with_its_line():
+    e = entry(FUDR, 5000)
+    run = [(K_CONTINUOUS, HOUR_NL, HOUR_NL)]
+    cases = [
+        (e[:9], 'drugs[0] has 9 fields (10)'),
+        ((99,) + e[1:], 'drugs[0].id=99 not allowed (not in the device drug library)'),
+        (e[:6] + (999000000,) + e[7:], 'drugs[0] limits differ from the device library entry for drug 1'),
+        (entry(FUDR, 99), 'drugs[0].conc=99 not allowed (drug 1: 100..10000 milli-units/mL)'),
+        (entry(FUDR, 10001), 'drugs[0].conc=10001 not allowed (drug 1: 100..10000 milli-units/mL)'),
+        (entry(FUDR, 5000.0), 'drugs[0].conc=5000.0 not allowed (drug 1: 100..10000 milli-units/mL)'),
+    ]
+    for drug, line in cases:
+        assert check(run, [drug], 0)[0] == line, drug
+    # the concentrations at the library's bounds are allowed
+    for conc in (100, 10000):
+        assert check(run, [entry(FUDR, conc)], 0)[0] is None, conc
+
+
+def test_a_syringe_may_be_filled_exactly_and_again_after_a_change():
+    # no drug: only the syringe's 100 mL (SETTINGS) bounds what is drawn
+    half = (K_CONTINUOUS, 2 * HOUR_NL, 50000000)
+    assert check([half, half], [])[0] is None
+    assert check([half, half, (K_SYRINGE, 0, 0), half, half], [])[0] is None
+    assert check([half, half, (K_SYRINGE, 0, 0), half, half, (K_CONTINUOUS, HOUR_NL, 1)], [])[0] == (
+        'steps[5]: 100000001 nL since the last syringe change not allowed (the syringe holds 100000000)')
+
+
+def test_a_program_expands_to_at_most_512_delivering_steps():
+    # (with a drug: the dose check keeps each delivering step in time)
+    run = (K_CONTINUOUS, HOUR_NL, 1000)
+    fudr = [entry(FUDR, 100)]
+    assert check([run, (K_CYCLE, 0, 0, 0, 511)], fudr)[0] is None          # 1 + 511 repeats
+    assert check([run, (K_CYCLE, 0, 0, 0, 512)], fudr)[0] == (
+        'program expands to more than 512 delivering steps (cycles)')
+
+
+def test_a_ramp_is_judged_on_the_higher_of_its_start_and_end_rates():
+    # FUDR hard rate 10 mL/h; over one minute (one sub-step) the ramp's
+    # sub-rate is the midpoint, 5.75 mL/h, under it either way
+    from firmware.limits import ramp_volume_nl
+    fudr = [entry(FUDR, 1000)]
+    for r0, r1 in ((1000000, 10500000), (10500000, 1000000)):
+        ramp = (K_RAMP, r0, 0, 60, r1)
+        ramp = (K_RAMP, r0, ramp_volume_nl(ramp), 60, r1)
+        assert check([(K_CONTINUOUS, HOUR_NL, HOUR_NL), ramp], fudr)[0] == (
+            'steps[1].rate_nl_h=10500000 not allowed (hard limit rate_nl_h 10000000 for drug 1)'), (r0, r1)
+        # up to exactly the hard rate: allowed (the soft one overridden)
+        ramp = (K_RAMP, min(r0, r1), 0, 60, 10000000)
+        ramp = ramp[:2] + (ramp_volume_nl(ramp),) + ramp[3:]
+        err, p = check([ramp], fudr)
+        assert err is None and p.soft == (FUDR, 0, 10000000), err
+
+
+def test_a_dose_per_cycle_sums_every_step_and_both_slots_of_a_drug():
+    # FUDR hard dose per cycle 1260 mg: 63 mL at 10000 ug/mL (630 mg), a
+    # syringe change, 70 mL of FUDR at 9000 ug/mL (630 mg): exactly 1260 mg
+    slow = 300000      # 0.3 mL/h: at most 7.2 mL (72 mg) in any 24 h
+    drugs = [entry(FUDR, 10000), entry(FUDR, 9000)]
+    half = (K_CONTINUOUS, slow, 31500000, 0, 0, 0)
+    steps = [half, half, (K_SYRINGE, 0, 0), (K_CONTINUOUS, slow, 70000000, 0, 0, 1)]
+    err, p = check(steps, drugs)
+    assert err is None and p.soft == (FUDR, 3, 133000000), (err, p.soft)
+    steps[3] = (K_CONTINUOUS, slow, 70000001, 0, 0, 1)
+    assert check(steps, drugs)[0] == (
+        'drugs[0] dose per cycle=1260000 not allowed (hard limit dose_cycle 1260000 for drug 1)')
+    # without the override the two slots' volume is over the soft 100 mL
+    assert check(steps, drugs, 0)[0] == ('drugs[0] volume_nl=133000001 not allowed (soft limit '
+                                         'vtbi_nl 100000000 for drug 1; needs the override flag)')
+
+
+def test_a_pause_separates_doses_in_time():
+    # 30 mL of heparin (30000000 mU) in 1.5 h, a day's pause, 30 mL again:
+    # no 24 h window holds both (hard dose_day 40000000 mU)
+    dose = (K_CONTINUOUS, 20 * HOUR_NL, 30000000)
+    assert heparin([dose, (K_PAUSE, 0, 0, 86400), dose]) is None
+    assert heparin([dose, (K_PAUSE, 0, 0, 3600), dose]) == day_refusal(60000000)
