@@ -130,3 +130,56 @@ def test_a_checkpointed_phase_comes_back_only_below_one_whole_step():
     s.restore_phase(den - 1)
     assert s.phase() == den - 1
     assert s.next_steps() == 1      # the owed step is due at the next tick
+
+
+def test_muldiv_is_the_exact_quotient_and_remainder_of_the_product():
+    from firmware.delivery import muldiv
+    for c in (1, 2, 3, 4, 6, 7, 8, 10, 64, 1000, 3600, 781452000, (1 << 29) + 1):
+        for a in (0, 1, 2, 3, 5, c - 1, c, c + 1, 2 * c + 3, 12345):
+            for b in (0, 1, 2, 3, 4, 5, 6, 7, 8, 100, 1000, 65535):
+                assert muldiv(a, b, c) == a * b // c, (a, b, c)
+                assert muldiv(a, b, c, True) == a * b % c, (a, b, c)
+
+
+def test_a_new_scheduler_has_no_rate_emits_nothing_and_keeps_no_phase():
+    s = StepScheduler(100, 217070)
+    assert s.rate_nl_h == 0 and s.phase() == 0
+    assert [s.next_steps() for _ in range(5)] == [0] * 5
+    s.restore_phase(1)          # no rate: no fraction of a step fits
+    assert s.phase() == 0
+
+
+def test_the_scheduler_has_emitted_exactly_floor_n_rate_tick_over_step_after_every_tick():
+    for tick_ms, step_pl, rate in ((100, 217070, 1000000), (100, 217070, 1773913),
+                                   (100, 217070, 150000000), (10, 1000, 10000),
+                                   (100, 1000, 36000)):        # 36000: exactly one step a tick
+        s = StepScheduler(tick_ms, step_pl)
+        s.set_rate(rate)
+        assert s.rate_nl_h == rate
+        total = 0
+        for n in range(1, 1501):
+            total += s.next_steps()
+            assert total == n * rate * tick_ms // (3600 * step_pl), (rate, n, total)
+
+
+def test_a_step_volume_too_large_for_exact_scheduling_is_refused():
+    StepScheduler(100, 298000).set_rate(1000000)     # the largest step the settings allow
+    try:
+        StepScheduler(100, 300000).set_rate(1000000)
+    except ValueError as e:
+        assert str(e) == 'step volume too large for exact scheduling', str(e)
+    else:
+        raise AssertionError('3600 * 300000 pL scheduled')
+
+
+def test_a_loaded_program_not_yet_started_has_given_nothing_and_has_no_rate():
+    from helpers_device import make_pump, run_ticks
+    from firmware.program import Program
+    hal, pump, loop = make_pump()
+    run_ticks(hal, loop, 1)
+    assert pump.load(Program([(K_CONTINUOUS, 1000000, 2000000)])) == 0, pump.last_error
+    run_ticks(hal, loop, 25)            # the monitors' once-a-second checks run
+    assert pump.state_name() == 'PROGRAMMED'
+    assert (pump.course.delivered_nl, pump.remaining_nl()) == (0, 2000000)
+    assert pump.course.index == 0          # the step the dashboard shows as current
+    assert pump.course.rate_nl_h == 0 and pump.monitors.time_left_s == -1
