@@ -71,7 +71,8 @@ codes: $(STAMP)
 # One module: make mutation MUTANTS='firmware.recovery*' [MUTATION_FLAGS=--rerun]
 MUTMUT_CHILDREN ?= 2
 MUTANTS ?=
-# --rerun: run again mutants with a result; --all: the equivalent ones too
+# --rerun: run again mutants with a result; --survivors: only the survivors;
+# --all: the equivalent ones too
 MUTATION_FLAGS ?=
 mutation: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[mutation]'

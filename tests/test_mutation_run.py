@@ -46,3 +46,8 @@ def test_a_bad_child_count_is_one_line_and_exit_2():
     assert r.returncode == 2
     assert r.stderr.strip() == 'mutation_run.py: --max-children: 0 is not allowed, at least 1'
     assert 'Traceback' not in r.stderr
+
+
+def test_survivors_runs_again_only_the_mutants_that_survived_and_are_not_equivalent():
+    assert mutation_run.to_run(MUTANTS, [], {}, False, False, True) == [L2]
+    assert mutation_run.to_run(MUTANTS, [], {L2: 'why'}, False, False, True) == []

@@ -13,7 +13,8 @@ kills (mutmut renumbers a function's mutants when the function changes) is
 then flagged stale by tools/mutation_report.py.
 
 The run continues: a mutant with a result in mutants/ is not run again
-(`--rerun` runs it again; `rm -rf mutants` starts from scratch). PATTERNs
+(`--rerun` runs it again, `--survivors` only the survivors, once tests
+are written against them; `rm -rf mutants` starts from scratch). PATTERNs
 (fnmatch, e.g. 'firmware.recovery*') restrict the run to the mutants they
 match.
 
@@ -54,12 +55,18 @@ def known_mutants():
     return out
 
 
-def to_run(mutants, patterns, equiv, run_equivalent, rerun):
+_SURVIVED = 0
+
+
+def to_run(mutants, patterns, equiv, run_equivalent, rerun, survivors=False):
     names = []
     for name, result in mutants:
         if name in equiv and not run_equivalent:
             continue
-        if result is not None and not rerun:
+        if survivors:
+            if result != _SURVIVED:
+                continue
+        elif result is not None and not rerun:
             continue
         if patterns and not any(fnmatch.fnmatch(name, p) for p in patterns):
             continue
@@ -72,6 +79,8 @@ def main(argv):
     p.add_argument('--max-children', type=int, default=2, help='mutants run at once (default 2)')
     p.add_argument('--all', action='store_true', help='also run the mutants judged equivalent')
     p.add_argument('--rerun', action='store_true', help='run again the mutants that have a result')
+    p.add_argument('--survivors', action='store_true',
+                   help='run again only the mutants that survived (after tests were written against them)')
     p.add_argument('patterns', nargs='*', metavar='PATTERN', help="mutant names, fnmatch ('firmware.loop*')")
     a = p.parse_args(argv)
     if a.max_children < 1:
@@ -80,7 +89,7 @@ def main(argv):
     generate(a.max_children)
     equiv = equivalent()
     mutants = known_mutants()
-    names = to_run(mutants, a.patterns, equiv, a.all, a.rerun)
+    names = to_run(mutants, a.patterns, equiv, a.all, a.rerun, a.survivors)
     skipped = sum(1 for n, _ in mutants if n in equiv) if not a.all else 0
     print('%d mutants, %d to run, %d judged equivalent and left out' % (len(mutants), len(names), skipped))
     if a.patterns and not any(fnmatch.fnmatch(n, q) for n, _ in mutants for q in a.patterns):
