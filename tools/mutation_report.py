@@ -66,7 +66,8 @@ def main(argv):
     survivors = collections.defaultdict(list)
     for name, status in rows:
         mod = module_of(name)
-        if status == 'survived' and name in equiv:
+        if status in ('survived', 'not checked') and name in equiv:
+            # judged equivalent: survived, or left out of the run (tools/mutation_run.py)
             status = 'equivalent'
         by_mod[mod][status] += 1
         if status in ('survived', 'timeout', 'suspicious'):
@@ -91,6 +92,11 @@ def main(argv):
         print('other statuses: %s' % ', '.join('%s %d' % kv for kv in sorted(other.items())))
     status = dict(rows)
     stale = sorted(n for n in equiv if status.get(n) == 'killed')
+    unknown = sorted(n for n in equiv if n not in status)
+    if unknown:
+        print('\nlisted as equivalent but no such mutant now (renumbered? look again):')
+        for n in unknown:
+            print('  %s' % n)
     if stale:
         print('\nlisted as equivalent but killed now (stale entries: look again):')
         for n in stale:
