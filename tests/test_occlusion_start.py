@@ -67,7 +67,7 @@ def test_open_line_short_program_completes(rate, volume):
     assert 0 <= volume * 1e6 - sim.pump.course.delivered_nl < sim.settings.step_pl / 1000.0
 
 
-def test_the_debug_view_of_a_pump_just_booted_shows_a_check_that_has_seen_nothing():
+def test_the_debug_view_shows_a_check_that_has_seen_nothing_at_boot_then_the_time_into_settling():
     # simulator/ui/debug.py (pumpsim's `occ` view): after POST nothing was
     # sensed yet; in IDLE the check filters the pressure but has no phase
     # running, nothing stored, no probe and no relief until a program starts
@@ -81,3 +81,8 @@ def test_the_debug_view_of_a_pump_just_booted_shows_a_check_that_has_seen_nothin
     assert seen['probe_reference_mmhg'] == 0.0
     assert seen['stored_steps'] == 0 and seen['probe_credit_steps'] == 0
     assert seen['relief_left_steps'] == 0
+    # a program started: the view counts the time into the settling
+    sim.program(start=True)
+    _run(sim, 10)
+    seen = occlusion_internals(sim.pump)
+    assert seen['phase'] == 'settle' and 9.5 <= seen['phase_s'] <= 10.0, seen
