@@ -2,7 +2,7 @@
 timing, the hold's verdict at its boundaries, the floor, the relief's
 amount, target and speed, the repayment of a probe's steps. Pressures are
 fed exactly (the integer filters settle on the value fed), the pump's
-pushes are added to stored_steps and floor_steps as Course.give does.
+pushes are added to stored_steps and floor_steps as Course.moved does.
 Runs under pytest AND MicroPython."""
 from firmware.settings import Settings
 from firmware.occlusion import OcclusionCheck
