@@ -2,7 +2,7 @@
 timing, the hold's verdict at its boundaries, the floor, the relief's
 amount, target and speed, the repayment of a probe's steps. Pressures are
 fed exactly (the integer filters settle on the value fed), the pump's
-pushes are added to stored_steps and floor_steps as Course.give does.
+pushes are added to stored_steps and floor_steps as Course.moved does.
 Runs under pytest AND MicroPython."""
 from firmware.settings import Settings
 from firmware.occlusion import OcclusionCheck
@@ -613,3 +613,14 @@ def test_the_baseline_follows_a_rise_only_above_the_probe_rate():
     occ = _settled(900, q=1)            # beyond: 1/16 of that, 0.2 mmHg in 200 s
     _feed(occ, 1000, 2000)
     assert occ.baseline_x10() == 902
+
+
+def test_the_filters_start_from_zero_and_follow_a_step_by_an_eighth_and_a_64th_a_tick():
+    # integer filters: x += p - (x >> k), read x >> k; from x = 0 at boot
+    occ = OcclusionCheck(Settings())
+    fast = slow = 0
+    for _ in range(40):
+        occ.update(900, False)
+        fast += 900 - (fast >> 3)
+        slow += 900 - (slow >> 6)
+        assert occ.filtered == fast >> 3 and occ.internals()[0] == slow >> 6
