@@ -31,13 +31,29 @@ def test_all_runs_the_equivalent_mutants_too():
     assert mutation_run.to_run(MUTANTS, [], {A1: 'why', L2: 'why'}, True, True) == [A1, A2, L1, L2]
 
 
-def test_the_equivalent_list_parses_and_names_real_modules():
-    equiv = mutation_run.equivalent()
-    assert len(equiv) > 50
-    for name, why in equiv.items():
+def test_the_equivalent_list_parses_names_real_modules_and_carries_each_change_digest():
+    entries = mutation_run.equivalent_entries()
+    assert len(entries) > 50
+    for name, (digest, why) in entries.items():
         assert '__mutmut_' in name and why, name
+        assert digest is not None and len(digest) == 8 and int(digest, 16) >= 0, name
         module = name.split('.x')[0]
         assert (ROOT / (module.replace('.', '/') + '.py')).exists(), name
+
+
+DIFF = """--- firmware/alarms.py
++++ firmware/alarms.py
+@@ -1,3 +1,3 @@
+     x = 1
+-    if p > audible:
++    if p >= audible:
+"""
+
+
+def test_a_change_digest_is_of_the_change_not_its_indentation_or_context():
+    d = mutation_run.change_digest(DIFF)
+    assert d == mutation_run.change_digest(DIFF.replace('    if', 'if').replace('x = 1', 'y = 2'))
+    assert d != mutation_run.change_digest(DIFF.replace('+    if p >= audible:', '+    if p > visual:'))
 
 
 def test_a_bad_child_count_is_one_line_and_exit_2():
