@@ -42,6 +42,7 @@ def test_the_course_runs_cycles_and_ramps_in_the_order_the_dose_check_walks():
     run = (K_CONTINUOUS, 1000000, 2000, 0, 0, 0)
     pause = (K_PAUSE, 0, 0, 60, 0, 0)
     programs = [
+        [run, bolus, run],                                  # no cycle: each step once
         [bolus, run, cycle(1, 2)],                          # a cycle from step 1
         [bolus, run, pause, ramp, cycle(2, 1), run],        # from step 2, a ramp inside
         [bolus, run, run, pause, run, cycle(4, 3), (K_SYRINGE, 0, 0, 0, 0, 0), run,
@@ -50,10 +51,11 @@ def test_the_course_runs_cycles_and_ramps_in_the_order_the_dose_check_walks():
     ]
     for steps in programs:
         assert run_order(steps) == list(walk(steps)), steps
-    # spelled out for the first two: the cycle repeats steps 1..1 twice more,
+    # spelled out for the first three: the cycle repeats steps 1..1 twice more,
     # steps 2..3 once more (the ramp from its first sub-step each time)
-    assert run_order(programs[0]) == [(0, 0), (1, 0), (1, 0), (1, 0)]
-    assert run_order(programs[1]) == [(0, 0), (1, 0), (2, 0), (3, 0), (3, 1), (3, 2),
+    assert run_order(programs[0]) == [(0, 0), (1, 0), (2, 0)]
+    assert run_order(programs[1]) == [(0, 0), (1, 0), (1, 0), (1, 0)]
+    assert run_order(programs[2]) == [(0, 0), (1, 0), (2, 0), (3, 0), (3, 1), (3, 2),
                                       (2, 0), (3, 0), (3, 1), (3, 2), (5, 0)]
 
 
