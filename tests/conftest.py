@@ -15,7 +15,7 @@ sys.path.insert(0, str(ROOT / 'tests' / 'device'))
 _TESTS_OF_MODULE = {
     'alarms': ('alarm',), 'occlusion': ('occlusion', 'pressure_ceiling'), 'air': ('air',),
     'monitors': ('monitor',), 'limits': ('limit', 'programs'), 'dose_limits': ('limit', 'programs'),
-    'delivery': ('loop_schedule', 'fill', 'program', 'firmware_device'), 'loop': ('loop',),
+    'delivery': ('course', 'loop_schedule', 'fill', 'program', 'firmware_device'), 'loop': ('loop',),
     'recovery': ('recovery', 'power'), 'checkpoint': ('checkpoint', 'recovery', 'power'),
     'auth': ('auth',),
 }
