@@ -68,12 +68,15 @@ codes: $(STAMP)
 # mutmut over the device's safety modules ([tool.mutmut] in pyproject.toml;
 # docs/testing.md has the score and every survivor). Results stay in
 # mutants/ (a rerun continues); `$(BIN)/mutmut results` lists them.
-# One module (re-run): make mutation MUTANTS='firmware.recovery*'
+# One module: make mutation MUTANTS='firmware.recovery*' [MUTATION_FLAGS=--rerun]
 MUTMUT_CHILDREN ?= 2
 MUTANTS ?=
+# --rerun: run again mutants with a result; --survivors: only the survivors;
+# --all: the equivalent ones too
+MUTATION_FLAGS ?=
 mutation: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[mutation]'
-	$(BIN)/mutmut run --max-children $(MUTMUT_CHILDREN) $(MUTANTS)
+	$(BIN)/python tools/mutation_run.py --max-children $(MUTMUT_CHILDREN) $(MUTATION_FLAGS) $(MUTANTS)
 	$(BIN)/python tools/mutation_report.py
 
 diagram: $(STAMP)

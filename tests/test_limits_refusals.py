@@ -93,6 +93,10 @@ REFUSED = [
       'steps[0] pause duration_s=0 not allowed (1..2592000, other fields 0)') for f in (0, 1, 3, 4)] + [
     ([(K_PAUSE, 0, 0, 10, 0, f)], (), 0,
      'steps[0] pause duration_s=10 not allowed (1..2592000, other fields 0)') for f in (1,)] + [
+    # a pause of a valid length with any one other field set: each field is
+    # refused on its own, not only with another one
+    ([(K_PAUSE,) + tuple((10 if j == 2 else 1 if j == f else 0) for j in range(5))], (), 0,
+     'steps[0] pause duration_s=10 not allowed (1..2592000, other fields 0)') for f in (0, 1, 3)] + [
     ([(K_SYRINGE,) + tuple(1 if j == f else 0 for j in range(5))], (), 0,
      'steps[0] syringe_change not allowed with values (all fields 0)') for f in range(5)] + [
     # cycles

@@ -65,3 +65,24 @@ def test_open_line_short_program_completes(rate, volume):
     # the hold at the end (line not yet learned) adds at most 55 s (a 45 s hold)
     assert t <= volume / rate * 3600 + 55
     assert 0 <= volume * 1e6 - sim.pump.course.delivered_nl < sim.settings.step_pl / 1000.0
+
+
+def test_the_debug_view_shows_a_check_that_has_seen_nothing_at_boot_then_the_time_into_settling():
+    # simulator/ui/debug.py (pumpsim's `occ` view): after POST nothing was
+    # sensed yet; in IDLE the check filters the pressure but has no phase
+    # running, nothing stored, no probe and no relief until a program starts
+    from simulator.ui.debug import occlusion_internals
+    sim = _sim(1.77, 10.0)
+    seen = occlusion_internals(sim.pump)
+    assert seen['filtered_mmhg'] == 0.0 and seen['slow_mmhg'] == 0.0
+    _run(sim, 10)
+    seen = occlusion_internals(sim.pump)
+    assert seen['phase'] == 'settle' and seen['phase_s'] == 0.0 and not seen['learned']
+    assert seen['probe_reference_mmhg'] == 0.0
+    assert seen['stored_steps'] == 0 and seen['probe_credit_steps'] == 0
+    assert seen['relief_left_steps'] == 0
+    # a program started: the view counts the time into the settling
+    sim.program(start=True)
+    _run(sim, 10)
+    seen = occlusion_internals(sim.pump)
+    assert seen['phase'] == 'settle' and 9.5 <= seen['phase_s'] <= 10.0, seen

@@ -16,6 +16,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
 # run where mutants/ is (the repository for make mutation); mutmut from
 # this interpreter's environment
 ROOT = Path.cwd()
@@ -23,16 +25,28 @@ MUTMUT = Path(sys.executable).parent / 'mutmut'
 EQUIVALENT = Path(__file__).resolve().parent / 'mutation_equivalent.txt'
 
 
-def equivalent():
-    """{mutant name: why it cannot be told apart from the original}."""
+def equivalent_entries():
+    """{mutant name: (change digest or None, why it cannot be told apart
+    from the original)}. An entry reads `NAME [digest] why`: the digest
+    (tools/mutation_run.py change_digest) is of the change the reason was
+    written about, so a mutant renumbered since is not taken for it."""
     out = {}
     if EQUIVALENT.exists():
         for line in EQUIVALENT.read_text().splitlines():
             line = line.strip()
             if line and not line.startswith('#'):
                 name, _, why = line.partition(' ')
-                out[name] = why.strip()
+                why = why.strip()
+                digest = None
+                if why.startswith('[') and '] ' in why:
+                    digest, _, why = why[1:].partition('] ')
+                out[name] = (digest, why.strip())
     return out
+
+
+def equivalent():
+    """{mutant name: why it cannot be told apart from the original}."""
+    return {name: why for name, (_, why) in equivalent_entries().items()}
 
 
 def results():
@@ -62,11 +76,24 @@ def main(argv):
         print('no mutmut results: run make mutation first')
         return 1
     equiv = equivalent()
+    try:
+        # a listed mutant counts as equivalent only while its change is
+        # the one judged (mutmut renumbers a changed function's mutants)
+        import mutation_run
+        mutation_run.generate  # noqa: B018 (mutmut importable: the mutation extra)
+        entries = mutation_run.equivalent_entries()
+        confirmed, changed = mutation_run.confirmed_equivalent(mutation_run.known_mutants(), entries)
+        equiv = {n: w for n, w in equiv.items() if n in confirmed}
+        for name, why in changed:
+            print('listed as equivalent, not counted: %s: %s' % (name, why))
+    except ImportError:
+        pass
     by_mod = collections.defaultdict(collections.Counter)
     survivors = collections.defaultdict(list)
     for name, status in rows:
         mod = module_of(name)
-        if status == 'survived' and name in equiv:
+        if status in ('survived', 'not checked') and name in equiv:
+            # judged equivalent: survived, or left out of the run (tools/mutation_run.py)
             status = 'equivalent'
         by_mod[mod][status] += 1
         if status in ('survived', 'timeout', 'suspicious'):
@@ -91,6 +118,11 @@ def main(argv):
         print('other statuses: %s' % ', '.join('%s %d' % kv for kv in sorted(other.items())))
     status = dict(rows)
     stale = sorted(n for n in equiv if status.get(n) == 'killed')
+    unknown = sorted(n for n in equiv if n not in status)
+    if unknown:
+        print('\nlisted as equivalent but no such mutant now (renumbered? look again):')
+        for n in unknown:
+            print('  %s' % n)
     if stale:
         print('\nlisted as equivalent but killed now (stale entries: look again):')
         for n in stale:
