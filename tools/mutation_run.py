@@ -21,12 +21,13 @@ are written against them; `rm -rf mutants` starts from scratch). PATTERNs
 (fnmatch, e.g. 'firmware.recovery*') restrict the run to the mutants they
 match.
 
-mutmut 3.8.1 (pinned in pyproject.toml) is driven through its own run
-function, after its mutant generation, so that the names to run are known.
+mutmut 3.8.1 (pinned in pyproject.toml): its generation step first, so that
+the names to run are known, then `mutmut run NAME...` with them.
 """
 import argparse
 import fnmatch
 import hashlib
+import subprocess
 import sys
 from pathlib import Path
 
@@ -134,7 +135,6 @@ def main(argv):
     a = p.parse_args(argv)
     if a.max_children < 1:
         p.exit(2, 'mutation_run.py: --max-children: %d is not allowed, at least 1\n' % a.max_children)
-    import mutmut.__main__ as mm
     generate(a.max_children)
     entries = equivalent_entries()
     found = known_mutants()
@@ -155,8 +155,9 @@ def main(argv):
     if not names:
         print('nothing left to run (rm -rf mutants/ for a run from scratch)')
         return 0
-    mm._run(names, a.max_children)
-    return 0
+    # mutmut's own `run` with the names: it runs exactly the mutants named
+    return subprocess.call([sys.executable, '-m', 'mutmut', 'run', '--max-children', str(a.max_children)]
+                           + names)
 
 
 if __name__ == '__main__':
