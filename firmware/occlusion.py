@@ -116,6 +116,7 @@ class OcclusionCheck:
         # burst still outruns the schedule and the fast path is quick
         self._probe_q = (self._burst >> 2) if settings.pump_kind else 1
         self._peri = bool(settings.pump_kind)
+        self._early = False     # this repayment's one probe on a big rise was made
         # relief speed by volume, whatever the step: 1/8 of it near the end
         self._relief_max = _RELIEF_PL // settings.step_pl or 1
         self._relief = 1        # this relief's steps per tick, and near the end
@@ -441,8 +442,13 @@ class OcclusionCheck:
             # more than one probe ahead of the schedule (its slipping,
             # pulsing line looks suspect every 10-20 min at 0.1 mL/h, a
             # probe is 21 uL, 13 min of schedule, repaid over 50 min).
-            # The syringe keeps its own behaviour, pinned by its soak
-            if r > self.suspect and probing and (self.credit <= 0 or not self._peri):
+            # Except once, on a rise of more than a probe height: an
+            # occlusion in the repayment, which the fast path alone would
+            # catch late at 3/4 rate. The syringe keeps its own behaviour
+            c = self.credit
+            if r > self.suspect and probing and (
+                    c <= 0 or not self._peri or (r > self.probe and not self._early)):
+                self._early = c > 0
                 self._probe(f)
         if alarm:
             self.tripped = True

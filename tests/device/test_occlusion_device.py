@@ -401,3 +401,31 @@ def test_peristaltic_probes_never_run_the_pump_more_than_one_probe_ahead():
     assert probes >= 3, probes           # it did probe, more than once
     assert 0 < burst <= 120 * 65         # at most 12 s of 1 uL (65 steps) a tick
     assert most <= burst, (most, burst, probes)
+
+
+def test_peristaltic_occlusion_during_a_repayment_alarms_within_20_min():
+    # blocked just after a probe, 0.1 mL/h into 0.5 uL/mmHg: the line rises
+    # at 3/4 rate while the probe is repaid (31 min); the fast path alone
+    # would take 40 min, so a rise of more than a probe height is probed
+    rate = 100000
+    hal, pump, loop = make_pump(step_pl=15625, pump_kind=1)
+    hal.pressure.raw = BASE_RAW
+    start_program(hal, pump, loop, rate, 40000000)
+    line = SoftLine(hal, 125)
+    run(hal, loop, line, 6000)
+    occ = pump.occlusion
+    line.target100 = (BASE_RAW + 160) * 100      # + 4 mmHg: one probe
+    t = 0
+    while occ.phase != 3 and t < 12000:
+        run(hal, loop, line, 1)
+        t += 1
+    while occ.phase == 3:
+        run(hal, loop, line, 1)
+    assert occ.credit > 0 and pump.state_name() == 'RUNNING'
+    line.open = False
+    t = 0
+    while pump.state_name() == 'RUNNING' and t < 30000:
+        run(hal, loop, line, 1)
+        t += 1
+    assert pump.alarms.active[A_OCCLUSION_DOWNSTREAM]
+    assert t <= 12000, t                  # 20 min
