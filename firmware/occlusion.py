@@ -44,6 +44,9 @@ line:
    occlusion alarm. The probe's volume is repaid one scheduled step in
    four (the line is still pushed at 3/4 rate, so an occlusion during the
    repayment still rises); the hold's missed steps are caught up after it.
+   A peristaltic head starts no probe while one is repaid (its line looks
+   suspect every 10-20 min at 0.1 mL/h: the bursts would outrun the
+   schedule), except once on a rise of more than a probe height.
    Above one step a tick (the peristaltic head) a decayed probe re-bases at
    the level where it began: the hold let the line sink toward the trough
    and the flow lifts it back there.
