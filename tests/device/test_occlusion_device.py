@@ -429,3 +429,30 @@ def test_peristaltic_occlusion_during_a_repayment_alarms_within_20_min():
         t += 1
     assert pump.alarms.active[A_OCCLUSION_DOWNSTREAM]
     assert t <= 12000, t                  # 20 min
+
+
+def test_peristaltic_probes_once_per_repayment_and_only_on_a_rise_above_a_probe_height():
+    from firmware.settings import Settings
+    from firmware.occlusion import OcclusionCheck
+    occ = OcclusionCheck(Settings(step_pl=15625, pump_kind=1))
+    occ.begin()
+    occ.restart()
+    for _ in range(2500):
+        occ.update(900, True)
+    assert occ.learned and occ.phase == 1
+    occ.credit = 100                    # the last probe is being repaid
+    for _ in range(2000):
+        occ.update(1000, True)          # 10 mmHg over: suspect, under a probe height
+    assert occ.phase == 1
+    t = 0
+    while occ.phase == 1 and t < 2000:
+        occ.update(1200, True)          # 30 mmHg over: probed in the repayment
+        t += 1
+    assert occ.phase == 2
+    assert occ.clear() and occ.phase == 1   # the course ended: probe dropped
+    for _ in range(2000):
+        occ.update(1250, True)          # once per repayment
+    assert occ.phase == 1
+    occ.credit = 0                      # repaid
+    occ.update(1250, True)
+    assert occ.phase == 2
