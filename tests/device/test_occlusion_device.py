@@ -406,7 +406,7 @@ def test_peristaltic_probes_never_run_the_pump_more_than_one_probe_ahead():
 def test_peristaltic_occlusion_during_a_repayment_alarms_within_20_min():
     # blocked just after a probe, 0.1 mL/h into 0.5 uL/mmHg: the line rises
     # at 3/4 rate while the probe is repaid (31 min); the fast path alone
-    # would take 40 min, so a rise of more than a probe height is probed
+    # would take 40 min, so a rise of twice the suspect level is probed
     rate = 100000
     hal, pump, loop = make_pump(step_pl=15625, pump_kind=1)
     hal.pressure.raw = BASE_RAW
@@ -431,7 +431,7 @@ def test_peristaltic_occlusion_during_a_repayment_alarms_within_20_min():
     assert t <= 12000, t                  # 20 min
 
 
-def test_peristaltic_probes_once_per_repayment_and_only_on_a_rise_above_a_probe_height():
+def test_peristaltic_probes_once_per_repayment_and_only_on_a_rise_of_twice_the_suspect_level():
     from firmware.settings import Settings
     from firmware.occlusion import OcclusionCheck
     occ = OcclusionCheck(Settings(step_pl=15625, pump_kind=1))
@@ -442,17 +442,17 @@ def test_peristaltic_probes_once_per_repayment_and_only_on_a_rise_above_a_probe_
     assert occ.learned and occ.phase == 1
     occ.credit = 100                    # the last probe is being repaid
     for _ in range(2000):
-        occ.update(1000, True)          # 10 mmHg over: suspect, under a probe height
+        occ.update(950, True)           # 5 mmHg over: suspect (3), under twice that
     assert occ.phase == 1
     t = 0
     while occ.phase == 1 and t < 2000:
-        occ.update(1200, True)          # 30 mmHg over: probed in the repayment
+        occ.update(970, True)           # 7 mmHg over: probed in the repayment
         t += 1
     assert occ.phase == 2
     assert occ.clear() and occ.phase == 1   # the course ended: probe dropped
     for _ in range(2000):
-        occ.update(1250, True)          # once per repayment
+        occ.update(1100, True)          # 20 mmHg over: once per repayment only
     assert occ.phase == 1
     occ.credit = 0                      # repaid
-    occ.update(1250, True)
+    occ.update(1100, True)
     assert occ.phase == 2
