@@ -403,15 +403,12 @@ def test_peristaltic_probes_never_run_the_pump_more_than_one_probe_ahead():
     assert most <= burst, (most, burst, probes)
 
 
-def test_peristaltic_occlusion_during_a_repayment_alarms_within_20_min():
-    # blocked just after a probe, 0.1 mL/h into 0.5 uL/mmHg: the line rises
-    # at 3/4 rate while the probe is repaid (31 min); the fast path alone
-    # would take 40 min, so a rise of twice the suspect level is probed
-    rate = 100000
+def _blocked_after_a_probe(per_step):
+    # blocked just after a probe at 0.1 mL/h: ticks to the alarm
     hal, pump, loop = make_pump(step_pl=15625, pump_kind=1)
     hal.pressure.raw = BASE_RAW
-    start_program(hal, pump, loop, rate, 40000000)
-    line = SoftLine(hal, 125)
+    start_program(hal, pump, loop, 100000, 40000000)
+    line = SoftLine(hal, per_step)
     run(hal, loop, line, 6000)
     occ = pump.occlusion
     line.target100 = (BASE_RAW + 160) * 100      # + 4 mmHg: one probe
@@ -428,7 +425,18 @@ def test_peristaltic_occlusion_during_a_repayment_alarms_within_20_min():
         run(hal, loop, line, 1)
         t += 1
     assert pump.alarms.active[A_OCCLUSION_DOWNSTREAM]
+    return t
+
+
+def test_peristaltic_occlusion_during_a_repayment_alarms_within_20_min():
+    # the line rises at 3/4 rate while the probe is repaid (31 min into
+    # 0.5 uL/mmHg, 4.8 h into 3); the fast path alone takes 40 min into
+    # 0.5 and hours into 3, a rise of a probe height 1 h into 3: a rise of
+    # twice the suspect level is probed
+    t = _blocked_after_a_probe(125)       # 0.5 uL/mmHg
     assert t <= 12000, t                  # 20 min
+    t = _blocked_after_a_probe(21)        # 3 uL/mmHg
+    assert t <= 12000, t
 
 
 def test_peristaltic_probes_once_per_repayment_and_only_on_a_rise_of_twice_the_suspect_level():
