@@ -46,7 +46,8 @@ line:
    repayment still rises); the hold's missed steps are caught up after it.
    A peristaltic head starts no probe while one is repaid (its line looks
    suspect every 10-20 min at 0.1 mL/h: the bursts would outrun the
-   schedule), except once per repayment on a rise of twice `suspect`.
+   schedule), except on a rise of twice `suspect` while less than a
+   whole probe (12 s of burst) is ahead.
    Above one step a tick (the peristaltic head) a decayed probe re-bases at
    the level where it began: the hold let the line sink toward the trough
    and the flow lifts it back there.
@@ -119,7 +120,6 @@ class OcclusionCheck:
         # burst still outruns the schedule and the fast path is quick
         self._probe_q = (self._burst >> 2) if settings.pump_kind else 1
         self._peri = bool(settings.pump_kind)
-        self._early = False     # this repayment's one early probe was made
         # relief speed by volume, whatever the step: 1/8 of it near the end
         self._relief_max = _RELIEF_PL // settings.step_pl or 1
         self._relief = 1        # this relief's steps per tick, and near the end
@@ -445,14 +445,15 @@ class OcclusionCheck:
             # more than one probe ahead of the schedule (its slipping,
             # pulsing line looks suspect every 10-20 min at 0.1 mL/h, a
             # probe is 21 uL, 13 min of schedule, repaid over 50 min).
-            # Except once per repayment, on a rise of twice the suspect
-            # level: an occlusion during a repayment, which the fast path
-            # at 3/4 rate catches late (40 min at 0.1 mL/h into 0.5 uL/mmHg,
-            # hours into 3). The syringe keeps its own behaviour
+            # Except on a rise of twice the suspect level while less than
+            # a whole probe (12 s of burst) is ahead: an occlusion during a
+            # repayment, which the fast path at 3/4 rate catches late (40
+            # min at 0.1 mL/h into 0.5 uL/mmHg, hours into 3). At most two
+            # probes ahead. The syringe keeps its own behaviour
             c = self.credit
             if r > self.suspect and probing and (
-                    c <= 0 or not self._peri or (r > (self.suspect << 1) and not self._early)):
-                self._early = c > 0
+                    c <= 0 or not self._peri
+                    or (r > (self.suspect << 1) and c < _BURST_TICKS * self._burst)):
                 self._probe(f)
         if alarm:
             self.tripped = True
