@@ -44,6 +44,10 @@ line:
    occlusion alarm. The probe's volume is repaid one scheduled step in
    four (the line is still pushed at 3/4 rate, so an occlusion during the
    repayment still rises); the hold's missed steps are caught up after it.
+   A peristaltic head starts no probe while one is repaid (its line looks
+   suspect every 10-20 min at 0.1 mL/h: the bursts would outrun the
+   schedule), except on a rise of twice `suspect` while less than a
+   whole probe (12 s of burst) is ahead.
    Above one step a tick (the peristaltic head) a decayed probe re-bases at
    the level where it began: the hold let the line sink toward the trough
    and the flow lifts it back there.
@@ -115,6 +119,7 @@ class OcclusionCheck:
         # probes up to a quarter of its burst (16 steps, 9 mL/h), where the
         # burst still outruns the schedule and the fast path is quick
         self._probe_q = (self._burst >> 2) if settings.pump_kind else 1
+        self._peri = bool(settings.pump_kind)
         # relief speed by volume, whatever the step: 1/8 of it near the end
         self._relief_max = _RELIEF_PL // settings.step_pl or 1
         self._relief = 1        # this relief's steps per tick, and near the end
@@ -436,7 +441,19 @@ class OcclusionCheck:
                 self.stored_steps = 0
             elif not probing:
                 self._ba += r >> 4
-            if r > self.suspect and probing:
+            # a peristaltic head not while the last probe is repaid: never
+            # more than one probe ahead of the schedule (its slipping,
+            # pulsing line looks suspect every 10-20 min at 0.1 mL/h, a
+            # probe is 21 uL, 13 min of schedule, repaid over 50 min).
+            # Except on a rise of twice the suspect level while less than
+            # a whole probe (12 s of burst) is ahead: an occlusion during a
+            # repayment, which the fast path at 3/4 rate catches late (40
+            # min at 0.1 mL/h into 0.5 uL/mmHg, hours into 3). At most two
+            # probes ahead. The syringe keeps its own behaviour
+            c = self.credit
+            if r > self.suspect and probing and (
+                    c <= 0 or not self._peri
+                    or (r > (self.suspect << 1) and c < _BURST_TICKS * self._burst)):
                 self._probe(f)
         if alarm:
             self.tripped = True

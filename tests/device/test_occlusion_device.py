@@ -354,3 +354,116 @@ def test_the_hard_ceiling_trips_above_its_value_not_at_it():
     assert occ.filtered == hard and A_PRESSURE_HARD_LIMIT not in codes
     codes = [occ.update(hard + 1, True) for _ in range(300)]
     assert codes[-1] == A_PRESSURE_HARD_LIMIT and occ.tripped
+
+
+def test_peristaltic_probes_never_run_the_pump_more_than_one_probe_ahead():
+    # 0.1 mL/h on a 15.6 nL step into stiff 0.5 uL/mmHg tubing (125 counts
+    # x100 a step); the patient's pressure steps up 4 mmHg for 5 min in
+    # every 10: a suspect rise every 10 min, each probing the open line.
+    # A probe (about 13 uL here) is repaid one scheduled step in four (4 uL
+    # in 10 min): probing each time, the pump would run away ahead of its
+    # schedule; it may be at most one probe ahead
+    rate = 100000
+    hal, pump, loop = make_pump(step_pl=15625, pump_kind=1)
+    hal.pressure.raw = BASE_RAW
+    start_program(hal, pump, loop, rate, 40000000)
+    line = SoftLine(hal, 125)
+    run(hal, loop, line, 6000)
+    occ = pump.occlusion
+    assert occ.learned and pump.state_name() == 'RUNNING'
+    c = pump.course
+    s0 = c.steps_commanded
+    probes = 0
+    burst = 0           # the largest probe: steps pushed while it pushed
+    most = 0
+    t = 0
+    while t < 3 * 36000:                 # 3 h
+        if t % 6000 == 0:
+            line.target100 = (BASE_RAW + 160) * 100    # + 4 mmHg
+        elif t % 6000 == 3000:
+            line.target100 = BASE_RAW * 100
+        was = occ.phase
+        n0 = c.steps_commanded
+        run(hal, loop, line, 1)
+        t += 1
+        if occ.phase == 2 and was != 2:  # its first burst is pushed this tick
+            probes += 1
+            b = 0
+        if occ.phase == 2 or was == 2:
+            b += c.steps_commanded - n0
+            if b > burst:
+                burst = b
+        # ahead of the schedule since the baseline was learned (1 of rounding)
+        ahead = c.steps_commanded - s0 - rate * t // (36 * 15625) - 1
+        if ahead > most:
+            most = ahead
+    assert pump.state_name() == 'RUNNING'
+    assert probes >= 3, probes           # it did probe, more than once
+    assert 0 < burst <= 120 * 65         # at most 12 s of 1 uL (65 steps) a tick
+    assert most <= burst, (most, burst, probes)
+
+
+def _blocked_after_a_probe(per_step):
+    # blocked just after a probe at 0.1 mL/h: ticks to the alarm
+    hal, pump, loop = make_pump(step_pl=15625, pump_kind=1)
+    hal.pressure.raw = BASE_RAW
+    start_program(hal, pump, loop, 100000, 40000000)
+    line = SoftLine(hal, per_step)
+    run(hal, loop, line, 6000)
+    occ = pump.occlusion
+    line.target100 = (BASE_RAW + 160) * 100      # + 4 mmHg: one probe
+    t = 0
+    while occ.phase != 3 and t < 12000:
+        run(hal, loop, line, 1)
+        t += 1
+    while occ.phase == 3:
+        run(hal, loop, line, 1)
+    assert occ.credit > 0 and pump.state_name() == 'RUNNING'
+    line.open = False
+    t = 0
+    while pump.state_name() == 'RUNNING' and t < 30000:
+        run(hal, loop, line, 1)
+        t += 1
+    assert pump.alarms.active[A_OCCLUSION_DOWNSTREAM]
+    return t
+
+
+def test_peristaltic_occlusion_during_a_repayment_alarms_within_20_min():
+    # the line rises at 3/4 rate while the probe is repaid (31 min into
+    # 0.5 uL/mmHg, 4.8 h into 3); the fast path alone takes 40 min into
+    # 0.5 and hours into 3, a rise of a probe height 1 h into 3: a rise of
+    # twice the suspect level is probed
+    t = _blocked_after_a_probe(125)       # 0.5 uL/mmHg
+    assert t <= 12000, t                  # 20 min
+    t = _blocked_after_a_probe(21)        # 3 uL/mmHg
+    assert t <= 12000, t
+
+
+def test_peristaltic_probes_during_a_repayment_only_on_a_rise_of_twice_the_suspect_level():
+    # and only while less than one whole probe (12 s of its 65-step burst)
+    # is ahead: at most two probes ahead, however the pressure moves
+    from firmware.settings import Settings
+    from firmware.occlusion import OcclusionCheck
+    occ = OcclusionCheck(Settings(step_pl=15625, pump_kind=1))
+    occ.begin()
+    occ.restart()
+    for _ in range(2500):
+        occ.update(900, True)
+    assert occ.learned and occ.phase == 1
+    occ.credit = 100                    # the last probe is being repaid
+    for _ in range(2000):
+        occ.update(950, True)           # 5 mmHg over: suspect (3), under twice that
+    assert occ.phase == 1
+    t = 0
+    while occ.phase == 1 and t < 2000:
+        occ.update(970, True)           # 7 mmHg over: probed in the repayment
+        t += 1
+    assert occ.phase == 2
+    assert occ.clear() and occ.phase == 1   # the course ended: probe dropped
+    occ.credit = 120 * 65               # a whole probe ahead
+    for _ in range(2000):
+        occ.update(1100, True)          # 20 mmHg over
+    assert occ.phase == 1
+    occ.credit = 120 * 65 - 1
+    occ.update(1100, True)
+    assert occ.phase == 2
