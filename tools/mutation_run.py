@@ -106,6 +106,42 @@ def stamp(mutants, entries):
 _SURVIVED = 0
 
 
+def repoint(mutants, entries):
+    """Move each listed entry whose change is no longer at its number to
+    the one mutant of the same function that now has exactly that change
+    (mutmut renumbered it when the function changed), with the numbers its
+    reason cites; {old name: new name}. An entry without a unique match is
+    left to be judged again."""
+    import re
+    from mutmut.mutation.diff_apply import get_diff_for_mutant
+    _, changed = confirmed_equivalent(mutants, entries)
+    funcs = {name.rsplit('__mutmut_', 1)[0] for name, _ in changed}
+    at = {}
+    for name, _, path in mutants:
+        func = name.rsplit('__mutmut_', 1)[0]
+        if func in funcs:
+            at.setdefault((func, change_digest(get_diff_for_mutant(name, path=path))), []).append(name)
+    moved = {}
+    for name, _ in changed:
+        func = name.rsplit('__mutmut_', 1)[0]
+        found = at.get((func, entries[name][0]), [])
+        if len(found) == 1:
+            moved[name] = found[0]
+    number = {}     # per function: {old number: new number}
+    for old, new in moved.items():
+        number.setdefault(old.rsplit('__mutmut_', 1)[0], {})[old.rsplit('_', 1)[1]] = new.rsplit('_', 1)[1]
+    out = []
+    for line in EQUIVALENT.read_text().splitlines():
+        name = line.split(' ', 1)[0]
+        if name in moved:
+            renumber = number[name.rsplit('__mutmut_', 1)[0]]
+            line = moved[name] + re.sub(r'mutmut_(\d+)', lambda m: 'mutmut_' + renumber.get(m.group(1), m.group(1)),
+                                        line[len(name):])
+        out.append(line)
+    EQUIVALENT.write_text('\n'.join(out) + '\n')
+    return moved
+
+
 def to_run(mutants, patterns, equiv, run_equivalent, rerun, survivors=False):
     names = []
     for name, result in mutants:
@@ -131,6 +167,8 @@ def main(argv):
                    help='run again only the mutants that survived (after tests were written against them)')
     p.add_argument('--stamp-equivalents', action='store_true',
                    help='write the change digest of every listed equivalent mutant (after checking them)')
+    p.add_argument('--repoint-equivalents', action='store_true',
+                   help='move listed entries to the mutant that now has their change (renumbered)')
     p.add_argument('patterns', nargs='*', metavar='PATTERN', help="mutant names, fnmatch ('firmware.loop*')")
     a = p.parse_args(argv)
     if a.max_children < 1:
@@ -141,6 +179,10 @@ def main(argv):
     if a.stamp_equivalents:
         stamp(found, entries)
         print('change digests written to %s' % EQUIVALENT)
+        return 0
+    if a.repoint_equivalents:
+        for old, new in sorted(repoint(found, entries).items()):
+            print('moved: %s -> %s' % (old, new))
         return 0
     mutants = [(name, result) for name, result, _ in found]
     equiv, changed = confirmed_equivalent(found, entries)

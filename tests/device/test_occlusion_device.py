@@ -467,3 +467,29 @@ def test_peristaltic_probes_during_a_repayment_only_on_a_rise_of_twice_the_suspe
     occ.credit = 120 * 65 - 1
     occ.update(1100, True)
     assert occ.phase == 2
+
+
+def test_peristaltic_repayment_blocks_a_probe_from_one_step_owed_up_to_exactly_twice_the_suspect_rise():
+    # one step still ahead is a repayment; a rise of exactly twice the
+    # suspect level is not yet more than it
+    from firmware.settings import Settings
+    from firmware.occlusion import OcclusionCheck
+    occ = OcclusionCheck(Settings(step_pl=15625, pump_kind=1))
+    occ.begin()
+    occ.restart()
+    for _ in range(2500):
+        occ.update(900, True)
+    assert occ.learned and occ.phase == 1
+    occ.credit = 1
+    for _ in range(3000):
+        occ.update(950, True)           # 5 mmHg over: suspect, under twice that
+    assert occ.phase == 1
+    occ.credit = 100
+    for _ in range(6000):
+        occ.update(960, True)           # 6 mmHg over: exactly twice the suspect level
+    assert occ.phase == 1 and occ.internals()[0] == 960
+    t = 0
+    while occ.phase == 1 and t < 200:
+        occ.update(961, True)
+        t += 1
+    assert occ.phase == 2               # just over it: probed
