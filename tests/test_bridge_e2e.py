@@ -9,7 +9,8 @@ import time
 
 import pytest
 
-from e2e_helpers import pumpctl, say, start_serve as _start, stop_serve, write_key
+from e2e_helpers import (load_confirm_start, pumpctl, say, start_serve as _start, stop_serve,
+                         write_key, write_program)
 
 
 def start_serve(*extra):
@@ -26,9 +27,7 @@ def key_file(tmp_path):
 
 
 def test_micropython_firmware_over_pty(tmp_path, key_file):
-    prog = tmp_path / 'hai.yaml'
-    prog.write_text('pump: bd-plastipak-50\nprogram:\n  drug: saline\n'
-                    '  concentration_mg_per_ml: 9\n  rate_ml_h: 20\n  volume_ml: 5\n')
+    prog = write_program(tmp_path, 'hai.yaml')
     flox = tmp_path / 'flox.yaml'
     flox.write_text('program: {drug: floxuridine, concentration_mg_per_ml: 5, rate_ml_h: 20, '
                     'volume_ml: 5}\n')
@@ -41,13 +40,7 @@ def test_micropython_firmware_over_pty(tmp_path, key_file):
             rc, out, err = pumpctl(port, key_file, 'load', *check, str(flox))
             assert rc == (1 if check else 2) and err.count('\n') == 1, (out, err)
             assert 'hard limit rate 10 mL/h for floxuridine' in err, err
-        rc, out, err = pumpctl(port, key_file, 'load', str(prog))
-        assert rc == 0 and 'step 1: 20.0000 mL/h for 5.0000 mL' in out, (out, err)
-        h = [w for w in out.split() if len(w) == 64][0]
-        rc, out, err = pumpctl(port, key_file, 'confirm', h[:12])
-        assert rc == 0 and 'confirmed ' + h[:16] in out, err
-        rc, out, err = pumpctl(port, key_file, 'start')
-        assert rc == 0 and 'state RUNNING' in out, err
+        load_confirm_start(port, key_file, prog)
         say(p, 'speed 50')
         rc, out, err = pumpctl(port, key_file, 'status')
         assert rc == 0 and 'state RUNNING' in out and 'rate 20.000 mL/h' in out, err

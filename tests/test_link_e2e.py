@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from e2e_helpers import pumpctl, start_serve as _start, stop_serve, write_key
+from e2e_helpers import (load_confirm_start, pumpctl, start_serve as _start, stop_serve, write_key,
+                         write_program)
 
 
 def start_serve(*extra):
@@ -18,9 +19,7 @@ def key_file(tmp_path):
 
 
 def test_serve_pumpctl_session(tmp_path, key_file):
-    prog = tmp_path / 'p.yaml'
-    prog.write_text('pump: bd-plastipak-50\nprogram:\n  drug: saline\n'
-                    '  concentration_mg_per_ml: 9\n  rate_ml_h: 20\n  volume_ml: 5\n')
+    prog = write_program(tmp_path, 'p.yaml')
     flox = tmp_path / 'flox.yaml'
     flox.write_text('program: {drug: floxuridine, concentration_mg_per_ml: 5, rate_ml_h: 20, '
                     'volume_ml: 5}\n')
@@ -36,13 +35,7 @@ def test_serve_pumpctl_session(tmp_path, key_file):
             rc, out, err = pumpctl(port, key_file, 'load', *check, str(flox))
             assert rc == (1 if check else 2) and err.count('\n') == 1, (out, err)
             assert 'hard limit rate 10 mL/h for floxuridine' in err, err
-        rc, out, err = pumpctl(port, key_file, 'load', str(prog))
-        assert rc == 0 and 'step 1: 20.0000 mL/h for 5.0000 mL' in out, err
-        h = [w for w in out.split() if len(w) == 64][0]
-        rc, out, err = pumpctl(port, key_file, 'confirm', h[:12])
-        assert rc == 0 and 'confirmed ' + h[:16] in out, err
-        rc, out, err = pumpctl(port, key_file, 'start')
-        assert rc == 0 and 'state RUNNING' in out, err
+        load_confirm_start(port, key_file, prog)
         rc, out, err = pumpctl(port, key_file, 'status')
         assert rc == 0 and 'state RUNNING' in out and 'rate 20.000 mL/h' in out, err
         rc, out, err = pumpctl(port, key_file, 'monitor', '--count', '2', '--period-ms', '200')

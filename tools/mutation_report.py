@@ -80,7 +80,6 @@ def main(argv):
         # a listed mutant counts as equivalent only while its change is
         # the one judged (mutmut renumbers a changed function's mutants)
         import mutation_run
-        mutation_run.generate  # noqa: B018 (mutmut importable: the mutation extra)
         entries = mutation_run.equivalent_entries()
         confirmed, changed = mutation_run.confirmed_equivalent(mutation_run.known_mutants(), entries)
         equiv = {n: w for n, w in equiv.items() if n in confirmed}

@@ -439,9 +439,9 @@ def test_peristaltic_occlusion_during_a_repayment_alarms_within_20_min():
     assert t <= 12000, t
 
 
-def test_peristaltic_probes_during_a_repayment_only_on_a_rise_of_twice_the_suspect_level():
-    # and only while less than one whole probe (12 s of its 65-step burst)
-    # is ahead: at most two probes ahead, however the pressure moves
+def _learned_peristaltic_check():
+    """A peristaltic head's check (15.6 nL step) settled on an open line at
+    90 mmHg."""
     from firmware.settings import Settings
     from firmware.occlusion import OcclusionCheck
     occ = OcclusionCheck(Settings(step_pl=15625, pump_kind=1))
@@ -450,6 +450,13 @@ def test_peristaltic_probes_during_a_repayment_only_on_a_rise_of_twice_the_suspe
     for _ in range(2500):
         occ.update(900, True)
     assert occ.learned and occ.phase == 1
+    return occ
+
+
+def test_peristaltic_probes_during_a_repayment_only_on_a_rise_of_twice_the_suspect_level():
+    # and only while less than one whole probe (12 s of its 65-step burst)
+    # is ahead: at most two probes ahead, however the pressure moves
+    occ = _learned_peristaltic_check()
     occ.credit = 100                    # the last probe is being repaid
     for _ in range(2000):
         occ.update(950, True)           # 5 mmHg over: suspect (3), under twice that
@@ -472,14 +479,7 @@ def test_peristaltic_probes_during_a_repayment_only_on_a_rise_of_twice_the_suspe
 def test_peristaltic_repayment_blocks_a_probe_from_one_step_owed_up_to_exactly_twice_the_suspect_rise():
     # one step still ahead is a repayment; a rise of exactly twice the
     # suspect level is not yet more than it
-    from firmware.settings import Settings
-    from firmware.occlusion import OcclusionCheck
-    occ = OcclusionCheck(Settings(step_pl=15625, pump_kind=1))
-    occ.begin()
-    occ.restart()
-    for _ in range(2500):
-        occ.update(900, True)
-    assert occ.learned and occ.phase == 1
+    occ = _learned_peristaltic_check()
     occ.credit = 1
     for _ in range(3000):
         occ.update(950, True)           # 5 mmHg over: suspect, under twice that
